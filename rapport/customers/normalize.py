@@ -1,0 +1,210 @@
+"""Normalisation of customer values, the same on every path (web, API, import).
+
+Each function returns the stored form or raises ``ValueError`` with a sentence a person
+can act on.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import zoneinfo
+from functools import lru_cache
+
+import phonenumbers
+import pycountry
+from django.conf import settings
+from email_validator import EmailNotValidError, validate_email
+from nameparser import HumanName
+
+LEGAL_SUFFIXES = {
+    "inc", "incorporated", "ltd", "limited", "llc", "llp", "lp", "plc", "gmbh", "ag", "kg",
+    "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "oy", "ab", "as", "aps", "co", "corp",
+    "corporation", "company", "pty", "pte", "kk", "se", "sl", "ug", "mbh", "oyj",
+}  # fmt: skip
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: 'Zoë Ångström' -> 'zoe angstrom'."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return stripped.casefold().replace("ß", "ss").replace("ø", "o").replace("ł", "l")
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The searchable words of a name, folded."""
+    return [w[:60] for w in _WORD.findall(fold(text))]
+
+
+def normalize_email(value: str) -> tuple[str, str]:
+    """The stored form of an address and its domain, or ValueError."""
+    value = (value or "").strip()
+    if not value:
+        raise ValueError("Enter an e-mail address.")
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValueError(f"'{value}' is not a valid e-mail address: {exc}") from None
+    normalized = result.normalized.lower()
+    return normalized, normalized.rsplit("@", 1)[1]
+
+
+def _parse_phone(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_valid_number(number) else None
+
+
+def normalize_phone(value: str, region: str | None = None) -> tuple[str, str]:
+    """E.164 form and extension of a number as typed, read in ``region`` if it has no +code.
+
+    Numbers typed with their country code but no '+' ("442079460958") are understood too.
+    """
+    raw = (value or "").strip()
+    if not raw:
+        raise ValueError("Enter a phone number.")
+    region = (region or settings.DEFAULT_PHONE_REGION).upper()
+    number = _parse_phone(raw, region)
+    digits = re.sub(r"\D", "", raw)
+    if number is None and not raw.startswith("+") and len(digits) >= 8:
+        number = _parse_phone("+" + digits.lstrip("0") if raw.startswith("00") else "+" + digits, region)
+    if number is None:
+        raise ValueError(
+            f"'{raw}' is not a valid phone number (read as a {region} number when it has no +country code)."
+        )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164, number.extension or ""
+
+
+def phone_candidates(value: str, region: str | None = None) -> list[str]:
+    """Every E.164 form a searched number could mean (for search, never for storage)."""
+    raw = (value or "").strip()
+    digits = re.sub(r"\D", "", raw)
+    if len(digits) < 6:
+        return []
+    region = (region or settings.DEFAULT_PHONE_REGION).upper()
+    found: list[str] = []
+    for text, reg in ((raw, region), ("+" + digits, region), ("+" + digits.lstrip("0"), region)):
+        number = _parse_phone(text, reg)
+        if number is not None:
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            if e164 not in found:
+                found.append(e164)
+    return found
+
+
+def format_phone(e164: str) -> str:
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+@lru_cache(maxsize=1024)
+def normalize_country(value: str) -> str:
+    """ISO 3166-1 alpha-2 code from a code (GB, GBR) or an English name ('Germany')."""
+    text = (value or "").strip()
+    if not text:
+        raise ValueError("Enter a country.")
+    aliases = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
+    if text.casefold() in aliases:
+        return aliases[text.casefold()]
+    country = None
+    if len(text) == 2:
+        country = pycountry.countries.get(alpha_2=text.upper())
+    elif len(text) == 3:
+        country = pycountry.countries.get(alpha_3=text.upper())
+    if country is None:
+        try:
+            country = pycountry.countries.lookup(text)
+        except LookupError:
+            country = None
+    if country is None:
+        raise ValueError(f"'{text}' is not a country name or ISO 3166 code.")
+    return country.alpha_2
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+
+
+def normalize_domain(value: str) -> str:
+    """'https://www.Acme.com/about' -> 'acme.com'."""
+    text = (value or "").strip().lower()
+    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text).split("/", 1)[0].split(":", 1)[0]
+    text = text.removeprefix("www.").rstrip(".")
+    try:
+        text = text.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValueError(f"'{value}' is not a valid web domain.") from None
+    if not _DOMAIN.match(text):
+        raise ValueError(f"'{value}' is not a valid web domain.")
+    return text
+
+
+def normalize_org_name(name: str) -> str:
+    """Company name for comparison: 'ACME, Inc.' and 'Acme Incorporated' both give 'acme'."""
+    parts = words(name.replace("&", " and "))
+    while len(parts) > 1 and parts[-1] in LEGAL_SUFFIXES:
+        parts.pop()
+    return " ".join(parts)
+
+
+def parse_full_name(full_name: str) -> dict[str, str]:
+    """Split a name as typed into prefix, given, middle, family and suffix."""
+    name = HumanName((full_name or "").strip())
+    return {
+        "prefix": name.title,
+        "given_name": name.first,
+        "middle_name": name.middle,
+        "family_name": name.last,
+        "suffix": name.suffix,
+    }
+
+
+def display_name(parts: dict[str, str]) -> str:
+    keys = ("prefix", "given_name", "middle_name", "family_name", "suffix")
+    return " ".join(parts.get(k, "").strip() for k in keys if parts.get(k, "").strip())
+
+
+def sort_key(parts: dict[str, str]) -> str:
+    return fold(" ".join(p for p in (parts.get("family_name", ""), parts.get("given_name", "")) if p))[:300]
+
+
+_LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+def normalize_language(value: str) -> str:
+    text = (value or "").strip().replace("_", "-")
+    if not _LANG.match(text):
+        raise ValueError(f"'{value}' is not a language tag such as 'en' or 'fr-CA'.")
+    primary = text.split("-")[0].lower()
+    lookup = {"alpha_2": primary} if len(primary) == 2 else {"alpha_3": primary}
+    if pycountry.languages.get(**lookup) is None:
+        raise ValueError(f"'{primary}' is not an ISO 639 language code.")
+    rest = text.split("-")[1:]
+    return "-".join([primary, *[r.upper() if len(r) == 2 else r for r in rest]])
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def normalize_time_zone(value: str) -> str:
+    text = (value or "").strip()
+    if text not in _zones():
+        raise ValueError(f"'{value}' is not a time zone name such as 'Europe/London'.")
+    return text
+
+
+def normalize_tag(value: str) -> str:
+    text = " ".join((value or "").split())[:50]
+    if not text:
+        raise ValueError("A tag cannot be empty.")
+    return text

@@ -1,0 +1,59 @@
+"""Keeping the global search's name index current (see SearchToken and SearchVariant)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rapport.customers.models import Account, Contact, SearchToken, SearchVariant
+from rapport.customers.normalize import normalize_org_name, words
+
+
+def deletions(token: str) -> set[str]:
+    """The token and every string one deleted letter away from it (for words of 3+ letters)."""
+    if len(token) < 3:
+        return {token}
+    return {token} | {token[:i] + token[i + 1 :] for i in range(len(token))}
+
+
+def contact_tokens(contact: Contact) -> set[str]:
+    return set(words(f"{contact.given_name} {contact.middle_name} {contact.family_name}"))
+
+
+def account_tokens(account: Account) -> set[str]:
+    return set(words(account.name)) | set(words(account.legal_name)) | set(
+        normalize_org_name(account.name).split()
+    )
+
+
+def ensure_variants(tokens: Iterable[str], *, batch_size: int = 5000) -> None:
+    """Add the deletion variants of tokens the vocabulary does not know yet."""
+    tokens = set(tokens)
+    if not tokens:
+        return
+    known: set[str] = set()
+    token_list = sorted(tokens)
+    for i in range(0, len(token_list), 900):
+        chunk = token_list[i : i + 900]
+        known |= set(
+            SearchVariant.objects.filter(variant__in=chunk, token__in=chunk).values_list(
+                "token", flat=True
+            )
+        )
+    rows = [
+        SearchVariant(variant=v, token=t) for t in sorted(tokens - known) for v in deletions(t)
+    ]
+    SearchVariant.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+
+
+def index_contact(contact: Contact) -> None:
+    tokens = contact_tokens(contact)
+    SearchToken.objects.filter(contact=contact).delete()
+    SearchToken.objects.bulk_create([SearchToken(token=t, contact=contact) for t in tokens])
+    ensure_variants(tokens)
+
+
+def index_account(account: Account) -> None:
+    tokens = account_tokens(account)
+    SearchToken.objects.filter(account=account).delete()
+    SearchToken.objects.bulk_create([SearchToken(token=t, account=account) for t in tokens])
+    ensure_variants(tokens)

@@ -1,0 +1,13 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from rapport.api.router import api
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="customers:contact-list", permanent=False)),
+    path("", include("rapport.users.urls")),
+    path("", include("rapport.customers.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,26 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from rapport.users.models import ApiToken, RolePolicy, Team, User
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    fieldsets = (*BaseUserAdmin.fieldsets, ("Rapport", {"fields": ("role", "teams")}))  # type: ignore[misc]
+    list_display = ["username", "email", "role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "teams"]
+
+
+admin.site.register(Team)
+
+
+@admin.register(RolePolicy)
+class RolePolicyAdmin(admin.ModelAdmin):
+    list_display = ["role", "kind", "can_view", "can_add", "can_change", "can_delete", "can_export", "visibility"]
+    list_filter = ["role", "kind"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "digest", "created_at", "last_used_at"]
