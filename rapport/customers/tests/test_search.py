@@ -1,0 +1,57 @@
+import pytest
+
+from rapport.customers.selectors import search
+from rapport.customers.tests.factories import make_account, make_contact
+
+
+@pytest.fixture
+def people(personas):
+    acme = make_account(name="Acme Widgets Ltd", domains=["acme.com"], owner=personas["bob"], phone="+44 20 7946 0000")
+    robert = make_contact(full_name="Robert Smith", emails=["robert.smith@acme.com"], phones=["020 7946 0958"], account=acme, owner=personas["bob"])
+    elisabeth = make_contact(full_name="Élisabeth Müller", emails=["liz@web.de"], phones=["+49 30 901820"], owner=personas["carl"])
+    return {"acme": acme, "robert": robert, "elisabeth": elisabeth}
+
+
+def _found(results):
+    return {h.obj for h in results.all}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["Robert Smith", "smith robert", "robert", "Rob", "Robrt Smith", "Robert Smiht", "robert.smith@acme.com", "ROBERT.SMITH@ACME.COM",
+     "+44 20 7946 0958", "020 7946 0958", "442079460958", "02079460958"],
+)
+def test_a_contact_is_found_by_name_typo_email_and_any_phone_format(people, alice, query):
+    assert people["robert"] in _found(search(actor=alice, q=query))
+
+
+@pytest.mark.parametrize("query", ["acme.com", "www.acme.com", "Acme", "acme widgets", "Acme Wdgets"])
+def test_an_account_is_found_by_domain_and_name(people, alice, query):
+    assert people["acme"] in _found(search(actor=alice, q=query))
+
+
+def test_accents_do_not_matter(people, alice):
+    assert people["elisabeth"] in _found(search(actor=alice, q="elisabeth muller"))
+
+
+def test_search_never_shows_records_the_user_may_not_see(people, personas):
+    carl = personas["carl"]
+    assert people["robert"] not in _found(search(actor=carl, q="Robert Smith"))
+    assert people["robert"] not in _found(search(actor=carl, q="020 7946 0958"))
+    assert people["elisabeth"] in _found(search(actor=carl, q="Muller"))
+
+
+def test_a_renamed_contact_is_found_by_the_new_name_only(people, alice):
+    from conftest import actor
+    from rapport.customers import services
+
+    services.contact_update(actor=actor(alice), contact=people["robert"], data={"family_name": "Jones"})
+    assert people["robert"] in _found(search(actor=alice, q="Robert Jones"))
+    assert people["robert"] not in _found(search(actor=alice, q="Robert Smith"))
+
+
+def test_search_runs_a_bounded_number_of_queries(people, alice, django_assert_max_num_queries):
+    for i in range(30):
+        make_contact(full_name=f"Robert Smith{i}")
+    with django_assert_max_num_queries(12):
+        search(actor=alice, q="Robert Smith")
