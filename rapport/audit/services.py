@@ -86,7 +86,7 @@ def audit_record(
         action=action,
         entity_kind=entity_kind,
         entity_id=entity_id,
-        object_kind=object_kind or (obj._meta.model_name if obj is not None else entity_kind),
+        object_kind=object_kind or (str(obj._meta.model_name) if obj is not None else entity_kind),
         object_id=object_id if object_id is not None else (obj.pk if obj is not None else entity_id),
         object_repr=str(obj)[:300] if obj is not None else "",
         changes=changes or {},

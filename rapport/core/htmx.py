@@ -16,6 +16,6 @@ def render_page(
 ) -> HttpResponse:
     """Render ``template``; an htmx request gets ``fragment`` (a partial template) instead."""
     is_htmx = bool(getattr(request, "htmx", False))
-    boosted = is_htmx and bool(getattr(request.htmx, "boosted", False))
+    boosted = is_htmx and bool(getattr(getattr(request, "htmx", None), "boosted", False))
     name = fragment if (fragment and is_htmx and not boosted) else template
     return render(request, name, context, status=status)

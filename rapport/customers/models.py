@@ -96,7 +96,7 @@ class Contact(VersionedModel):
     source = models.CharField(max_length=100, blank=True, help_text="Where the contact came from")
     lifecycle = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.LEAD)
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
-    accounts = models.ManyToManyField(
+    accounts: models.ManyToManyField = models.ManyToManyField(
         Account, through="AccountMembership", related_name="contacts", blank=True
     )
     custom = models.JSONField(default=dict, blank=True)

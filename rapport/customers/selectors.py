@@ -29,7 +29,8 @@ from rapport.customers.models import (
 )
 from rapport.customers.search_index import deletions
 from rapport.users import permissions
-from rapport.users.models import RecordKind, User
+from rapport.users.models import RecordKind
+from rapport.users.permissions import UserLike
 
 CONTACT_SORTS = {
     "name": ["sort_name", "id"],
@@ -48,12 +49,12 @@ ACCOUNT_SORTS = {
 MAX_PAGE_SIZE = 200
 
 
-def _visible_contacts(actor: User) -> QuerySet[Contact]:
+def _visible_contacts(actor: UserLike) -> QuerySet[Contact]:
     permissions.require(actor, "view", RecordKind.CONTACT)
     return permissions.visible(actor, RecordKind.CONTACT, Contact.objects.all())
 
 
-def _visible_accounts(actor: User) -> QuerySet[Account]:
+def _visible_accounts(actor: UserLike) -> QuerySet[Account]:
     permissions.require(actor, "view", RecordKind.ACCOUNT)
     return permissions.visible(actor, RecordKind.ACCOUNT, Account.objects.all())
 
@@ -93,7 +94,7 @@ class ListFilters:
             raise ValidationFailed("Invalid list parameters.", errors=errors)
 
 
-def contact_list(*, actor: User, filters: ListFilters) -> Page:
+def contact_list(*, actor: UserLike, filters: ListFilters) -> Page:
     """One page of the contacts the actor may see, filtered and sorted."""
     filters.clean(CONTACT_SORTS)
     qs = _visible_contacts(actor)
@@ -112,7 +113,7 @@ def contact_list(*, actor: User, filters: ListFilters) -> Page:
     return keyset_page(qs, order=CONTACT_SORTS[filters.sort], cursor=filters.cursor, size=filters.size)
 
 
-def account_list(*, actor: User, filters: ListFilters) -> Page:
+def account_list(*, actor: UserLike, filters: ListFilters) -> Page:
     filters.clean(ACCOUNT_SORTS)
     qs = _visible_accounts(actor)
     if filters.q:
@@ -128,7 +129,7 @@ def account_list(*, actor: User, filters: ListFilters) -> Page:
     return keyset_page(qs, order=ACCOUNT_SORTS[filters.sort], cursor=filters.cursor, size=filters.size)
 
 
-def contact_get(*, actor: User, pk: int, for_action: str = "view") -> Contact:
+def contact_get(*, actor: UserLike, pk: int, for_action: str = "view") -> Contact:
     """A contact with everything its detail page shows, or NotFound if the actor can't see it."""
     qs = _visible_contacts(actor).select_related("owner").prefetch_related(
         "emails",
@@ -146,7 +147,7 @@ def contact_get(*, actor: User, pk: int, for_action: str = "view") -> Contact:
     return contact
 
 
-def account_get(*, actor: User, pk: int) -> Account:
+def account_get(*, actor: UserLike, pk: int) -> Account:
     qs = _visible_accounts(actor).select_related("owner", "parent").prefetch_related(
         "domains", "addresses", "external_ids", "tags"
     )
@@ -156,7 +157,7 @@ def account_get(*, actor: User, pk: int) -> Account:
     return account
 
 
-def account_people(*, actor: User, account: Account) -> list[AccountMembership]:
+def account_people(*, actor: UserLike, account: Account) -> list[AccountMembership]:
     """The account's people the actor may see, ranked: by rank, then buying role, then name."""
     role_order = {r: i for i, r in enumerate(AccountMembership.BuyingRole.values)}
     q = permissions.visibility_q(actor, RecordKind.CONTACT, owner_field="contact__owner")
@@ -177,12 +178,12 @@ def account_people(*, actor: User, account: Account) -> list[AccountMembership]:
     return people
 
 
-def history(*, actor: User, kind: str, obj: Any, limit: int = 50) -> list[AuditEntry]:
+def history(*, actor: UserLike, kind: str, obj: Any, limit: int = 50) -> list[AuditEntry]:
     permissions.require(actor, "view", RecordKind.AUDIT)
     return list(history_for(entity_kind=kind, entity_id=obj.pk).select_related("actor")[:limit])
 
 
-def datafields_for(*, actor: User, entity: str) -> list[DataField]:
+def datafields_for(*, actor: UserLike, entity: str) -> list[DataField]:
     """Active data-dictionary fields of ``entity`` that the actor's role may see."""
     access = permissions.field_access(actor, entity)
     return [
@@ -192,7 +193,7 @@ def datafields_for(*, actor: User, entity: str) -> list[DataField]:
     ]
 
 
-def datafield_list(*, actor: User) -> QuerySet[DataField]:
+def datafield_list(*, actor: UserLike) -> QuerySet[DataField]:
     permissions.require(actor, "view", RecordKind.DATAFIELD)
     return DataField.objects.all()
 
@@ -239,7 +240,7 @@ def _name_tokens(word: str, *, prefix: bool, fuzzy: bool) -> set[str]:
     return tokens
 
 
-def _by_name(actor: User, q: str, model: type, kind: str, limit: int) -> list[Hit]:
+def _by_name(actor: UserLike, q: str, model: type, kind: str, limit: int) -> list[Hit]:
     words = normalize.words(q)[:5]
     if not words:
         return []
@@ -266,7 +267,7 @@ def _by_name(actor: User, q: str, model: type, kind: str, limit: int) -> list[Hi
     return hits[:limit]
 
 
-def search(*, actor: User, q: str, limit: int = 20, kinds: tuple[str, ...] = ("contact", "account")) -> SearchResults:
+def search(*, actor: UserLike, q: str, limit: int = 20, kinds: tuple[str, ...] = ("contact", "account")) -> SearchResults:
     """Find contacts and accounts by name (typos tolerated), any e-mail address, any phone
     number in any format, or a web domain. Records the actor may not see never appear."""
     q = (q or "").strip()[:200]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from rapport.audit.models import AuditEntry
@@ -271,7 +271,7 @@ def _set_tags(obj: Contact | Account, names: list[str]) -> None:
     obj.tags.set(Tag.objects.filter(name__in=names))
 
 
-def _lock(model: type[models.Model], pk: int, expected_version: int | None) -> Any:
+def _lock(model: Any, pk: int, expected_version: int | None) -> Any:
     """Lock a row for the rest of the transaction and check the caller saw its latest version."""
     try:
         obj = model._default_manager.select_for_update().get(pk=pk)
@@ -519,7 +519,7 @@ def account_delete(*, actor: Actor, account: Account, expected_version: int | No
 class PartSpec:
     """How one kind of part is cleaned, stored and audited."""
 
-    model: type[models.Model]
+    model: Any  # a part model class
     parent_kind: str  # "contact" or "account"
     parent_field: str
     object_kind: str
@@ -618,7 +618,7 @@ def _clean_membership(data: dict, parent: Any, existing: Any) -> dict:
     if existing is None:
         value = data.get("account")
         account_id = value.pk if isinstance(value, Account) else value
-        account = Account.objects.filter(pk=account_id).first() if str(account_id or "").isdigit() else None
+        account = Account.objects.filter(pk=int(str(account_id))).first() if str(account_id or "").isdigit() else None
         if account is None:
             _add_error(errors, "account", f"No account with id {account_id}.")
         else:

@@ -17,6 +17,8 @@ from rapport.users.models import RecordKind, Role, RolePolicy, User, Visibility
 
 Action = Literal["view", "add", "change", "delete", "export"]
 ACTIONS: tuple[Action, ...] = ("view", "add", "change", "delete", "export")
+# Views pass request.user (possibly anonymous); system work passes None.
+UserLike = Any
 
 _FULL = {"view": True, "add": True, "change": True, "delete": True, "export": True}
 _EDIT = {"view": True, "add": True, "change": True, "delete": False, "export": False}
@@ -103,7 +105,7 @@ def role_of(user: Any) -> str:
     return Role.ADMIN if user.is_superuser else user.role
 
 
-def _policies(user: User) -> dict[str, RolePolicy]:
+def _policies(user: UserLike) -> dict[str, RolePolicy]:
     if is_system(user):
         return {k: default_policy(Role.ADMIN, k) for k in RecordKind.values}
     cached = getattr(user, "_rapport_policies", None)
@@ -115,22 +117,22 @@ def _policies(user: User) -> dict[str, RolePolicy]:
     return cached
 
 
-def policy(user: User, kind: str) -> RolePolicy:
+def policy(user: UserLike, kind: str) -> RolePolicy:
     if not role_of(user):
         return default_policy("", kind)
     return _policies(user)[kind]
 
 
-def can(user: User, action: Action, kind: str) -> bool:
+def can(user: UserLike, action: str, kind: str) -> bool:
     return bool(role_of(user)) and bool(getattr(policy(user, kind), f"can_{action}"))
 
 
-def require(user: User, action: Action, kind: str) -> None:
+def require(user: UserLike, action: str, kind: str) -> None:
     if not can(user, action, kind):
         raise PermissionDenied(f"Your role may not {action} {kind} records.")
 
 
-def _team_member_ids(user: User) -> list[int]:
+def _team_member_ids(user: UserLike) -> list[int]:
     if is_system(user):
         return []
     cached = getattr(user, "_rapport_team_members", None)
@@ -144,7 +146,7 @@ def _team_member_ids(user: User) -> list[int]:
     return cached
 
 
-def visibility_q(user: User, kind: str, owner_field: str = "owner") -> Q | None:
+def visibility_q(user: UserLike, kind: str, owner_field: str = "owner") -> Q | None:
     """A filter for the records ``user`` may see; ``None`` means all of them."""
     p = policy(user, kind)
     if not p.can_view or p.visibility == Visibility.NONE:
@@ -156,12 +158,12 @@ def visibility_q(user: User, kind: str, owner_field: str = "owner") -> Q | None:
     return Q(**{f"{owner_field}_id__in": _team_member_ids(user)})
 
 
-def visible(user: User, kind: str, qs: QuerySet) -> QuerySet:
+def visible(user: UserLike, kind: str, qs: QuerySet) -> QuerySet:
     q = visibility_q(user, kind)
     return qs if q is None else qs.filter(q)
 
 
-def can_see_record(user: User, kind: str, obj: Any) -> bool:
+def can_see_record(user: UserLike, kind: str, obj: Any) -> bool:
     p = policy(user, kind)
     if not p.can_view or p.visibility == Visibility.NONE:
         return False
@@ -172,7 +174,7 @@ def can_see_record(user: User, kind: str, obj: Any) -> bool:
     return obj.owner_id in _team_member_ids(user)
 
 
-def require_record(user: User, action: Action, kind: str, obj: Any) -> None:
+def require_record(user: UserLike, action: str, kind: str, obj: Any) -> None:
     """Raise NotFound for a record the user may not see (its existence is not revealed),
     PermissionDenied for one they see but may not act on."""
     if not can_see_record(user, kind, obj):
@@ -192,7 +194,7 @@ class FieldAccess:
         return name not in self.hidden and name not in self.readonly
 
 
-def field_access(user: User, kind: str) -> FieldAccess:
+def field_access(user: UserLike, kind: str) -> FieldAccess:
     """Built-in and data-dictionary fields hidden from / read-only for the user's role.
 
     Data-dictionary fields appear as ``custom.<key>``.
@@ -221,7 +223,7 @@ def field_access(user: User, kind: str) -> FieldAccess:
     return access
 
 
-def require_fields_writable(user: User, kind: str, names: list[str]) -> None:
+def require_fields_writable(user: UserLike, kind: str, names: list[str]) -> None:
     from rapport.core.errors import ValidationFailed
 
     access = field_access(user, kind)
@@ -230,7 +232,7 @@ def require_fields_writable(user: User, kind: str, names: list[str]) -> None:
         raise ValidationFailed("Some fields may not be set by your role.", errors=errors)
 
 
-def nav_permissions(user: User) -> dict[str, bool]:
+def nav_permissions(user: UserLike) -> dict[str, bool]:
     return {
         "accounts": can(user, "view", RecordKind.ACCOUNT),
         "contacts": can(user, "view", RecordKind.CONTACT),

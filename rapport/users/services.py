@@ -16,7 +16,7 @@ from rapport.audit.services import Actor, audit_record
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
 from rapport.users.models import ApiToken, LoginFailure, User
 
-TOKEN_PREFIX = "rap_"
+TOKEN_PREFIX = "rap_"  # noqa: S105 - a marker, not a secret
 
 
 def token_create(*, actor: Actor, user: User, name: str) -> tuple[ApiToken, str]:
