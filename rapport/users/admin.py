@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from rapport.users.models import ApiToken, RolePolicy, Team, User
+from rapport.users.services import user_sessions_end
 
 
 @admin.register(User)
@@ -9,6 +10,12 @@ class UserAdmin(BaseUserAdmin):
     fieldsets = (*BaseUserAdmin.fieldsets, ("Rapport", {"fields": ("role", "teams")}))  # type: ignore[misc]
     list_display = ["username", "email", "role", "is_active", "is_staff"]
     list_filter = ["role", "is_active", "teams"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            # Deactivated in the admin: end their sessions now, as user_deactivate does.
+            user_sessions_end(user=obj)
 
 
 admin.site.register(Team)

@@ -45,3 +45,24 @@ def test_a_token_needs_a_name(bob):
 @pytest.mark.parametrize("secret", ["", "rap_wrong", "Bearer x", "x" * 500])
 def test_unknown_tokens_are_refused(secret, db):
     assert token_authenticate(secret) is None
+
+
+def test_deactivating_a_user_in_the_admin_ends_their_sessions(personas, client):
+    from django.contrib.sessions.models import Session
+    from django.test import Client
+
+    alice, bob = personas["alice"], personas["bob"]
+    alice.is_staff = alice.is_superuser = True
+    alice.save()
+    bobs_browser = Client()
+    bobs_browser.force_login(bob)
+    client.force_login(alice)
+    page = client.get(f"/admin/users/user/{bob.pk}/change/")
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in ("is_active", "groups", "user_permissions", "teams", "last_login", "date_joined")}
+    data.update({"date_joined_0": "2026-01-01", "date_joined_1": "00:00:00", "role": bob.role})
+    response = client.post(f"/admin/users/user/{bob.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    bob.refresh_from_db()
+    assert not bob.is_active
+    assert not Session.objects.filter(session_key=bobs_browser.session.session_key).exists()
