@@ -336,7 +336,7 @@ def contact_create(
         if "owner" not in cleaned and actor.user is not None and getattr(actor.user, "pk", None):
             cleaned["owner"] = actor.user
         contact = Contact(**cleaned)
-        _apply_names(contact)
+        _normalize_record(contact)
         contact.save()
         _set_tags(contact, tags)
         audit_record(
@@ -367,53 +367,73 @@ def contact_create(
     return contact
 
 
-def contact_update(
-    *, actor: Actor, contact: Contact, data: dict[str, Any], expected_version: int | None = None
-) -> Contact:
-    """Change a contact's fields. A stale ``expected_version`` changes nothing."""
-    permissions.require_record(actor.user, "change", RecordKind.CONTACT, contact)
-    permissions.require_fields_writable(actor.user, RecordKind.CONTACT, _written_fields(data))
+def _normalize_record(obj: Contact | Account) -> None:
+    """Derived columns recomputed from the fields: display and sort names."""
+    if isinstance(obj, Contact):
+        _apply_names(obj)
+    else:
+        obj.normalized_name = normalize.normalize_org_name(obj.name)[:200]
+
+
+def _record_update(
+    *, actor: Actor, kind: str, obj: Contact | Account, data: dict[str, Any], expected_version: int | None
+) -> Any:
+    permissions.require_record(actor.user, "change", kind, obj)
+    permissions.require_fields_writable(actor.user, kind, _written_fields(data))
+    model = Contact if kind == "contact" else Account
+    clean = clean_contact_data if kind == "contact" else clean_account_data
+    name_fields = NAME_PARTS if kind == "contact" else ["name", "legal_name"]
     with transaction.atomic():
-        locked = _lock(Contact, contact.pk, expected_version)
-        cleaned = clean_contact_data(data, actor=actor, existing=locked)
-        before = _snapshot(locked, "contact")
+        locked = _lock(model, obj.pk, expected_version)
+        cleaned = clean(data, actor=actor, existing=locked)
+        before = _snapshot(locked, kind)
         tags = cleaned.pop("tags", None)
         for name, value in cleaned.items():
             setattr(locked, name, value)
-        _apply_names(locked)
+        _normalize_record(locked)
         if tags is not None:
             _set_tags(locked, tags)
-        after = _snapshot(locked, "contact")
-        changes = diff(before, after)
+        changes = diff(before, _snapshot(locked, kind))
         if changes:
             locked.version += 1
             locked.save()
             audit_record(
                 actor=actor,
                 action=AuditEntry.Action.UPDATE,
-                entity_kind="contact",
+                entity_kind=kind,
                 entity_id=locked.pk,
                 obj=locked,
                 changes=changes,
             )
-            if any(k in changes for k in NAME_PARTS):
-                search_index.index_contact(locked)
+            if any(k in changes for k in name_fields):
+                (search_index.index_contact if kind == "contact" else search_index.index_account)(locked)
     return locked
 
 
-def contact_delete(*, actor: Actor, contact: Contact, expected_version: int | None = None) -> None:
-    permissions.require_record(actor.user, "delete", RecordKind.CONTACT, contact)
+def _record_delete(*, actor: Actor, kind: str, obj: Contact | Account, expected_version: int | None) -> None:
+    permissions.require_record(actor.user, "delete", kind, obj)
     with transaction.atomic():
-        locked = _lock(Contact, contact.pk, expected_version)
+        locked = _lock(Contact if kind == "contact" else Account, obj.pk, expected_version)
         audit_record(
             actor=actor,
             action=AuditEntry.Action.DELETE,
-            entity_kind="contact",
+            entity_kind=kind,
             entity_id=locked.pk,
             obj=locked,
-            changes=diff(_snapshot(locked, "contact"), {}),
+            changes=diff(_snapshot(locked, kind), {}),
         )
         locked.delete()
+
+
+def contact_update(
+    *, actor: Actor, contact: Contact, data: dict[str, Any], expected_version: int | None = None
+) -> Contact:
+    """Change a contact's fields. A stale ``expected_version`` changes nothing."""
+    return _record_update(actor=actor, kind="contact", obj=contact, data=data, expected_version=expected_version)
+
+
+def contact_delete(*, actor: Actor, contact: Contact, expected_version: int | None = None) -> None:
+    _record_delete(actor=actor, kind="contact", obj=contact, expected_version=expected_version)
 
 
 # --- accounts ---------------------------------------------------------------------------
@@ -435,7 +455,7 @@ def account_create(
         if "owner" not in cleaned and getattr(actor.user, "pk", None):
             cleaned["owner"] = actor.user
         account = Account(**cleaned)
-        account.normalized_name = normalize.normalize_org_name(account.name)[:200]
+        _normalize_record(account)
         account.save()
         _set_tags(account, tags)
         audit_record(
@@ -468,48 +488,12 @@ def account_create(
 def account_update(
     *, actor: Actor, account: Account, data: dict[str, Any], expected_version: int | None = None
 ) -> Account:
-    permissions.require_record(actor.user, "change", RecordKind.ACCOUNT, account)
-    permissions.require_fields_writable(actor.user, RecordKind.ACCOUNT, _written_fields(data))
-    with transaction.atomic():
-        locked = _lock(Account, account.pk, expected_version)
-        cleaned = clean_account_data(data, actor=actor, existing=locked)
-        before = _snapshot(locked, "account")
-        tags = cleaned.pop("tags", None)
-        for name, value in cleaned.items():
-            setattr(locked, name, value)
-        locked.normalized_name = normalize.normalize_org_name(locked.name)[:200]
-        if tags is not None:
-            _set_tags(locked, tags)
-        changes = diff(before, _snapshot(locked, "account"))
-        if changes:
-            locked.version += 1
-            locked.save()
-            audit_record(
-                actor=actor,
-                action=AuditEntry.Action.UPDATE,
-                entity_kind="account",
-                entity_id=locked.pk,
-                obj=locked,
-                changes=changes,
-            )
-            if "name" in changes or "legal_name" in changes:
-                search_index.index_account(locked)
-    return locked
+    """Change an account's fields. A stale ``expected_version`` changes nothing."""
+    return _record_update(actor=actor, kind="account", obj=account, data=data, expected_version=expected_version)
 
 
 def account_delete(*, actor: Actor, account: Account, expected_version: int | None = None) -> None:
-    permissions.require_record(actor.user, "delete", RecordKind.ACCOUNT, account)
-    with transaction.atomic():
-        locked = _lock(Account, account.pk, expected_version)
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.DELETE,
-            entity_kind="account",
-            entity_id=locked.pk,
-            obj=locked,
-            changes=diff(_snapshot(locked, "account"), {}),
-        )
-        locked.delete()
+    _record_delete(actor=actor, kind="account", obj=account, expected_version=expected_version)
 
 
 # --- parts: e-mails, phones, addresses, domains, memberships, external ids ---------------
