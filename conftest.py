@@ -70,3 +70,19 @@ def system() -> Actor:
 
 def actor(user: User, via: str = "web") -> Actor:
     return Actor(user=user, via=via)
+
+
+@pytest.fixture
+def api_client(personas):
+    """``api_client("bob")``: a test client that sends bob's fresh bearer token."""
+    from django.test import Client
+
+    from rapport.users.services import token_create
+
+    def make(name: str) -> Client:
+        _, secret = token_create(
+            actor=Actor(user=None, via="system"), user=personas[name], name="tests"
+        )
+        return Client(headers={"Authorization": f"Bearer {secret}"})
+
+    return make

@@ -51,7 +51,9 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     env = {"RAPPORT_PRODUCTION": "1", "SECRET_KEY": "x" * 20 + "-Zq8#mV2pL7&kR4tW9yB3nF6hJ1cX5vD0gS", "ALLOWED_HOSTS": "crm.example.org", "RAPPORT_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env={**os.environ, **env}, cwd=ROOT, capture_output=True, text=True, timeout=120,
+        # The browser tests' async-unsafe switch must not leak into the production check.
+        env={**{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}, **env},
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

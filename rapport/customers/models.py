@@ -250,7 +250,7 @@ class AccountMembership(TimestampedModel):
         indexes = [models.Index(fields=["account", "rank"], name="membership_rank_idx")]
 
     def __str__(self) -> str:
-        return f"{self.contact_id} at {self.account_id}"
+        return f"member of {self.account}"
 
 
 class ContactExternalId(TimestampedModel):
@@ -344,6 +344,9 @@ class SearchToken(models.Model):
             models.Index(fields=["token", "account"], name="searchtoken_account_idx"),
         ]
 
+    def __str__(self) -> str:
+        return self.token
+
 
 class SearchVariant(models.Model):
     """A known name word and each of its one-letter deletions (SymSpell), for typo search.
@@ -359,3 +362,6 @@ class SearchVariant(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["variant", "token"], name="unique_search_variant"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} -> {self.token}"

@@ -179,8 +179,29 @@ def account_people(*, actor: UserLike, account: Account) -> list[AccountMembersh
 
 
 def history(*, actor: UserLike, kind: str, obj: Any, limit: int = 50) -> list[AuditEntry]:
+    """The record's history, newest first. Each entry's ``changes`` (not saved) keeps only
+    the fields the actor may see, with data-dictionary values as ``custom.<key>``."""
     permissions.require(actor, "view", RecordKind.AUDIT)
-    return list(history_for(entity_kind=kind, entity_id=obj.pk).select_related("actor")[:limit])
+    access = permissions.field_access(actor, kind)
+    entries = list(history_for(entity_kind=kind, entity_id=obj.pk).select_related("actor")[:limit])
+    for entry in entries:
+        entry.changes = _visible_changes(entry, kind, access)
+    return entries
+
+
+def _visible_changes(entry: AuditEntry, kind: str, access: permissions.FieldAccess) -> dict[str, list[Any]]:
+    changes: dict[str, list[Any]] = {}
+    for name, (old, new) in sorted(entry.changes.items()):
+        if name == "custom" and isinstance(old or new, dict):
+            # A create or delete stores the whole dict; split it like updates do.
+            old_d, new_d = old or {}, new or {}
+            for key in sorted(set(old_d) | set(new_d)):
+                changes[f"custom.{key}"] = [old_d.get(key), new_d.get(key)]
+        else:
+            changes[name] = [old, new]
+    if entry.object_kind != kind:  # a part (e-mail, phone…): its own fields, not the record's
+        return changes
+    return {name: pair for name, pair in changes.items() if access.can_view(name)}
 
 
 def datafields_for(*, actor: UserLike, entity: str) -> list[DataField]:
@@ -196,6 +217,13 @@ def datafields_for(*, actor: UserLike, entity: str) -> list[DataField]:
 def datafield_list(*, actor: UserLike) -> QuerySet[DataField]:
     permissions.require(actor, "view", RecordKind.DATAFIELD)
     return DataField.objects.all()
+
+
+def datafield_get(*, actor: UserLike, pk: int) -> DataField:
+    field = datafield_list(actor=actor).filter(pk=pk).first()
+    if field is None:
+        raise NotFound("No such data-dictionary field.")
+    return field
 
 
 # --- global search --------------------------------------------------------------------------

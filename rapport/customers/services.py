@@ -943,6 +943,6 @@ def datafield_update(*, actor: Actor, field: DataField, data: dict, expected_ver
     return locked
 
 
-def datafield_delete(*, actor: Actor, field: DataField) -> None:
+def datafield_delete(*, actor: Actor, field: DataField, expected_version: int | None = None) -> None:
     """Retire a field: it disappears from forms and the API; stored values are kept."""
-    datafield_update(actor=actor, field=field, data={"is_active": False})
+    datafield_update(actor=actor, field=field, data={"is_active": False}, expected_version=expected_version)

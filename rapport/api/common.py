@@ -1,0 +1,33 @@
+"""Small helpers the endpoint modules share."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Schema
+from pydantic import Field
+
+from rapport.users.models import User
+
+
+def user_of(request: HttpRequest) -> User:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+def problems(*codes: int) -> dict[int, Any]:
+    """The error responses an operation documents (always 401 and 422 too)."""
+    return dict.fromkeys(sorted({401, 422, *codes}), Problem)
+
+
+def data_of(payload: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The fields the client actually sent: a PATCH changes those and nothing else."""
+    return payload.model_dump(exclude_unset=True, exclude=set(exclude))
+
+
+class Problem(Schema):
+    """An error (RFC 9457), served as application/problem+json."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: dict[str, list[str]] = Field(description="{field path: [messages]}")

@@ -1,0 +1,273 @@
+"""Accounts and contacts: list, read, create, change, delete, history."""
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Query, Router, Schema, Status
+
+from rapport.api.auth import actor_of
+from rapport.api.common import data_of, problems, user_of
+from rapport.api.concurrency import expected_version, set_etag
+from rapport.customers import selectors, services
+from rapport.customers.api import render
+from rapport.customers.api.schemas import (
+    AccountCreate,
+    AccountOut,
+    AccountPage,
+    AccountPatch,
+    ContactCreate,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    HistoryEntryOut,
+    LifecycleT,
+    PersonOut,
+    SortT,
+)
+from rapport.customers.services import ContactParts
+
+router = Router()
+
+PARTS = ("emails", "phones", "addresses", "memberships", "external_ids")
+
+
+class ListQuery(Schema):
+    q: str = ""
+    lifecycle: LifecycleT | None = None
+    owner: int | None = None
+    tag: str = ""
+    sort: SortT = "name"
+    cursor: str | None = None
+    size: int = 50
+
+
+class ContactListQuery(ListQuery):
+    account: int | None = None
+
+
+def _filters(query: ListQuery) -> selectors.ListFilters:
+    return selectors.ListFilters(**{**query.model_dump(), "lifecycle": query.lifecycle or ""})
+
+
+# --- contacts ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/contacts",
+    response={200: ContactPage, **problems(403)},
+    exclude_unset=True,
+    url_name="contact-list",
+    tags=["contacts"],
+)
+def contact_list(request: HttpRequest, query: Query[ContactListQuery]):
+    """Contacts you may see, a page at a time; follow `next_cursor` until it is null."""
+    user = user_of(request)
+    page = selectors.contact_list(actor=user, filters=_filters(query))
+    return {"items": render.contact_summaries(user, page.items), "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/contacts",
+    response={201: ContactOut, **problems(403)},
+    exclude_unset=True,
+    url_name="contact-create",
+    tags=["contacts"],
+)
+def contact_create(request: HttpRequest, payload: ContactCreate, response: HttpResponse):
+    """Create a contact, with its e-mails, phones, addresses, memberships and external ids."""
+    parts = ContactParts(**{p: [data_of(i) for i in getattr(payload, p)] for p in PARTS})
+    contact = services.contact_create(
+        actor=actor_of(request), data=data_of(payload, exclude=PARTS), parts=parts
+    )
+    set_etag(response, contact.version)
+    response["Location"] = reverse("api:contact-detail", kwargs={"contact_id": contact.pk})
+    return Status(201, render.contact(user_of(request), contact))
+
+
+@router.get(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **problems(403, 404)},
+    exclude_unset=True,
+    url_name="contact-detail",
+    tags=["contacts"],
+)
+def contact_read(request: HttpRequest, contact_id: int, response: HttpResponse):
+    user = user_of(request)
+    contact = selectors.contact_get(actor=user, pk=contact_id)
+    set_etag(response, contact.version)
+    return render.contact(user, contact)
+
+
+@router.patch(
+    "/contacts/{contact_id}",
+    response={200: ContactOut, **problems(403, 404, 412)},
+    exclude_unset=True,
+    url_name="contact-update",
+    tags=["contacts"],
+)
+def contact_update(
+    request: HttpRequest, contact_id: int, payload: ContactPatch, response: HttpResponse
+):
+    """Change the fields you send. Send `If-Match` with the ETag you read to avoid lost updates."""
+    user = user_of(request)
+    contact = selectors.contact_get(actor=user, pk=contact_id)
+    contact = services.contact_update(
+        actor=actor_of(request),
+        contact=contact,
+        data=data_of(payload),
+        expected_version=expected_version(request),
+    )
+    set_etag(response, contact.version)
+    return render.contact(user, contact)
+
+
+@router.delete(
+    "/contacts/{contact_id}",
+    response={204: None, **problems(403, 404, 412)},
+    exclude_unset=True,
+    url_name="contact-delete",
+    tags=["contacts"],
+)
+def contact_delete(request: HttpRequest, contact_id: int):
+    contact = selectors.contact_get(actor=user_of(request), pk=contact_id)
+    services.contact_delete(
+        actor=actor_of(request), contact=contact, expected_version=expected_version(request)
+    )
+    return Status(204, None)
+
+
+@router.get(
+    "/contacts/{contact_id}/history",
+    response={200: list[HistoryEntryOut], **problems(403, 404)},
+    exclude_unset=True,
+    url_name="contact-history",
+    tags=["contacts"],
+)
+def contact_history(request: HttpRequest, contact_id: int, limit: int = 50):
+    """Changes to the contact and its parts, newest first, with each field's old and new value."""
+    user = user_of(request)
+    contact = selectors.contact_get(actor=user, pk=contact_id)
+    entries = selectors.history(
+        actor=user, kind="contact", obj=contact, limit=max(1, min(limit, 500))
+    )
+    return [render.history_entry(user, "contact", e) for e in entries]
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+
+@router.get(
+    "/accounts",
+    response={200: AccountPage, **problems(403)},
+    exclude_unset=True,
+    url_name="account-list",
+    tags=["accounts"],
+)
+def account_list(request: HttpRequest, query: Query[ListQuery]):
+    """Accounts you may see, a page at a time; follow `next_cursor` until it is null."""
+    user = user_of(request)
+    page = selectors.account_list(actor=user, filters=_filters(query))
+    return {"items": render.account_summaries(user, page.items), "next_cursor": page.next_cursor}
+
+
+@router.post(
+    "/accounts",
+    response={201: AccountOut, **problems(403)},
+    exclude_unset=True,
+    url_name="account-create",
+    tags=["accounts"],
+)
+def account_create(request: HttpRequest, payload: AccountCreate, response: HttpResponse):
+    """Create an account, with its web domains, external ids and addresses."""
+    account = services.account_create(
+        actor=actor_of(request),
+        data=data_of(payload, exclude=("domains", "external_ids", "addresses")),
+        domains=payload.domains,
+        external_ids=[data_of(x) for x in payload.external_ids],
+        addresses=[data_of(a) for a in payload.addresses],
+    )
+    set_etag(response, account.version)
+    response["Location"] = reverse("api:account-detail", kwargs={"account_id": account.pk})
+    return Status(201, render.account(user_of(request), account))
+
+
+@router.get(
+    "/accounts/{account_id}",
+    response={200: AccountOut, **problems(403, 404)},
+    exclude_unset=True,
+    url_name="account-detail",
+    tags=["accounts"],
+)
+def account_read(request: HttpRequest, account_id: int, response: HttpResponse):
+    user = user_of(request)
+    account = selectors.account_get(actor=user, pk=account_id)
+    set_etag(response, account.version)
+    return render.account(user, account)
+
+
+@router.patch(
+    "/accounts/{account_id}",
+    response={200: AccountOut, **problems(403, 404, 412)},
+    exclude_unset=True,
+    url_name="account-update",
+    tags=["accounts"],
+)
+def account_update(
+    request: HttpRequest, account_id: int, payload: AccountPatch, response: HttpResponse
+):
+    """Change the fields you send. Send `If-Match` with the ETag you read to avoid lost updates."""
+    user = user_of(request)
+    account = selectors.account_get(actor=user, pk=account_id)
+    account = services.account_update(
+        actor=actor_of(request),
+        account=account,
+        data=data_of(payload),
+        expected_version=expected_version(request),
+    )
+    set_etag(response, account.version)
+    return render.account(user, account)
+
+
+@router.delete(
+    "/accounts/{account_id}",
+    response={204: None, **problems(403, 404, 412)},
+    exclude_unset=True,
+    url_name="account-delete",
+    tags=["accounts"],
+)
+def account_delete(request: HttpRequest, account_id: int):
+    account = selectors.account_get(actor=user_of(request), pk=account_id)
+    services.account_delete(
+        actor=actor_of(request), account=account, expected_version=expected_version(request)
+    )
+    return Status(204, None)
+
+
+@router.get(
+    "/accounts/{account_id}/people",
+    response={200: list[PersonOut], **problems(403, 404)},
+    exclude_unset=True,
+    url_name="account-people",
+    tags=["accounts"],
+)
+def account_people(request: HttpRequest, account_id: int):
+    """The account's people you may see, most important first (rank, buying role, name)."""
+    user = user_of(request)
+    account = selectors.account_get(actor=user, pk=account_id)
+    return [render.person(m) for m in selectors.account_people(actor=user, account=account)]
+
+
+@router.get(
+    "/accounts/{account_id}/history",
+    response={200: list[HistoryEntryOut], **problems(403, 404)},
+    exclude_unset=True,
+    url_name="account-history",
+    tags=["accounts"],
+)
+def account_history(request: HttpRequest, account_id: int, limit: int = 50):
+    """Changes to the account and its parts, newest first, with each field's old and new value."""
+    user = user_of(request)
+    account = selectors.account_get(actor=user, pk=account_id)
+    entries = selectors.history(
+        actor=user, kind="account", obj=account, limit=max(1, min(limit, 500))
+    )
+    return [render.history_entry(user, "account", e) for e in entries]

@@ -1,0 +1,474 @@
+"""Web pages of the customer master: thin views over ``selectors`` and ``services``.
+
+Errors from services map to pages in one place (``rapport.core.web.web_view``); a form
+that fails validation is rendered again with what the user typed and each message next
+to its input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.htmx import render_page
+from rapport.core.web import actor_of, user_of, web_view
+from rapport.customers import forms, normalize, selectors, services, web_selectors
+from rapport.customers.models import Account, AccountMembership, Contact, DataField, Lifecycle
+from rapport.users import permissions
+from rapport.users.models import RecordKind, Role
+
+CONFLICT = (
+    "This {kind} was changed by someone else since you opened it. Nothing was saved. "
+    "Your input is kept below: check the current record, then save again to apply it."
+)
+CONTACT_PARTS = ("emails", "phones", "addresses", "memberships")
+ACCOUNT_PARTS = ("domains", "addresses")
+CONTACT_COLUMNS = ("emails", "phones", "memberships", "owner", "lifecycle")
+ACCOUNT_COLUMNS = ("domains", "industry", "country", "owner", "lifecycle")
+
+
+def _version(request: HttpRequest) -> int | None:
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _can(request: HttpRequest, kind: str) -> dict[str, bool]:
+    return {a: permissions.can(user_of(request), a, kind) for a in ("add", "change", "delete")}
+
+
+# --- search -----------------------------------------------------------------------------
+
+
+@web_view
+def search(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "").strip()
+    results = selectors.search(actor=user_of(request), q=q, limit=20) if q else None
+    context = {"q": q, "results": results}
+    return render_page(request, "customers/search.html", context, fragment="customers/_search_results.html")
+
+
+# --- lists ------------------------------------------------------------------------------
+
+
+def _filters(request: HttpRequest) -> selectors.ListFilters:
+    g = request.GET
+    owner = g.get("owner", "")
+    return selectors.ListFilters(
+        q=g.get("q", "").strip(),
+        lifecycle=g.get("lifecycle", ""),
+        owner=int(owner) if owner.isdigit() else None,
+        tag=g.get("tag", "").strip(),
+        sort=g.get("sort", "") or "name",
+        cursor=g.get("cursor") or None,
+        size=50,
+    )
+
+
+def _list_context(request: HttpRequest, kind: str, page: Any, filters: selectors.ListFilters, columns: tuple[str, ...]) -> dict[str, Any]:
+    access = permissions.field_access(user_of(request), kind)
+    return {
+        "page": page,
+        "filters": filters,
+        "show": {c: access.can_view(c) for c in columns},
+        "lifecycles": Lifecycle.choices,
+        "owners": web_selectors.owner_choices(),
+        "tags": web_selectors.tag_names(),
+        "sorts": [("name", "Name A–Z"), ("-name", "Name Z–A"), ("newest", "Newest"), ("oldest", "Oldest"), ("updated", "Recently updated")],
+        "can": _can(request, kind),
+        "is_first_page": not filters.cursor,
+    }
+
+
+@web_view
+def contact_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = selectors.contact_list(actor=user_of(request), filters=filters)
+    context = _list_context(request, RecordKind.CONTACT, page, filters, CONTACT_COLUMNS)
+    return render_page(request, "customers/contact_list.html", context, fragment="customers/_contact_results.html")
+
+
+@web_view
+def account_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = selectors.account_list(actor=user_of(request), filters=filters)
+    context = _list_context(request, RecordKind.ACCOUNT, page, filters, ACCOUNT_COLUMNS)
+    return render_page(request, "customers/account_list.html", context, fragment="customers/_account_results.html")
+
+
+# --- contact detail and its parts -------------------------------------------------------
+
+
+def _custom_rows(request: HttpRequest, entity: str, obj: Any) -> list[tuple[DataField, Any]]:
+    rows = []
+    for df in selectors.datafields_for(actor=user_of(request), entity=entity):
+        value = obj.custom.get(df.key)
+        if df.type == DataField.Type.PHONE and value:
+            value = normalize.format_phone(value)
+        elif df.type == DataField.Type.BOOLEAN and value is not None:
+            value = "Yes" if value else "No"
+        elif isinstance(value, list):
+            value = ", ".join(map(str, value))
+        rows.append((df, value))
+    return rows
+
+
+def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> dict[str, Any]:
+    access = permissions.field_access(user_of(request), RecordKind.CONTACT)
+    can = _can(request, RecordKind.CONTACT)
+    context: dict[str, Any] = {
+        "contact": contact,
+        "show": {n: access.can_view(n) for n in ("owner", "lifecycle", "source", "tags", "emails", "phones", "addresses", "memberships", "external_ids", *services.CONTACT_FIELDS)},
+        "edit_parts": {p: can["change"] and access.can_edit(p) for p in CONTACT_PARTS},
+        "custom_rows": _custom_rows(request, RecordKind.CONTACT, contact),
+        "history": web_selectors.history_rows(actor=user_of(request), kind=RecordKind.CONTACT, obj=contact),
+        "can": can,
+        "kinds": forms.KIND_CHOICES,
+        "buying_roles": forms.BUYING_ROLE_CHOICES,
+        "part_errors": {},
+        "part_values": {},
+        "part_message": "",
+    }
+    if context["edit_parts"]["memberships"]:
+        taken = {m.account_id for m in contact.memberships.all()}
+        context["account_choices"] = [c for c in web_selectors.account_choices(actor=user_of(request)) if c[0] not in taken]
+    context.update(extra)
+    return context
+
+
+@web_view
+def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(actor=user_of(request), pk=pk)
+    return render_page(request, "customers/contact_detail.html", _contact_context(request, contact))
+
+
+def _part_change(request: HttpRequest, *, kind: str, pk: int, part: str, part_pk: int | None) -> HttpResponse:
+    """Add (part_pk None) or remove one e-mail, phone, address, domain or membership."""
+    allowed = CONTACT_PARTS if kind == RecordKind.CONTACT else ACCOUNT_PARTS
+    if part not in allowed:
+        raise NotFound("No such part.")
+
+    def load() -> Any:
+        if kind == RecordKind.CONTACT:
+            return selectors.contact_get(actor=user_of(request), pk=pk)
+        return selectors.account_get(actor=user_of(request), pk=pk)
+
+    def page(record: Any, status: int = 200, **extra: Any) -> HttpResponse:
+        if kind == RecordKind.CONTACT:
+            context = _contact_context(request, record, **extra)
+            return render_page(request, "customers/contact_detail.html", context, fragment="customers/_contact_parts.html", status=status)
+        context = _account_context(request, record, **extra)
+        return render_page(request, "customers/account_detail.html", context, fragment="customers/_account_parts.html", status=status)
+
+    record = load()
+    actor = actor_of(request)
+    try:
+        if part_pk is None:
+            services.part_add(actor=actor, parent=record, part=part, data=forms.part_data(part, request.POST), expected_version=_version(request))
+        else:
+            obj = services.part_get(parent=record, part=part, pk=part_pk)
+            services.part_delete(actor=actor, parent=record, part=part, obj=obj, expected_version=_version(request))
+    except ValidationFailed as exc:
+        return page(load(), 422, part_errors={part: exc.errors}, part_values={part: request.POST})
+    except VersionConflict:
+        message = CONFLICT.format(kind=kind).replace("Your input is kept below: check the current record, then save again to apply it.", "The latest version is shown; please try again.")
+        return page(load(), 409, part_message=message, part_values={part: request.POST})
+    if not getattr(request, "htmx", False):
+        return redirect(f"customers:{kind}-detail", pk=pk)
+    return page(load())
+
+
+@require_POST
+@web_view
+def contact_part_add(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    return _part_change(request, kind=RecordKind.CONTACT, pk=pk, part=part, part_pk=None)
+
+
+@require_POST
+@web_view
+def contact_part_delete(request: HttpRequest, pk: int, part: str, part_pk: int) -> HttpResponse:
+    return _part_change(request, kind=RecordKind.CONTACT, pk=pk, part=part, part_pk=part_pk)
+
+
+# --- contact create / edit / delete ------------------------------------------------------
+
+
+def _contact_form_page(request: HttpRequest, *, contact: Contact | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None) -> HttpResponse:
+    context = {"contact": contact, "form": form, "conflict": conflict, "version": version}
+    return render_page(request, "customers/contact_form.html", context, status=status)
+
+
+@web_view
+def contact_create(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    permissions.require(user, "add", RecordKind.CONTACT)
+    access = permissions.field_access(user, RecordKind.CONTACT)
+    datafields = selectors.datafields_for(actor=user, entity=RecordKind.CONTACT)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data, parts = forms.contact_data(post=request.POST, access=access, datafields=datafields)
+        try:
+            contact = services.contact_create(actor=actor_of(request), data=data, parts=parts)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Created {contact}.")
+            return redirect("customers:contact-detail", pk=contact.pk)
+    form = forms.contact_form(
+        access=access,
+        datafields=datafields,
+        owners=web_selectors.owner_choices(),
+        accounts=web_selectors.account_choices(actor=user),
+        post=request.POST if request.method == "POST" else None,
+        errors=errors,
+        default_owner=user.pk,
+    )
+    return _contact_form_page(request, contact=None, form=form, status=422 if errors else 200)
+
+
+@web_view
+def contact_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = user_of(request)
+    contact = selectors.contact_get(actor=user, pk=pk, for_action="change")
+    access = permissions.field_access(user, RecordKind.CONTACT)
+    datafields = selectors.datafields_for(actor=user, entity=RecordKind.CONTACT)
+    errors: dict[str, list[str]] = {}
+    conflict, status = "", 200
+    version: int | None = contact.version
+    if request.method == "POST":
+        data, _ = forms.contact_data(post=request.POST, access=access, datafields=datafields, contact=contact)
+        try:
+            services.contact_update(actor=actor_of(request), contact=contact, data=data, expected_version=_version(request))
+        except ValidationFailed as exc:
+            errors, status, version = exc.errors, 422, _version(request)
+        except VersionConflict as exc:
+            conflict, status, version = CONFLICT.format(kind="contact"), 409, exc.current_version
+        else:
+            messages.success(request, "Saved.")
+            return redirect("customers:contact-detail", pk=contact.pk)
+    form = forms.contact_form(
+        access=access,
+        datafields=datafields,
+        owners=web_selectors.owner_choices(),
+        contact=contact,
+        post=request.POST if request.method == "POST" else None,
+        errors=errors,
+    )
+    return _contact_form_page(request, contact=contact, form=form, status=status, conflict=conflict, version=version)
+
+
+@web_view
+def contact_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    contact = selectors.contact_get(actor=user_of(request), pk=pk, for_action="delete")
+    conflict = ""
+    if request.method == "POST":
+        try:
+            services.contact_delete(actor=actor_of(request), contact=contact, expected_version=_version(request))
+        except VersionConflict:
+            conflict = CONFLICT.format(kind="contact").split(" Your input")[0]
+            contact = selectors.contact_get(actor=user_of(request), pk=pk, for_action="delete")
+        else:
+            messages.success(request, f"Deleted {contact}.")
+            return redirect("customers:contact-list")
+    context = {"record": contact, "kind": "contact", "conflict": conflict, "cancel": reverse("customers:contact-detail", args=[pk])}
+    return render_page(request, "customers/confirm_delete.html", context, status=409 if conflict else 200)
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+def _account_context(request: HttpRequest, account: Account, **extra: Any) -> dict[str, Any]:
+    access = permissions.field_access(user_of(request), RecordKind.ACCOUNT)
+    can = _can(request, RecordKind.ACCOUNT)
+    context: dict[str, Any] = {
+        "account": account,
+        "show": {n: access.can_view(n) for n in ("domains", "addresses", "external_ids", *services.ACCOUNT_FIELDS)},
+        "edit_parts": {p: can["change"] and access.can_edit(p) for p in ACCOUNT_PARTS},
+        "custom_rows": _custom_rows(request, RecordKind.ACCOUNT, account),
+        "people": selectors.account_people(actor=user_of(request), account=account),
+        "children": web_selectors.account_children(actor=user_of(request), account=account),
+        "parent_visible": account.parent is not None and permissions.can_see_record(user_of(request), RecordKind.ACCOUNT, account.parent),
+        "history": web_selectors.history_rows(actor=user_of(request), kind=RecordKind.ACCOUNT, obj=account),
+        "can": can,
+        "kinds": forms.KIND_CHOICES,
+        "part_errors": {},
+        "part_values": {},
+        "part_message": "",
+    }
+    context.update(extra)
+    return context
+
+
+@web_view
+def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = selectors.account_get(actor=user_of(request), pk=pk)
+    return render_page(request, "customers/account_detail.html", _account_context(request, account))
+
+
+@require_POST
+@web_view
+def account_part_add(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    return _part_change(request, kind=RecordKind.ACCOUNT, pk=pk, part=part, part_pk=None)
+
+
+@require_POST
+@web_view
+def account_part_delete(request: HttpRequest, pk: int, part: str, part_pk: int) -> HttpResponse:
+    return _part_change(request, kind=RecordKind.ACCOUNT, pk=pk, part=part, part_pk=part_pk)
+
+
+def _account_form_page(request: HttpRequest, *, account: Account | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None) -> HttpResponse:
+    context = {"account": account, "form": form, "conflict": conflict, "version": version}
+    return render_page(request, "customers/account_form.html", context, status=status)
+
+
+@web_view
+def account_create(request: HttpRequest) -> HttpResponse:
+    user = user_of(request)
+    permissions.require(user, "add", RecordKind.ACCOUNT)
+    access = permissions.field_access(user, RecordKind.ACCOUNT)
+    datafields = selectors.datafields_for(actor=user, entity=RecordKind.ACCOUNT)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        data, domains = forms.account_data(post=request.POST, access=access, datafields=datafields)
+        try:
+            account = services.account_create(actor=actor_of(request), data=data, domains=domains if access.can_edit("domains") else [])
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Created {account}.")
+            return redirect("customers:account-detail", pk=account.pk)
+    form = forms.account_form(
+        access=access,
+        datafields=datafields,
+        owners=web_selectors.owner_choices(),
+        parents=web_selectors.account_choices(actor=user),
+        post=request.POST if request.method == "POST" else None,
+        errors=errors,
+        default_owner=user.pk,
+    )
+    return _account_form_page(request, account=None, form=form, status=422 if errors else 200)
+
+
+@web_view
+def account_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    user = user_of(request)
+    account = web_selectors.account_get_for(actor=user, pk=pk, action="change")
+    access = permissions.field_access(user, RecordKind.ACCOUNT)
+    datafields = selectors.datafields_for(actor=user, entity=RecordKind.ACCOUNT)
+    errors: dict[str, list[str]] = {}
+    conflict, status = "", 200
+    version: int | None = account.version
+    if request.method == "POST":
+        data, _ = forms.account_data(post=request.POST, access=access, datafields=datafields, account=account)
+        try:
+            services.account_update(actor=actor_of(request), account=account, data=data, expected_version=_version(request))
+        except ValidationFailed as exc:
+            errors, status, version = exc.errors, 422, _version(request)
+        except VersionConflict as exc:
+            conflict, status, version = CONFLICT.format(kind="account"), 409, exc.current_version
+        else:
+            messages.success(request, "Saved.")
+            return redirect("customers:account-detail", pk=account.pk)
+    form = forms.account_form(
+        access=access,
+        datafields=datafields,
+        owners=web_selectors.owner_choices(),
+        parents=web_selectors.account_choices(actor=user, exclude=account.pk),
+        account=account,
+        post=request.POST if request.method == "POST" else None,
+        errors=errors,
+    )
+    return _account_form_page(request, account=account, form=form, status=status, conflict=conflict, version=version)
+
+
+@web_view
+def account_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    account = web_selectors.account_get_for(actor=user_of(request), pk=pk, action="delete")
+    conflict = ""
+    if request.method == "POST":
+        try:
+            services.account_delete(actor=actor_of(request), account=account, expected_version=_version(request))
+        except VersionConflict:
+            conflict = CONFLICT.format(kind="account").split(" Your input")[0]
+            account = web_selectors.account_get_for(actor=user_of(request), pk=pk, action="delete")
+        else:
+            messages.success(request, f"Deleted {account}.")
+            return redirect("customers:account-list")
+    context = {"record": account, "kind": "account", "conflict": conflict, "cancel": reverse("customers:account-detail", args=[pk])}
+    return render_page(request, "customers/confirm_delete.html", context, status=409 if conflict else 200)
+
+
+# --- data dictionary --------------------------------------------------------------------
+
+
+@web_view
+def datadict(request: HttpRequest) -> HttpResponse:
+    fields = list(selectors.datafield_list(actor=user_of(request)))
+    role_labels = dict(Role.choices)
+    entities = []
+    for entity, label in DataField.Entity.choices:
+        extra = [f for f in fields if f.entity == entity]
+        entities.append({"key": entity, "label": label, "builtin": web_selectors.BUILTIN_FIELDS[entity], "extra": extra})
+    context = {
+        "entities": entities,
+        "role_labels": role_labels,
+        "can_add": permissions.can(user_of(request), "add", RecordKind.DATAFIELD),
+        "can_change": permissions.can(user_of(request), "change", RecordKind.DATAFIELD),
+        "lifecycles": Lifecycle.choices,
+        "buying_roles": AccountMembership.BuyingRole.choices,
+    }
+    return render_page(request, "customers/datadict.html", context)
+
+
+@web_view
+def datafield_create(request: HttpRequest) -> HttpResponse:
+    permissions.require(user_of(request), "add", RecordKind.DATAFIELD)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST":
+        try:
+            df = services.datafield_create(actor=actor_of(request), data=forms.datafield_data(request.POST, creating=True))
+        except ValidationFailed as exc:
+            errors = exc.errors
+        else:
+            messages.success(request, f"Added the field “{df.label}”.")
+            return redirect("customers:datadict")
+    form = forms.datafield_form(post=request.POST if request.method == "POST" else None, errors=errors)
+    context = {"form": form, "field": None, "conflict": ""}
+    return render_page(request, "customers/datafield_form.html", context, status=422 if errors else 200)
+
+
+@web_view
+def datafield_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    permissions.require(user_of(request), "change", RecordKind.DATAFIELD)
+    df = selectors.datafield_get(actor=user_of(request), pk=pk)
+    errors: dict[str, list[str]] = {}
+    conflict, status = "", 200
+    version: int | None = df.version
+    if request.method == "POST":
+        try:
+            services.datafield_update(actor=actor_of(request), field=df, data=forms.datafield_data(request.POST, creating=False), expected_version=_version(request))
+        except ValidationFailed as exc:
+            errors, status, version = exc.errors, 422, _version(request)
+        except VersionConflict as exc:
+            conflict, status, version = CONFLICT.format(kind="field"), 409, exc.current_version
+        else:
+            messages.success(request, "Saved.")
+            return redirect("customers:datadict")
+    form = forms.datafield_form(field_=df, post=request.POST if request.method == "POST" else None, errors=errors)
+    context = {"form": form, "field": df, "conflict": conflict, "version": version}
+    return render_page(request, "customers/datafield_form.html", context, status=status)
+
+
+@require_POST
+@web_view
+def datafield_retire(request: HttpRequest, pk: int) -> HttpResponse:
+    df = selectors.datafield_get(actor=user_of(request), pk=pk)
+    services.datafield_delete(actor=actor_of(request), field=df)
+    messages.success(request, f"Retired the field “{df.label}”. Stored values are kept.")
+    return redirect("customers:datadict")
