@@ -64,7 +64,7 @@ def up(argv: list[str]) -> None:
     _manage(["demo", "--if-empty"])
     print(
         f"\nRapport is starting on http://{opts.host}:{opts.port}/\n"
-        "Log in as admin / rapport-demo (or bob, a sales rep; same password). Ctrl-C stops it.\n",
+        "Log in as admin / rapport-demo (or north-rep-1, a sales rep; same password). Ctrl-C stops it.\n",
         flush=True,
     )
     serve(["--host", opts.host, "--port", str(opts.port)])

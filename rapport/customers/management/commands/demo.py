@@ -1,0 +1,68 @@
+"""``manage.py demo``: fill the database with reproducible demo staff, accounts and contacts."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from rapport.customers.demo import DEFAULT_PASSWORD, demo_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with realistic fake accounts and contacts (the same --seed gives "
+        "the same data) and the demo staff users. Adds to existing data."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--accounts", type=int, default=200, help="Accounts to add (default 200)."
+        )
+        parser.add_argument(
+            "--contacts", type=int, default=2000, help="Contacts to add (default 2,000)."
+        )
+        parser.add_argument("--seed", type=int, default=42, help="Random seed (default 42).")
+        parser.add_argument(
+            "--password", default=DEFAULT_PASSWORD, help="Password of the demo users it creates."
+        )
+        parser.add_argument(
+            "--if-empty", action="store_true", help="Do nothing when contacts already exist."
+        )
+        parser.add_argument(
+            "--chunk-size", type=int, default=5000, help="Rows per transaction (default 5,000)."
+        )
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args, **options):
+        if options["accounts"] < 0 or options["contacts"] < 0:
+            raise CommandError("--accounts and --contacts must be 0 or more.")
+        if options["chunk_size"] < 1:
+            raise CommandError("--chunk-size must be at least 1.")
+        result = demo_load(
+            accounts=options["accounts"],
+            contacts=options["contacts"],
+            seed=options["seed"],
+            password=options["password"],
+            if_empty=options["if_empty"],
+            chunk_size=options["chunk_size"],
+            progress=not options["no_progress"] and options["verbosity"] > 0,
+        )
+        if result.skipped:
+            self.stdout.write("Contacts already exist: demo data not added (--if-empty).")
+            return
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Added {result.accounts:,} accounts and {result.contacts:,} contacts "
+                f"({result.emails:,} e-mail addresses, {result.phones:,} phone numbers, "
+                f"{result.memberships:,} memberships, {result.tokens:,} search tokens) "
+                f"in {result.seconds:,.1f} s."
+            )
+        )
+        if result.users_created:
+            self.stdout.write(
+                f"Demo users created: {', '.join(result.users_created)}\n"
+                f"Password for each: {options['password']}"
+            )
+        if result.users_existing:
+            self.stdout.write(
+                f"Demo users already there (password unchanged): {', '.join(result.users_existing)}"
+            )
