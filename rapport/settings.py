@@ -194,6 +194,9 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
+# Role policies and the data dictionary are cached per process for this long.
+PROCESS_CACHE_SECONDS = 0 if TESTING else env_int("PROCESS_CACHE_SECONDS", 10)
+
 # Phone numbers typed without a country code are read in this region.
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "GB")
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
+from rapport.core import cache
 from rapport.customers import normalize
 from rapport.customers.models import DataField
 
@@ -17,7 +18,11 @@ _FALSE = {"false", "no", "n", "0", "off"}
 
 
 def active_fields(entity: str) -> list[DataField]:
-    return list(DataField.objects.filter(entity=entity, is_active=True))
+    """The entity's active data-dictionary fields, in order (cached per process)."""
+    return cache.cached(
+        f"datafields:{entity}",
+        lambda: list(DataField.objects.filter(entity=entity, is_active=True).order_by("position", "id")),
+    )
 
 
 def clean_value(df: DataField, value: Any) -> Any:

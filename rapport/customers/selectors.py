@@ -15,6 +15,7 @@ from rapport.audit.selectors import history_for
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
 from rapport.customers import normalize
+from rapport.customers.datadict import active_fields
 from rapport.customers.models import (
     Account,
     AccountDomain,
@@ -209,7 +210,7 @@ def datafields_for(*, actor: UserLike, entity: str) -> list[DataField]:
     access = permissions.field_access(actor, entity)
     return [
         df
-        for df in DataField.objects.filter(entity=entity, is_active=True)
+        for df in active_fields(entity)
         if access.can_view(f"custom.{df.key}")
     ]
 

@@ -18,6 +18,7 @@ from django.db.models import F
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record, diff, snapshot
+from rapport.core import cache
 from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
 from rapport.customers import normalize, search_index
 from rapport.customers.datadict import clean_custom
@@ -923,6 +924,7 @@ def datafield_create(*, actor: Actor, data: dict) -> DataField:
     cleaned = clean_datafield_data(data, existing=None)
     with transaction.atomic():
         df = DataField.objects.create(**cleaned)
+        transaction.on_commit(cache.clear)
         audit_record(actor=actor, action=AuditEntry.Action.CREATE, entity_kind="datafield", entity_id=df.pk, obj=df, changes=diff({}, snapshot(df, list(DATAFIELD_FIELDS))))
     return df
 
@@ -939,6 +941,7 @@ def datafield_update(*, actor: Actor, field: DataField, data: dict, expected_ver
         if changes:
             locked.version += 1
             locked.save()
+            transaction.on_commit(cache.clear)
             audit_record(actor=actor, action=AuditEntry.Action.UPDATE, entity_kind="datafield", entity_id=locked.pk, obj=locked, changes=changes)
     return locked
 

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from rapport.core import cache
 from rapport.users.models import ApiToken, RolePolicy, Team, User
 from rapport.users.services import user_sessions_end
 
@@ -23,6 +24,10 @@ admin.site.register(Team)
 
 @admin.register(RolePolicy)
 class RolePolicyAdmin(admin.ModelAdmin):
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        cache.clear()  # this process at once; others within PROCESS_CACHE_SECONDS
+
     list_display = ["role", "kind", "can_view", "can_add", "can_change", "can_delete", "can_export", "visibility"]
     list_filter = ["role", "kind"]
 

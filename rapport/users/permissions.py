@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from django.db.models import Q, QuerySet
 
+from rapport.core import cache
 from rapport.core.errors import NotFound, PermissionDenied
 from rapport.users.models import RecordKind, Role, RolePolicy, User, Visibility
 
@@ -111,7 +112,11 @@ def _policies(user: UserLike) -> dict[str, RolePolicy]:
     cached = getattr(user, "_rapport_policies", None)
     if cached is None:
         role = role_of(user)
-        stored = {p.kind: p for p in RolePolicy.objects.filter(role=role)} if role else {}
+        stored = (
+            cache.cached(f"policies:{role}", lambda: {p.kind: p for p in RolePolicy.objects.filter(role=role)})
+            if role
+            else {}
+        )
         cached = {k: stored.get(k) or default_policy(role, k) for k in RecordKind.values}
         user._rapport_policies = cached  # type: ignore[attr-defined]
     return cached
@@ -207,13 +212,13 @@ def field_access(user: UserLike, kind: str) -> FieldAccess:
         user._rapport_field_access = cache  # type: ignore[attr-defined]
     if kind in cache:
         return cache[kind]
-    from rapport.customers.models import DataField
+    from rapport.customers.datadict import active_fields
 
     p = policy(user, kind)
     access = FieldAccess(hidden=set(p.hidden_fields), readonly=set(p.readonly_fields))
     role = role_of(user)
     if kind in CUSTOMER_KINDS:
-        for df in DataField.objects.filter(entity=kind, is_active=True):
+        for df in active_fields(kind):
             name = f"custom.{df.key}"
             if df.view_roles and role not in df.view_roles and role != Role.ADMIN:
                 access.hidden.add(name)
