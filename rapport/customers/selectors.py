@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db import connection
+from django.db.models import F, Prefetch, Q, QuerySet
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
@@ -256,39 +257,82 @@ def _fuzzy_budget(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-def _name_tokens(word: str, *, prefix: bool, fuzzy: bool) -> set[str]:
-    """Known name words that ``word`` could mean: itself, words it begins (prefix), typos."""
-    tokens = {word}
+def _name_tokens(word: str, *, prefix: bool) -> tuple[set[str], set[str]]:
+    """Known name words that ``word`` could mean, in one query: (itself and the words it
+    begins when ``prefix``, those plus the words one typo away)."""
+    budget = _fuzzy_budget(word)
+    condition = Q(variant__in=sorted(deletions(word))) if budget else Q(variant=word)
     if prefix and len(word) >= 2:
-        rows = SearchVariant.objects.filter(variant__gte=word, variant__lt=word + "\uffff").values_list("token", flat=True)[:400]
-        tokens |= {t for t in rows if t.startswith(word)}
-    if fuzzy and _fuzzy_budget(word):
-        rows = SearchVariant.objects.filter(variant__in=sorted(deletions(word))).values_list("token", flat=True)[:400]
-        budget = _fuzzy_budget(word)
-        tokens |= {t for t in rows if OSA.distance(word, t) <= budget}
-    return tokens
+        condition |= Q(variant__gte=word, variant__lt=word + "\uffff", token=F("variant"))
+    exact = {word}
+    fuzzy = {word}
+    for token in SearchVariant.objects.filter(condition).values_list("token", flat=True).distinct()[:800]:
+        if prefix and token.startswith(word):
+            exact.add(token)
+            fuzzy.add(token)
+        elif budget and OSA.distance(word, token) <= budget:
+            fuzzy.add(token)
+    return exact, fuzzy
 
 
-def _by_name(actor: UserLike, q: str, model: type, kind: str, limit: int) -> list[Hit]:
+def _name_match_ids(kind: str, token_sets: list[list[str]], owner_ids: list[int] | None, limit: int) -> list[int]:
+    """Ids of records having, for every query word, one of that word's possible tokens.
+
+    The words are intersected inside the token table (a self-join served by its
+    partial index on (token, record)), and the record table is joined only when the
+    actor's visibility is restricted, so a common first name costs an index scan, not
+    thousands of record rows.
+    """
+    column = "contact_id" if kind == "contact" else "account_id"
+    token_table = SearchToken._meta.db_table
+    record_table = (Contact if kind == "contact" else Account)._meta.db_table
+    joins: list[str] = []
+    params: list[Any] = []
+    for i, tokens in enumerate(token_sets[1:], start=1):
+        marks = ", ".join(["%s"] * len(tokens))
+        joins.append(f"JOIN {token_table} t{i} ON t{i}.{column} = t0.{column} AND t{i}.token IN ({marks})")
+        params += tokens
+    where = [f"t0.token IN ({', '.join(['%s'] * len(token_sets[0]))})", f"t0.{column} IS NOT NULL"]
+    params += token_sets[0]
+    if owner_ids is not None:
+        if not owner_ids:
+            return []
+        joins.append(f"JOIN {record_table} r ON r.id = t0.{column}")
+        where.append(f"r.owner_id IN ({', '.join(['%s'] * len(owner_ids))})")
+        params += owner_ids
+    sql = (
+        f"SELECT DISTINCT t0.{column} FROM {token_table} t0 {' '.join(joins)} "  # noqa: S608 - names are ours, values are parameters
+        f"WHERE {' AND '.join(where)} LIMIT {int(limit)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
+    """Records whose name words match the query's words: exact or (last word) prefix
+    first, words one typo away only to fill up the list; ranked with rapidfuzz."""
     words = normalize.words(q)[:5]
     if not words:
         return []
-    base = _visible_contacts(actor) if kind == "contact" else _visible_accounts(actor)
-    column = "contact" if kind == "contact" else "account"
-    found: dict[int, Any] = {}
-    for fuzzy in (False, True):
-        qs = base
-        for i, word in enumerate(words):
-            tokens = _name_tokens(word, prefix=(i == len(words) - 1), fuzzy=fuzzy)
-            sub = SearchToken.objects.filter(token__in=sorted(tokens)).values(column)
-            qs = qs.filter(pk__in=sub)
-        for obj in qs.exclude(pk__in=list(found))[: limit * 3]:
-            found[obj.pk] = obj
+    owner_ids = permissions.visible_owner_ids(actor, kind)
+    candidates = [_name_tokens(word, prefix=(i == len(words) - 1)) for i, word in enumerate(words)]
+    found: list[int] = []
+    for pass_index in (0, 1):  # exact and prefix words first; typos only to fill the list
+        if pass_index == 1 and all(c[0] == c[1] for c in candidates):
+            break
+        # The word with the fewest, longest candidates drives the join (rarest first); the
+        # others are then point look-ups in the (token, record) index.
+        token_sets = sorted(
+            (sorted(c[pass_index]) for c in candidates), key=lambda t: (len(t), -min(map(len, t)))
+        )
+        found += [pk for pk in _name_match_ids(kind, token_sets, owner_ids, limit * 3) if pk not in found]
         if len(found) >= limit:
             break
+    model = Contact if kind == "contact" else Account
     folded = " ".join(words)
     hits = []
-    for obj in found.values():
+    for obj in model.objects.filter(pk__in=found[: limit * 3]):
         name = f"{obj.given_name} {obj.family_name}" if kind == "contact" else obj.name
         score = fuzz.token_set_ratio(folded, normalize.fold(name)) / 100
         hits.append(Hit(kind, obj, round(score, 3), "name"))
@@ -346,9 +390,9 @@ def search(*, actor: UserLike, q: str, limit: int = 20, kinds: tuple[str, ...] =
                 found = _visible_contacts(actor).filter(emails__domain=domain).distinct()[:limit]
                 add(contact_hits, [Hit("contact", c, 0.85, "email") for c in found])
         if want_contacts:
-            add(contact_hits, _by_name(actor, q, Contact, "contact", limit))
+            add(contact_hits, _by_name(actor, q, "contact", limit))
         if want_accounts:
-            add(account_hits, _by_name(actor, q, Account, "account", limit))
+            add(account_hits, _by_name(actor, q, "account", limit))
     results.contacts = sorted(contact_hits.values(), key=lambda h: (-h.score, h.obj.pk))[:limit]
     results.accounts = sorted(account_hits.values(), key=lambda h: (-h.score, h.obj.pk))[:limit]
     return results

@@ -151,6 +151,16 @@ def _team_member_ids(user: UserLike) -> list[int]:
     return cached
 
 
+def visible_owner_ids(user: UserLike, kind: str) -> list[int] | None:
+    """Owners whose records ``user`` may see: None for all records, [] for none."""
+    p = policy(user, kind)
+    if not p.can_view or p.visibility == Visibility.NONE:
+        return []
+    if p.visibility == Visibility.ALL:
+        return None
+    return [user.pk] if p.visibility == Visibility.OWN else _team_member_ids(user)
+
+
 def visibility_q(user: UserLike, kind: str, owner_field: str = "owner") -> Q | None:
     """A filter for the records ``user`` may see; ``None`` means all of them."""
     p = policy(user, kind)
