@@ -329,7 +329,7 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
         found += [pk for pk in _name_match_ids(kind, token_sets, owner_ids, limit * 3) if pk not in found]
         if len(found) >= limit:
             break
-    model = Contact if kind == "contact" else Account
+    model: Any = Contact if kind == "contact" else Account
     folded = " ".join(words)
     hits = []
     for obj in model.objects.filter(pk__in=found[: limit * 3]):
