@@ -53,6 +53,6 @@ class SessionAuth(APIKeyCookie):
 def actor_of(request: HttpRequest) -> Actor:
     """The Actor every service gets: the user, the API path and, for tokens, which one."""
     user = request.auth  # type: ignore[attr-defined]
-    token = getattr(user, "api_token", None)
-    context = {"token": token.name, "token_id": token.pk} if token is not None else {}
+    token_id = getattr(user, "api_token_id", None)
+    context = {"token": user.api_token_name, "token_id": token_id} if token_id is not None else {}
     return Actor(user=user, via=Via.API, context=context)

@@ -7,15 +7,16 @@ to its input.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers import forms, normalize, selectors, services, web_selectors
@@ -47,10 +48,28 @@ def _can(request: HttpRequest, kind: str) -> dict[str, bool]:
 
 @web_view
 def search(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("kind") == "account":
+        return _account_picker(request)
     q = request.GET.get("q", "").strip()
     results = selectors.search(actor=user_of(request), q=q, limit=20) if q else None
     context = {"q": q, "results": results}
     return render_page(request, "customers/search.html", context, fragment="customers/_search_results.html")
+
+
+_PICKER_FIELD = re.compile(r"^[a-z_]{1,40}$")
+
+
+def _account_picker(request: HttpRequest) -> HttpResponse:
+    """The account type-ahead's options: up to 10 accounts the user may see, as radio buttons
+    named ``field`` (``?kind=account&field=account&account_q=acme``; ``q`` works too)."""
+    g = request.GET
+    q = (g.get("q") or g.get(f"{g.get('field', 'account')}_q") or "").strip()
+    field = g.get("field", "account")
+    if not _PICKER_FIELD.match(field):
+        raise ValidationFailed("Invalid field name.", errors={"field": ["Letters and _ only."]})
+    options = web_selectors.account_matches(actor=user_of(request), q=q)
+    context = {"options": options, "field": field, "q": q, "chosen": ""}
+    return render_page(request, "customers/_account_picker.html", context)
 
 
 # --- lists ------------------------------------------------------------------------------
@@ -133,10 +152,9 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
         "part_errors": {},
         "part_values": {},
         "part_message": "",
+        "open_part": "",  # the add form rendered open (no JavaScript), else loaded on click
+        "account_candidates": [],
     }
-    if context["edit_parts"]["memberships"]:
-        taken = {m.account_id for m in contact.memberships.all()}
-        context["account_choices"] = [c for c in web_selectors.account_choices(actor=user_of(request)) if c[0] not in taken]
     context.update(extra)
     return context
 
@@ -147,8 +165,30 @@ def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "customers/contact_detail.html", _contact_context(request, contact))
 
 
+def _membership_account(request: HttpRequest, data: dict[str, Any]) -> list[tuple[int, str]]:
+    """The account of a new membership, from the type-ahead: the chosen id, or else the one
+    visible account matching the typed text (so the form works without JavaScript).
+
+    Returns the candidates when the text matches several accounts, for the user to choose.
+    """
+    q = request.POST.get("account_q", "").strip()
+    if data["account"] or not q:
+        return []
+    matches = web_selectors.account_matches(actor=user_of(request), q=q)
+    exact = [m for m in matches if normalize.fold(m[1]) == normalize.fold(q)]
+    if len(matches) == 1 or len(exact) == 1:
+        data["account"] = (exact or matches)[0][0]
+        return []
+    if not matches:
+        raise ValidationFailed("No such account.", errors={"account": [f"No account you can see matches “{q}”."]})
+    return matches
+
+
 def _part_change(request: HttpRequest, *, kind: str, pk: int, part: str, part_pk: int | None) -> HttpResponse:
-    """Add (part_pk None) or remove one e-mail, phone, address, domain or membership."""
+    """Add (part_pk None) or remove one e-mail, phone, address, domain or membership.
+
+    A GET of the add URL answers the add form alone (htmx, loaded on click so the detail page
+    does not carry every form), or the detail page with that form open (no JavaScript)."""
     allowed = CONTACT_PARTS if kind == RecordKind.CONTACT else ACCOUNT_PARTS
     if part not in allowed:
         raise NotFound("No such part.")
@@ -166,15 +206,31 @@ def _part_change(request: HttpRequest, *, kind: str, pk: int, part: str, part_pk
         return render_page(request, "customers/account_detail.html", context, fragment="customers/_account_parts.html", status=status)
 
     record = load()
+    if request.method == "GET":
+        if part_pk is not None:
+            raise NotFound("No such page.")
+        permissions.require(user_of(request), "change", kind)  # type: ignore[arg-type]
+        if not permissions.field_access(user_of(request), kind).can_edit(part):
+            raise PermissionDenied(f"Your role may not change the {part} of this {kind}.")
+        form = "customers/_contact_part_form.html" if kind == RecordKind.CONTACT else "customers/_account_part_form.html"
+        template = "customers/contact_detail.html" if kind == RecordKind.CONTACT else "customers/account_detail.html"
+        build = _contact_context if kind == RecordKind.CONTACT else _account_context
+        return render_page(request, template, build(request, record, open_part=part, part=part), fragment=form)
     actor = actor_of(request)
+    candidates: list[tuple[int, str]] = []
     try:
         if part_pk is None:
-            services.part_add(actor=actor, parent=record, part=part, data=forms.part_data(part, request.POST), expected_version=_version(request))
+            data = forms.part_data(part, request.POST)
+            if part == "memberships":
+                candidates = _membership_account(request, data)
+                if candidates:
+                    raise ValidationFailed("Choose an account.", errors={"account": ["Several accounts match: choose one."]})
+            services.part_add(actor=actor, parent=record, part=part, data=data, expected_version=_version(request))
         else:
             obj = services.part_get(parent=record, part=part, pk=part_pk)
             services.part_delete(actor=actor, parent=record, part=part, obj=obj, expected_version=_version(request))
     except ValidationFailed as exc:
-        return page(load(), 422, part_errors={part: exc.errors}, part_values={part: request.POST})
+        return page(load(), 422, part_errors={part: exc.errors}, part_values={part: request.POST}, account_candidates=candidates)
     except VersionConflict:
         message = CONFLICT.format(kind=kind).replace("Your input is kept below: check the current record, then save again to apply it.", "The latest version is shown; please try again.")
         return page(load(), 409, part_message=message, part_values={part: request.POST})
@@ -183,7 +239,7 @@ def _part_change(request: HttpRequest, *, kind: str, pk: int, part: str, part_pk
     return page(load())
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @web_view
 def contact_part_add(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     return _part_change(request, kind=RecordKind.CONTACT, pk=pk, part=part, part_pk=None)
@@ -299,6 +355,7 @@ def _account_context(request: HttpRequest, account: Account, **extra: Any) -> di
         "part_errors": {},
         "part_values": {},
         "part_message": "",
+        "open_part": "",
     }
     context.update(extra)
     return context
@@ -310,7 +367,7 @@ def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "customers/account_detail.html", _account_context(request, account))
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @web_view
 def account_part_add(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     return _part_change(request, kind=RecordKind.ACCOUNT, pk=pk, part=part, part_pk=None)

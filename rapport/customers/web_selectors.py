@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rapport.core import cache
 from rapport.customers import selectors
 from rapport.customers.models import Account, Tag
 from rapport.users import permissions
@@ -34,13 +35,30 @@ def account_choices(*, actor: User, exclude: int | None = None, limit: int = 500
     return list(qs.order_by("normalized_name", "id").values_list("id", "name")[:limit])
 
 
+def account_matches(*, actor: User, q: str, limit: int = 10) -> list[tuple[int, str]]:
+    """Up to ``limit`` accounts the actor may see matching ``q`` (name, domain, phone), best
+    first: the options of the account type-ahead that replaces a select of every account."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    hits = selectors.search(actor=actor, q=q, limit=limit, kinds=("account",)).accounts
+    return [(h.obj.pk, h.obj.name) for h in hits]
+
+
+# The list filters' owner and tag suggestions are the same for everyone and change rarely, so
+# each process keeps them for PROCESS_CACHE_SECONDS (a new user or tag shows up that late).
+
+
 def owner_choices() -> list[tuple[int, str]]:
-    users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
-    return [(u.pk, str(u)) for u in users]
+    def load() -> list[tuple[int, str]]:
+        users = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+        return [(u.pk, str(u)) for u in users]
+
+    return cache.cached("web:owner_choices", load)
 
 
 def tag_names(limit: int = 300) -> list[str]:
-    return list(Tag.objects.values_list("name", flat=True)[:limit])
+    return cache.cached(f"web:tag_names:{limit}", lambda: list(Tag.objects.values_list("name", flat=True)[:limit]))
 
 
 @dataclass

@@ -104,3 +104,24 @@ def test_edit_a_contact_and_add_a_phone_inline(page, login, hamilton, live_serve
     expect(page.locator("#contact-parts")).to_contain_text("margaret@nasa.example")
     hamilton.refresh_from_db()
     assert hamilton.lifecycle == "customer" and hamilton.phones.count() == 2
+
+
+def test_link_a_contact_to_an_account_with_the_type_ahead(page, login, hamilton, live_server, personas):
+    from rapport.customers.tests.factories import make_account
+
+    target = make_account(name="Initech Systems", owner=personas["bob"])
+    make_account(name="Initrode", owner=personas["bob"])
+    login("alice")
+    page.goto(f"{live_server.url}/contacts/{hamilton.pk}/")
+    # The add forms are not in the page until asked for.
+    expect(page.locator("#new-m-account-q")).to_have_count(0)
+    page.get_by_text("+ Link to an account").click()
+    page.locator("#new-m-account-q").press_sequentially("initech", delay=30)
+    option = page.locator("#new-m-account-options").get_by_label("Initech Systems")
+    expect(option).to_be_visible()
+    option.check()
+    page.fill("#new-m-title", "Consultant")
+    page.get_by_role("button", name="Link account").click()
+    expect(page.locator("#contact-parts")).to_contain_text("Initech Systems")
+    expect(page.locator("#contact-parts")).to_contain_text("Consultant")
+    assert hamilton.memberships.filter(account=target).exists()

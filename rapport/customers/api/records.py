@@ -5,10 +5,10 @@ from django.urls import reverse
 from ninja import Query, Router, Schema, Status
 
 from rapport.api.auth import actor_of
-from rapport.api.common import data_of, problems, user_of
+from rapport.api.common import data_of, problems, rendered, user_of
 from rapport.api.concurrency import expected_version, set_etag
 from rapport.customers import selectors, services
-from rapport.customers.api import render
+from rapport.customers.api import render, rows
 from rapport.customers.api.schemas import (
     AccountCreate,
     AccountOut,
@@ -92,9 +92,9 @@ def contact_create(request: HttpRequest, payload: ContactCreate, response: HttpR
 )
 def contact_read(request: HttpRequest, contact_id: int, response: HttpResponse):
     user = user_of(request)
-    contact = selectors.contact_get(actor=user, pk=contact_id)
-    set_etag(response, contact.version)
-    return render.contact(user, contact)
+    values = rows.contact_row(actor=user, pk=contact_id)
+    set_etag(response, values["version"])
+    return rendered(response, render.contact_values(user, values))
 
 
 @router.patch(

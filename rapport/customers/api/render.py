@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import prefetch_related_objects
-
 from rapport.audit.models import AuditEntry
 from rapport.customers.models import Account, AccountMembership, Contact, DataField
 from rapport.users import permissions
@@ -32,12 +30,46 @@ PART_FIELDS = {
     "external_ids": ("id", "source", "external_id"),
     "domains": ("id", "domain"),
 }
+# A contact's own columns, as the API reads them (the parts are in PART_FIELDS).
+CONTACT_FIELDS = (
+    "version",
+    "full_name",
+    "prefix",
+    "given_name",
+    "middle_name",
+    "family_name",
+    "suffix",
+    "job_title",
+    "department",
+    "preferred_channel",
+    "language",
+    "time_zone",
+    "source",
+    "lifecycle",
+    "owner_id",
+    "custom",
+    "created_at",
+    "updated_at",
+)
+MEMBERSHIP_FIELDS = (
+    "id",
+    "account_id",
+    "is_primary",
+    "job_title",
+    "buying_role",
+    "rank",
+    "started_on",
+    "ended_on",
+)
 # Always shown: identity and concurrency, which no role-hiding may remove.
 ALWAYS = {"id", "version", "full_name", "name", "created_at", "updated_at"}
 
 
 def _visible(user: User, kind: str, values: dict[str, Any]) -> dict[str, Any]:
-    access = permissions.field_access(user, kind)
+    return _shown(permissions.field_access(user, kind), values)
+
+
+def _shown(access: permissions.FieldAccess, values: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in values.items() if k in ALWAYS or access.can_view(k)}
     if isinstance(out.get("custom"), dict):
         out["custom"] = {k: v for k, v in out["custom"].items() if access.can_view(f"custom.{k}")}
@@ -55,60 +87,120 @@ def part(user: User, name: str, obj: Any) -> dict[str, Any]:
 
 
 def membership(user: User, m: AccountMembership) -> dict[str, Any]:
+    return _membership(user, _membership_values(m))
+
+
+def _membership_values(m: AccountMembership) -> dict[str, Any]:
+    return {
+        **{f: getattr(m, f) for f in MEMBERSHIP_FIELDS},
+        "account_name": m.account.name,
+        "account_owner_id": m.account.owner_id,
+    }
+
+
+def _membership(user: User, m: dict[str, Any]) -> dict[str, Any]:
     out = {
-        "id": m.pk,
-        "account": m.account_id,
-        "is_primary": m.is_primary,
-        "job_title": m.job_title,
-        "buying_role": m.buying_role,
-        "rank": m.rank,
-        "started_on": m.started_on,
-        "ended_on": m.ended_on,
+        "id": m["id"],
+        "account": m["account_id"],
+        "is_primary": m["is_primary"],
+        "job_title": m["job_title"],
+        "buying_role": m["buying_role"],
+        "rank": m["rank"],
+        "started_on": m["started_on"],
+        "ended_on": m["ended_on"],
     }
     # The account's name only if the caller may see that account.
-    if permissions.can_see_record(user, RecordKind.ACCOUNT, m.account):
-        out["account_name"] = m.account.name
+    if permissions.can_see_record(user, RecordKind.ACCOUNT, Owned(m["account_owner_id"])):
+        out["account_name"] = m["account_name"]
     return out
 
 
+class Owned:
+    """What ``permissions.can_see_record`` reads of a record: its owner."""
+
+    __slots__ = ("owner_id",)
+
+    def __init__(self, owner_id: int | None) -> None:
+        self.owner_id = owner_id
+
+
 def contact(user: User, c: Contact) -> dict[str, Any]:
-    values = {
-        "id": c.pk,
-        "version": c.version,
-        "full_name": c.full_name,
-        **{
-            f: getattr(c, f)
-            for f in (
-                "prefix",
-                "given_name",
-                "middle_name",
-                "family_name",
-                "suffix",
-                "job_title",
-                "department",
-                "preferred_channel",
-                "language",
-                "time_zone",
-                "source",
-                "lifecycle",
-            )
+    """A contact model instance (with its parts prefetched) as the API shows it."""
+    return contact_values(
+        user,
+        {
+            "id": c.pk,
+            **{f: getattr(c, f) for f in CONTACT_FIELDS},
+            "tags": [t.name for t in c.tags.all()],
+            **{
+                name: [
+                    {f: getattr(p, f) for f in PART_FIELDS[name]} for p in getattr(c, name).all()
+                ]
+                for name in ("emails", "phones", "addresses", "external_ids")
+            },
+            "memberships": [_membership_values(m) for m in c.memberships.all()],
         },
-        "owner": c.owner_id,
-        "tags": _tags(c),
-        "custom": c.custom,
-        "emails": [part(user, "emails", e) for e in c.emails.all()],
-        "phones": [part(user, "phones", p) for p in c.phones.all()],
-        "addresses": [part(user, "addresses", a) for a in c.addresses.all()],
-        "memberships": [membership(user, m) for m in c.memberships.all()],
-        "external_ids": [part(user, "external_ids", x) for x in c.external_ids.all()],
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
+    )
+
+
+def contact_values(user: User, v: dict[str, Any]) -> dict[str, Any]:
+    """A contact as the API shows it, from its plain values (see ``contact`` and
+    ``rows.contact_row``), in the order of ``ContactOut``."""
+    values = {
+        "id": v["id"],
+        "version": v["version"],
+        "full_name": v["full_name"],
+        "prefix": v["prefix"],
+        "given_name": v["given_name"],
+        "middle_name": v["middle_name"],
+        "family_name": v["family_name"],
+        "suffix": v["suffix"],
+        "job_title": v["job_title"],
+        "department": v["department"],
+        "preferred_channel": v["preferred_channel"],
+        "language": v["language"],
+        "time_zone": v["time_zone"],
+        "owner": v["owner_id"],
+        "source": v["source"],
+        "lifecycle": v["lifecycle"],
+        "tags": sorted(v["tags"]),
+        "custom": v["custom"],
+        "emails": v["emails"],
+        "phones": v["phones"],
+        "addresses": v["addresses"],
+        "memberships": [_membership(user, m) for m in v["memberships"]],
+        "external_ids": v["external_ids"],
+        "created_at": v["created_at"],
+        "updated_at": v["updated_at"],
     }
     return _visible(user, RecordKind.CONTACT, values)
 
 
+def _tag_names(model: type[Contact] | type[Account], ids: list[int]) -> dict[int, list[str]]:
+    """The tags of a page of records, by record id, in one query.
+
+    Cheaper than prefetching: no Tag instances and no related manager per record.
+    """
+    through = model.tags.through
+    key = f"{model._meta.model_name}_id"
+    names: dict[int, list[str]] = {i: [] for i in ids}
+    for pk, name in through.objects.filter(**{f"{key}__in": ids}).values_list(key, "tag__name"):
+        names[pk].append(name)
+    return names
+
+
 def contact_summaries(user: User, contacts: list[Contact]) -> list[dict[str, Any]]:
-    prefetch_related_objects(contacts, "tags")
+    tags = _tag_names(Contact, [c.pk for c in contacts])
+    access = permissions.field_access(user, RecordKind.CONTACT)
+    # A hidden part hides its summary too.
+    shown = {
+        summary: access.can_view(part)
+        for part, summary in (
+            ("emails", "primary_email"),
+            ("phones", "primary_phone"),
+            ("memberships", "primary_account"),
+        )
+    }
     rows = []
     for c in contacts:
         email = c.primary_emails[0].email if c.primary_emails else None  # type: ignore[attr-defined]
@@ -126,24 +218,14 @@ def contact_summaries(user: User, contacts: list[Contact]) -> list[dict[str, Any
             "job_title": c.job_title,
             "lifecycle": c.lifecycle,
             "owner": c.owner_id,
-            "tags": _tags(c),
+            "tags": sorted(tags[c.pk]),
             "custom": c.custom,
             "primary_email": email,
             "primary_phone": phone,
             "primary_account": account,
             "updated_at": c.updated_at,
         }
-        visible = _visible(user, RecordKind.CONTACT, values)
-        # A hidden part hides its summary too.
-        access = permissions.field_access(user, RecordKind.CONTACT)
-        for field, summary in (
-            ("emails", "primary_email"),
-            ("phones", "primary_phone"),
-            ("memberships", "primary_account"),
-        ):
-            if not access.can_view(field):
-                visible.pop(summary, None)
-        rows.append(visible)
+        rows.append({k: v for k, v in _shown(access, values).items() if shown.get(k, True)})
     return rows
 
 
@@ -170,11 +252,11 @@ def account(user: User, a: Account) -> dict[str, Any]:
 
 
 def account_summaries(user: User, accounts: list[Account]) -> list[dict[str, Any]]:
-    prefetch_related_objects(accounts, "tags")
+    tags = _tag_names(Account, [a.pk for a in accounts])
+    access = permissions.field_access(user, RecordKind.ACCOUNT)
     return [
-        _visible(
-            user,
-            RecordKind.ACCOUNT,
+        _shown(
+            access,
             {
                 "id": a.pk,
                 "version": a.version,
@@ -183,7 +265,7 @@ def account_summaries(user: User, accounts: list[Account]) -> list[dict[str, Any
                 "country": a.country,
                 "lifecycle": a.lifecycle,
                 "owner": a.owner_id,
-                "tags": _tags(a),
+                "tags": sorted(tags[a.pk]),
                 "custom": a.custom,
                 "domains": [d.domain for d in a.domains.all()],
                 "updated_at": a.updated_at,

@@ -321,3 +321,75 @@ def test_readonly_role_gets_403_on_write_posts(client, personas):
     assert client.post(reverse("customers:contact-delete", args=[contact.pk]), {}).status_code == 403
     assert Contact.objects.filter(pk=contact.pk).exists()
     assert DataField.objects.count() == 0
+
+
+def test_detail_page_carries_no_add_forms_and_no_account_list(alice_client, personas):
+    for i in range(3):
+        make_account(name=f"Unrelated {i}")
+    contact = make_contact(full_name="Ada Lovelace")
+    page = alice_client.get(reverse("customers:contact-detail", args=[contact.pk])).content.decode()
+    add = reverse("customers:contact-part-add", args=[contact.pk, "memberships"])
+    assert f'href="{add}" hx-get="{add}"' in page and "+ Link to an account" in page
+    assert "Unrelated" not in page and 'name="account"' not in page and 'id="new-email"' not in page
+
+
+def test_add_form_loads_on_click_or_opens_in_the_page_without_javascript(alice_client):
+    contact = make_contact(full_name="Ada Lovelace")
+    url = reverse("customers:contact-part-add", args=[contact.pk, "emails"])
+    fragment = alice_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and 'id="new-email"' in fragment
+    assert f'name="version" value="{contact.version}"' in fragment
+    page = alice_client.get(url).content.decode()
+    assert "<html" in page and 'id="new-email"' in page and "Ada Lovelace" in page
+    assert alice_client.get(reverse("customers:contact-part-add", args=[contact.pk, "secrets"])).status_code == 404
+
+
+def test_add_form_is_refused_to_a_role_that_may_not_change(client, personas):
+    contact = make_contact(full_name="Ada Lovelace")
+    client.force_login(personas["rita"])
+    assert client.get(reverse("customers:contact-part-add", args=[contact.pk, "emails"])).status_code == 403
+    assert "+ Add e-mail" not in client.get(reverse("customers:contact-detail", args=[contact.pk])).content.decode()
+
+
+def test_account_type_ahead_offers_up_to_ten_visible_accounts(client, personas):
+    for i in range(12):
+        make_account(name=f"Globex {i:02d}", owner=personas["bob"])
+    make_account(name="Globex Hidden", owner=personas["brenda"])
+    url = reverse("customers:search")
+    client.force_login(personas["alice"])
+    fragment = client.get(url, {"kind": "account", "field": "account", "account_q": "globex"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment
+    assert fragment.count('type="radio" name="account"') == 10
+    client.force_login(personas["carl"])
+    other_team = client.get(url, {"kind": "account", "field": "account", "account_q": "globex"}).content.decode()
+    assert "Globex 0" not in other_team
+    assert client.get(url, {"kind": "account", "field": "x<y", "q": "globex"}).status_code == 400
+
+
+def test_link_an_account_by_typing_its_name_without_javascript(alice_client):
+    account = make_account(name="Acme Ltd")
+    make_account(name="Acme Holdings")
+    contact = make_contact(full_name="Ada Lovelace")
+    url = reverse("customers:contact-part-add", args=[contact.pk, "memberships"])
+    # Two accounts match: the form comes back with them to choose from, input kept.
+    response = alice_client.post(url, {"account_q": "acme", "job_title": "CTO", "version": contact.version})
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Several accounts match" in page and 'value="CTO"' in page
+    assert f'type="radio" name="account" value="{account.pk}"' in page
+    assert not contact.memberships.exists()
+    # The exact name picks one.
+    response = alice_client.post(url, {"account_q": "Acme Ltd", "version": contact.version})
+    assert response.status_code == 302
+    assert contact.memberships.get().account == account
+    contact.refresh_from_db()
+    nothing = alice_client.post(url, {"account_q": "zzqqx", "version": contact.version}, HTTP_HX_REQUEST="true")
+    assert nothing.status_code == 422 and "No account you can see matches" in nothing.content.decode()
+
+
+def test_list_links_match_the_url_patterns(alice_client):
+    account = make_account(name="Acme Ltd")
+    contact = make_contact(full_name="Ada Lovelace", account=account)
+    page = alice_client.get(reverse("customers:contact-list")).content.decode()
+    assert f'href="{reverse("customers:contact-detail", args=[contact.pk])}"' in page
+    assert f'href="{reverse("customers:account-detail", args=[account.pk])}"' in page

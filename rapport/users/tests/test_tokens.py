@@ -66,3 +66,31 @@ def test_deactivating_a_user_in_the_admin_ends_their_sessions(personas, client):
     bob.refresh_from_db()
     assert not bob.is_active
     assert not Session.objects.filter(session_key=bobs_browser.session.session_key).exists()
+
+
+def test_last_use_is_written_at_most_once_a_minute(bob):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    token, secret = token_create(actor=actor(bob), user=bob, name="x")
+    token_authenticate(secret)
+    first = ApiToken.objects.get(pk=token.pk).last_used_at
+    assert first is not None
+    token_authenticate(secret)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at == first
+    ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    token_authenticate(secret)
+    assert ApiToken.objects.get(pk=token.pk).last_used_at > first
+
+
+def test_changes_made_with_a_token_name_it_in_the_audit_trail(api_client, bob):
+    from rapport.audit.models import AuditEntry
+
+    response = api_client("bob").post(
+        "/api/v1/contacts", {"full_name": "Ann Lee"}, content_type="application/json"
+    )
+    assert response.status_code == 201
+    entry = AuditEntry.objects.get(action="create", object_kind="contact")
+    assert entry.via == "api" and entry.context["token"] == "tests"
+    assert entry.actor == bob

@@ -280,7 +280,13 @@ def test_history_of_a_new_contact_never_shows_a_hidden_custom_value(api_client, 
     from rapport.customers.models import DataField
     from rapport.customers.tests.factories import make_contact
 
-    DataField.objects.create(entity="contact", key="salary_band", label="Salary band", type="text", view_roles=["manager"])
+    DataField.objects.create(
+        entity="contact",
+        key="salary_band",
+        label="Salary band",
+        type="text",
+        view_roles=["manager"],
+    )
     contact = make_contact(custom={"salary_band": "C"})
     as_sam = api_client("sam").get(f"/api/v1/contacts/{contact.pk}/history").json()
     created = [e for e in as_sam if e["action"] == "create" and e["object_kind"] == "contact"][0]
