@@ -310,15 +310,15 @@ def _name_match_ids(kind: str, token_sets: list[list[str]], owner_ids: list[int]
 
 
 def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
-    """Records whose name words match the query's words: exact or (last word) prefix
-    first, words one typo away only to fill up the list; ranked with rapidfuzz."""
+    """Records whose name words match the query's words: exact or (last word) prefix;
+    only when nothing matches as typed, words one typo away. Ranked with rapidfuzz."""
     words = normalize.words(q)[:5]
     if not words:
         return []
     owner_ids = permissions.visible_owner_ids(actor, kind)
     candidates = [_name_tokens(word, prefix=(i == len(words) - 1)) for i, word in enumerate(words)]
     found: list[int] = []
-    for pass_index in (0, 1):  # exact and prefix words first; typos only to fill the list
+    for pass_index in (0, 1):  # exact and prefix words first; typos only if that finds none
         if pass_index == 1 and all(c[0] == c[1] for c in candidates):
             break
         # The word with the fewest, longest candidates drives the join (rarest first); the
@@ -327,7 +327,7 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
             (sorted(c[pass_index]) for c in candidates), key=lambda t: (len(t), -min(map(len, t)))
         )
         found += [pk for pk in _name_match_ids(kind, token_sets, owner_ids, limit * 3) if pk not in found]
-        if len(found) >= limit:
+        if found:  # a name that exists as typed is what was meant: no typo guesses
             break
     model: Any = Contact if kind == "contact" else Account
     folded = " ".join(words)
