@@ -250,7 +250,8 @@ class AccountMembership(TimestampedModel):
         indexes = [models.Index(fields=["account", "rank"], name="membership_rank_idx")]
 
     def __str__(self) -> str:
-        return f"member of {self.account}"
+        # No account name: history is shown to people who may not see that account.
+        return f"membership of account {self.account_id}"
 
 
 class ContactExternalId(TimestampedModel):

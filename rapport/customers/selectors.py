@@ -15,7 +15,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.selectors import history_for
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
-from rapport.customers import normalize
+from rapport.customers import detail_query, normalize
 from rapport.customers.datadict import active_fields
 from rapport.customers.models import (
     Account,
@@ -147,6 +147,13 @@ def contact_get(*, actor: UserLike, pk: int, for_action: str = "view") -> Contac
     if for_action != "view":
         permissions.require(actor, for_action, RecordKind.CONTACT)  # type: ignore[arg-type]
     return contact
+
+
+def contact_detail(*, actor: UserLike, pk: int) -> dict[str, Any]:
+    """The contact ``pk`` and all its parts in one query, as plain values (see
+    ``detail_query.contact_row``), for the API read and the web detail page; NotFound if
+    the actor can't see it. Nothing is hidden yet: the caller applies field visibility."""
+    return detail_query.contact_row(actor=actor, pk=pk)
 
 
 def account_get(*, actor: UserLike, pk: int) -> Account:

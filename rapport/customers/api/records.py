@@ -8,7 +8,7 @@ from rapport.api.auth import actor_of
 from rapport.api.common import data_of, problems, rendered, user_of
 from rapport.api.concurrency import expected_version, set_etag
 from rapport.customers import selectors, services
-from rapport.customers.api import render, rows
+from rapport.customers.api import render
 from rapport.customers.api.schemas import (
     AccountCreate,
     AccountOut,
@@ -92,7 +92,7 @@ def contact_create(request: HttpRequest, payload: ContactCreate, response: HttpR
 )
 def contact_read(request: HttpRequest, contact_id: int, response: HttpResponse):
     user = user_of(request)
-    values = rows.contact_row(actor=user, pk=contact_id)
+    values = selectors.contact_detail(actor=user, pk=contact_id)
     set_etag(response, values["version"])
     return rendered(response, render.contact_values(user, values))
 

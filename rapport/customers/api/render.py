@@ -145,7 +145,7 @@ def contact(user: User, c: Contact) -> dict[str, Any]:
 
 def contact_values(user: User, v: dict[str, Any]) -> dict[str, Any]:
     """A contact as the API shows it, from its plain values (see ``contact`` and
-    ``rows.contact_row``), in the order of ``ContactOut``."""
+    ``detail_query.contact_row``), in the order of ``ContactOut``."""
     values = {
         "id": v["id"],
         "version": v["version"],

@@ -121,3 +121,16 @@ def test_sales_rep_sees_owner_read_only_on_the_form(client, personas, records):
     page = client.get(reverse("customers:contact-edit", args=[records["contact"].pk])).content.decode()
     assert 'name="owner"' not in page
     assert "read-only for your role" in page
+
+
+def test_a_contact_page_does_not_name_an_account_the_viewer_cannot_see(client, personas):
+    from rapport.customers.tests.factories import make_account, make_contact
+
+    hidden = make_account(name="Southern Secret Ltd", owner=personas["carl"])
+    contact = make_contact(owner=personas["bob"], account=hidden)
+    client.force_login(personas["bob"])
+    page = client.get(f"/contacts/{contact.pk}/").content.decode()
+    assert "Southern Secret" not in page
+    assert "An account you cannot see" in page
+    client.force_login(personas["alice"])
+    assert "Southern Secret" in client.get(f"/contacts/{contact.pk}/").content.decode()

@@ -1,4 +1,4 @@
-"""GET /contacts/{id} reads the contact in one SQL query (rows.contact_row); it must show
+"""GET /contacts/{id} reads the contact in one SQL query (selectors.contact_detail); it must show
 exactly what the ORM path (selectors.contact_get + render.contact) shows, for every role."""
 
 import datetime as dt
@@ -10,7 +10,7 @@ from ninja.responses import NinjaJSONEncoder
 from conftest import PERSONAS
 from rapport.core import cache
 from rapport.customers import selectors, services
-from rapport.customers.api import render, rows
+from rapport.customers.api import render
 from rapport.customers.api.schemas import ContactOut
 from rapport.customers.models import DataField
 from rapport.customers.tests.factories import SYSTEM, make_account, make_contact
@@ -54,7 +54,7 @@ def _orm(user, pk):
 
 
 def _fast(user, pk):
-    return render.contact_values(user, rows.contact_row(actor=user, pk=pk))
+    return render.contact_values(user, selectors.contact_detail(actor=user, pk=pk))
 
 
 @pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "carl"])
