@@ -134,3 +134,15 @@ def test_a_contact_page_does_not_name_an_account_the_viewer_cannot_see(client, p
     assert "An account you cannot see" in page
     client.force_login(personas["alice"])
     assert "Southern Secret" in client.get(f"/contacts/{contact.pk}/").content.decode()
+
+
+def test_the_contact_list_does_not_name_an_account_the_viewer_cannot_see(client, personas):
+    from rapport.customers.tests.factories import make_account, make_contact
+
+    hidden = make_account(name="Southern Secret Ltd", owner=personas["carl"])
+    make_contact(full_name="Visible Person", owner=personas["bob"], account=hidden)
+    client.force_login(personas["bob"])
+    page = client.get("/contacts/").content.decode()
+    assert "Visible Person" in page and "Southern Secret" not in page
+    client.force_login(personas["alice"])
+    assert "Southern Secret" in client.get("/contacts/").content.decode()
