@@ -310,6 +310,19 @@ def _name_tokens(word: str, *, prefix: bool) -> tuple[set[str], set[str]]:
     return exact, fuzzy
 
 
+def _token_frequency(kind: str, tokens: list[str], cap: int = 3000) -> int:
+    """How many records have one of ``tokens``, counted up to ``cap`` in the index only."""
+    column = "contact_id" if kind == "contact" else "account_id"
+    marks = ", ".join(["%s"] * len(tokens))
+    sql = (
+        f"SELECT COUNT(*) FROM (SELECT 1 FROM {SearchToken._meta.db_table} "  # noqa: S608 - names are ours
+        f"WHERE token IN ({marks}) AND {column} IS NOT NULL LIMIT {int(cap)}) AS capped"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, tokens)
+        return int(cursor.fetchone()[0])
+
+
 def _name_match_ids(kind: str, token_sets: list[list[str]], owner_ids: list[int] | None, limit: int) -> list[int]:
     """Ids of records having, for every query word, one of that word's possible tokens.
 
@@ -356,11 +369,11 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
     for pass_index in (0, 1):  # exact and prefix words first; typos only if that finds none
         if pass_index == 1 and all(c[0] == c[1] for c in candidates):
             break
-        # The word with the fewest, longest candidates drives the join (rarest first); the
-        # others are then point look-ups in the (token, record) index.
-        token_sets = sorted(
-            (sorted(c[pass_index]) for c in candidates), key=lambda t: (len(t), -min(map(len, t)))
-        )
+        token_sets = [sorted(c[pass_index]) for c in candidates]
+        if len(token_sets) > 1:
+            # The rarest word drives the join; the others are then point look-ups in the
+            # (token, record) index. Neither database can know which word is rare.
+            token_sets.sort(key=lambda tokens: _token_frequency(kind, tokens))
         found += [pk for pk in _name_match_ids(kind, token_sets, owner_ids, limit * 3) if pk not in found]
         if found:  # a name that exists as typed is what was meant: no typo guesses
             break
