@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 
 from rapport.audit.services import Actor
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -37,11 +38,11 @@ def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return render_page(request, "error.html", context, fragment="_error.html", status=status)
 
 
-def web_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def web_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Login required; PermissionDenied → 403, NotFound → 404, stray ValidationFailed → 400."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         try:
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:

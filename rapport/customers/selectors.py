@@ -124,39 +124,39 @@ class ListFilters:
             raise ValidationFailed("Invalid list parameters.", errors=errors)
 
 
-def contact_list(*, actor: UserLike, filters: ListFilters) -> Page:
-    """One page of the contacts the actor may see, filtered and sorted."""
-    filters.clean(CONTACT_SORTS)
-    qs = _visible_contacts(actor)
+def _filtered(actor: UserLike, kind: str, filters: ListFilters) -> QuerySet:
+    """The records of ``kind`` the actor may see, narrowed by the list filters."""
+    filters.clean(CONTACT_SORTS if kind == "contact" else ACCOUNT_SORTS)
+    qs = _visible_contacts(actor) if kind == "contact" else _visible_accounts(actor)
     if filters.q:
-        ids = [h.obj.pk for h in search(actor=actor, q=filters.q, limit=MAX_PAGE_SIZE, kinds=("contact",)).contacts]
-        qs = qs.filter(pk__in=ids)
+        found = search(actor=actor, q=filters.q, limit=MAX_PAGE_SIZE, kinds=(kind,))
+        qs = qs.filter(pk__in=[h.obj.pk for h in (found.contacts if kind == "contact" else found.accounts)])
     if filters.lifecycle:
         qs = qs.filter(lifecycle=filters.lifecycle)
     if filters.owner:
         qs = qs.filter(owner_id=filters.owner)
     if filters.tag:
         qs = qs.filter(tags__name=filters.tag)
-    if filters.account:
+    if filters.account and kind == "contact":
         qs = qs.filter(memberships__account_id=filters.account)
-    qs = _list_prefetch_contacts(actor, qs)
+    return qs
+
+
+def contact_list(*, actor: UserLike, filters: ListFilters) -> Page:
+    """One page of the contacts the actor may see, filtered and sorted."""
+    qs = _list_prefetch_contacts(actor, _filtered(actor, "contact", filters))
     return keyset_page(qs, order=CONTACT_SORTS[filters.sort], cursor=filters.cursor, size=filters.size)
 
 
 def account_list(*, actor: UserLike, filters: ListFilters) -> Page:
-    filters.clean(ACCOUNT_SORTS)
-    qs = _visible_accounts(actor)
-    if filters.q:
-        ids = [h.obj.pk for h in search(actor=actor, q=filters.q, limit=MAX_PAGE_SIZE, kinds=("account",)).accounts]
-        qs = qs.filter(pk__in=ids)
-    if filters.lifecycle:
-        qs = qs.filter(lifecycle=filters.lifecycle)
-    if filters.owner:
-        qs = qs.filter(owner_id=filters.owner)
-    if filters.tag:
-        qs = qs.filter(tags__name=filters.tag)
-    qs = qs.select_related("owner").prefetch_related("domains")
+    qs = _filtered(actor, "account", filters).select_related("owner").prefetch_related("domains")
     return keyset_page(qs, order=ACCOUNT_SORTS[filters.sort], cursor=filters.cursor, size=filters.size)
+
+
+def export_queryset(*, actor: UserLike, kind: str, filters: ListFilters) -> QuerySet:
+    """Every record a list would show under ``filters`` (all pages), in its sort order."""
+    sorts = CONTACT_SORTS if kind == "contact" else ACCOUNT_SORTS
+    return _filtered(actor, kind, filters).order_by(*sorts.get(filters.sort, sorts["name"])).distinct()
 
 
 def contact_get(*, actor: UserLike, pk: int, for_action: str = "view") -> Contact:

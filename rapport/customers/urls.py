@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from rapport.customers import views
 
@@ -6,6 +6,7 @@ app_name = "customers"
 urlpatterns = [
     path("search/", views.search, name="search"),
     path("contacts/", views.contact_list, name="contact-list"),
+    re_path(r"^contacts/export\.(?P<fmt>csv|xlsx)$", views.export_list, {"kind": "contact"}, name="contact-export"),
     path("contacts/new/", views.contact_create, name="contact-create"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact-detail"),
     path("contacts/<int:pk>/edit/", views.contact_edit, name="contact-edit"),
@@ -17,6 +18,7 @@ urlpatterns = [
         name="contact-part-delete",
     ),
     path("accounts/", views.account_list, name="account-list"),
+    re_path(r"^accounts/export\.(?P<fmt>csv|xlsx)$", views.export_list, {"kind": "account"}, name="account-export"),
     path("accounts/new/", views.account_create, name="account-create"),
     path("accounts/<int:pk>/", views.account_detail, name="account-detail"),
     path("accounts/<int:pk>/edit/", views.account_edit, name="account-edit"),

@@ -8,19 +8,22 @@ to its input.
 from __future__ import annotations
 
 import re
+import tempfile
 from typing import Any
 
 from django.contrib import messages
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
-from rapport.customers import forms, normalize, selectors, services, web_selectors
+from rapport.customers import export, forms, normalize, selectors, services, web_selectors
 from rapport.customers.api.render import CONTACT_FIELDS, MEMBERSHIP_FIELDS
 from rapport.customers.models import (
     Account,
@@ -53,7 +56,7 @@ def _version(request: HttpRequest) -> int | None:
 
 
 def _can(request: HttpRequest, kind: str) -> dict[str, bool]:
-    return {a: permissions.can(user_of(request), a, kind) for a in ("add", "change", "delete")}
+    return {a: permissions.can(user_of(request), a, kind) for a in ("add", "change", "delete", "export")}
 
 
 # --- search -----------------------------------------------------------------------------
@@ -123,6 +126,29 @@ def contact_list(request: HttpRequest) -> HttpResponse:
     page = selectors.contact_list(actor=user_of(request), filters=filters)
     context = _list_context(request, RecordKind.CONTACT, page, filters, CONTACT_COLUMNS)
     return render_page(request, "customers/contact_list.html", context, fragment="customers/_contact_results.html")
+
+
+@web_view
+def export_list(request: HttpRequest, kind: str, fmt: str) -> HttpResponseBase:
+    """The list as filtered, every page, as CSV (streamed) or XLSX (built on disk)."""
+    filters = _filters(request)
+    filters.cursor = None
+    headers, rows = export.export_rows(actor=actor_of(request), kind=kind, filters=filters)
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    name = f"rapport-{kind}s-{stamp}.{fmt}"
+    if fmt == "csv":
+        response = StreamingHttpResponse(export.csv_chunks(headers, rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
+    export.write_xlsx(headers, rows, spool)
+    spool.seek(0)
+    return FileResponse(
+        spool,
+        as_attachment=True,
+        filename=name,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 @web_view
