@@ -10,7 +10,7 @@ from ninja import NinjaAPI, Swagger
 
 from rapport.api import errors
 from rapport.api.auth import BearerAuth, SessionAuth
-from rapport.customers.api import datafields, parts, records, search
+from rapport.customers.api import datafields, exports, parts, records, search
 from rapport.users import api as users_api
 
 api = NinjaAPI(
@@ -33,4 +33,5 @@ api.add_router("", records.router)
 api.add_router("", parts.router)
 api.add_router("", datafields.router)
 api.add_router("", search.router)
+api.add_router("", exports.router)
 api.add_router("", users_api.router)

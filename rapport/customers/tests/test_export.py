@@ -125,3 +125,16 @@ def test_every_role_may_export_exactly_as_its_policy_says(client, personas, role
     client.force_login(personas[ROLE_PERSONA[role]])
     status = client.get(f"/{kind}s/export.csv").status_code
     assert status == (200 if rights["view"] and rights["export"] else 403)
+
+
+def test_the_api_streams_an_export_with_the_list_filters(api_client, personas):
+    make_contact(full_name="Ann Lee", lifecycle="customer")
+    make_contact(full_name="Bob Ray", lifecycle="lead")
+    response = api_client("mia").get("/api/v1/exports/contacts?lifecycle=customer")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    rows = _csv(response)
+    assert len(rows) == 2 and rows[1][rows[0].index("family_name")] == "Lee"
+    denied = api_client("bob").get("/api/v1/exports/contacts")
+    assert denied.status_code == 403 and denied["Content-Type"] == "application/problem+json"
+    xlsx = api_client("mia").get("/api/v1/exports/accounts?format=xlsx")
+    assert xlsx.status_code == 200 and b"".join(xlsx.streaming_content)[:2] == b"PK"
