@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
@@ -71,6 +71,15 @@ ACCOUNT_COLUMNS = [
         "updated_at",
     )
 ]  # fmt: skip
+_CONTACT_SCALARS = {
+    "id", "prefix", "given_name", "middle_name", "family_name", "suffix", "job_title",
+    "department", "lifecycle", "preferred_channel", "language", "time_zone", "source",
+    "created_at", "updated_at",
+}  # fmt: skip
+_ACCOUNT_SCALARS = {
+    "id", "name", "legal_name", "industry", "size", "country", "phone", "parent_id",
+    "lifecycle", "notes", "created_at", "updated_at",
+}  # fmt: skip
 ALWAYS = {"id", "created_at", "updated_at", "name", "given_name", "family_name"}
 PART_FIELD = {"account": "memberships", "account_id": "memberships"}
 
@@ -84,50 +93,103 @@ def columns_for(*, actor: Any, kind: str) -> list[Column]:
     return cols
 
 
+def _chunks(qs: QuerySet, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``qs`` as dicts of ``fields``, CHUNK at a time, from one cursor."""
+    chunk: list[dict[str, Any]] = []
+    for row in qs.values(*fields).iterator(chunk_size=CHUNK):
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _grouped(pairs: Iterable[tuple[int, Any]]) -> dict[int, list[Any]]:
+    out: dict[int, list[Any]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+def _usernames() -> dict[int, str]:
+    from rapport.users.models import User
+
+    return dict(User.objects.values_list("id", "username"))
+
+
+# Each chunk's parts are read with one plain query per kind of part and grouped here: the
+# ORM's prefetch machinery cost ten times the SQL at a million rows.
 def _contact_rows(qs: QuerySet[Contact], columns: list[Column], actor: Any) -> Iterator[list[Any]]:
-    qs = qs.select_related("owner").prefetch_related(
-        "emails",
-        "phones",
-        "tags",
-        "external_ids",
-        Prefetch("memberships", queryset=AccountMembership.objects.filter(is_primary=True).select_related("account")),
-    )
-    for c in qs.iterator(chunk_size=CHUNK):
-        memberships = list(c.memberships.all())
-        account = memberships[0].account if memberships else None
-        if account is not None and not permissions.can_see_record(actor, RecordKind.ACCOUNT, account):
-            account = None
-        values = {
-            "emails": [e.email for e in c.emails.all()],
-            "phones": [p.e164 for p in c.phones.all()],
-            "account": account.name if account else "",
-            "account_id": account.pk if account else "",
-            "owner": c.owner.username if c.owner else "",
-            "tags": sorted(t.name for t in c.tags.all()),
-            "external_ids": [f"{x.source}:{x.external_id}" for x in c.external_ids.all()],
+    from rapport.customers.models import ContactEmail, ContactExternalId, ContactPhone
+
+    owners = _usernames()
+    account_owners = permissions.visible_owner_ids(actor, RecordKind.ACCOUNT)
+    visible_owners = set(account_owners) if account_owners is not None else None
+    fields = sorted({c.name for c in columns if c.name in _CONTACT_SCALARS} | {"id", "owner_id", "custom"})
+    tag_through = Contact.tags.through
+    for chunk in _chunks(qs, fields):
+        ids = [r["id"] for r in chunk]
+        emails = _grouped(ContactEmail.objects.filter(contact_id__in=ids).order_by("contact_id", "-is_primary", "id").values_list("contact_id", "email"))
+        phones = _grouped(ContactPhone.objects.filter(contact_id__in=ids).order_by("contact_id", "-is_primary", "id").values_list("contact_id", "e164"))
+        tags = _grouped(tag_through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag__name"))
+        xids = _grouped(
+            (c, f"{s}:{x}") for c, s, x in ContactExternalId.objects.filter(contact_id__in=ids).order_by("id").values_list("contact_id", "source", "external_id")
+        )
+        accounts = {
+            c: (a, name, owner)
+            for c, a, name, owner in AccountMembership.objects.filter(contact_id__in=ids, is_primary=True).values_list(
+                "contact_id", "account_id", "account__name", "account__owner_id"
+            )
         }
-        yield [_cell(c, col, values) for col in columns]
+        for r in chunk:
+            pk = r["id"]
+            account = accounts.get(pk)
+            if account is not None and visible_owners is not None and account[2] not in visible_owners:
+                account = None  # never name an account the actor may not see
+            values = {
+                **r,
+                "emails": emails.get(pk, []),
+                "phones": phones.get(pk, []),
+                "account": account[1] if account else "",
+                "account_id": account[0] if account else "",
+                "owner": owners.get(r["owner_id"], ""),
+                "tags": sorted(tags.get(pk, [])),
+                "external_ids": xids.get(pk, []),
+            }
+            yield [_cell(values, col) for col in columns]
 
 
 def _account_rows(qs: QuerySet[Account], columns: list[Column], actor: Any) -> Iterator[list[Any]]:
-    qs = qs.select_related("owner").prefetch_related("domains", "tags", "external_ids")
-    for a in qs.iterator(chunk_size=CHUNK):
-        values = {
-            "domains": [d.domain for d in a.domains.all()],
-            "owner": a.owner.username if a.owner else "",
-            "tags": sorted(t.name for t in a.tags.all()),
-            "external_ids": [f"{x.source}:{x.external_id}" for x in a.external_ids.all()],
-        }
-        yield [_cell(a, col, values) for col in columns]
+    from rapport.customers.models import AccountDomain, AccountExternalId
+
+    owners = _usernames()
+    fields = sorted({c.name for c in columns if c.name in _ACCOUNT_SCALARS} | {"id", "owner_id", "custom"})
+    tag_through = Account.tags.through
+    for chunk in _chunks(qs, fields):
+        ids = [r["id"] for r in chunk]
+        domains = _grouped(AccountDomain.objects.filter(account_id__in=ids).order_by("account_id", "domain").values_list("account_id", "domain"))
+        tags = _grouped(tag_through.objects.filter(account_id__in=ids).values_list("account_id", "tag__name"))
+        xids = _grouped(
+            (a, f"{s}:{x}") for a, s, x in AccountExternalId.objects.filter(account_id__in=ids).order_by("id").values_list("account_id", "source", "external_id")
+        )
+        for r in chunk:
+            pk = r["id"]
+            values = {
+                **r,
+                "domains": domains.get(pk, []),
+                "owner": owners.get(r["owner_id"], ""),
+                "tags": sorted(tags.get(pk, [])),
+                "external_ids": xids.get(pk, []),
+            }
+            yield [_cell(values, col) for col in columns]
 
 
-def _cell(obj: Any, col: Column, values: dict[str, Any]) -> Any:
-    if col.name in values:
-        value = values[col.name]
-    elif col.name.startswith("custom."):
-        value = obj.custom.get(col.name[len("custom.") :])
+def _cell(values: dict[str, Any], col: Column) -> Any:
+    if col.name.startswith("custom."):
+        value = (values.get("custom") or {}).get(col.name[len("custom.") :])
     else:
-        value = getattr(obj, col.name)
+        value = values.get(col.name)
     return inert(_plain(value))
 
 

@@ -7,6 +7,7 @@ length of a request.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -106,9 +107,14 @@ def role_of(user: Any) -> str:
     return Role.ADMIN if user.is_superuser else user.role
 
 
+@functools.cache
+def _system_policies() -> dict[str, RolePolicy]:
+    return {k: default_policy(Role.ADMIN, k) for k in RecordKind.values}
+
+
 def _policies(user: UserLike) -> dict[str, RolePolicy]:
     if is_system(user):
-        return {k: default_policy(Role.ADMIN, k) for k in RecordKind.values}
+        return _system_policies()
     cached = getattr(user, "_rapport_policies", None)
     if cached is None:
         role = role_of(user)
