@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "rapport.users",
     "rapport.audit",
     "rapport.customers",
+    "rapport.ingest",
     "rapport.api",
 ]
 
