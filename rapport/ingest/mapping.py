@@ -78,7 +78,8 @@ def suggest_mapping(headers: list[str], *, datafields: dict[str, str] | None = N
     choices = list(names)
     for header in headers:
         key = _key(header)
-        target, how, score = names.get(key), "name", 100
+        target: str | None = names.get(key)
+        how, score = "name", 100
         if target is None and key:
             match = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
             if match is not None:
