@@ -67,9 +67,9 @@ def suggest_mapping(headers: list[str], *, datafields: dict[str, str] | None = N
     ``datafields`` maps data-dictionary keys to their labels; they match by key or label.
     """
     names: dict[str, str] = {}
-    for target, aliases in CONTACT_TARGETS.items():
+    for name, aliases in CONTACT_TARGETS.items():
         for alias in aliases:
-            names.setdefault(alias, target)
+            names.setdefault(alias, name)
     for key, label in (datafields or {}).items():
         names.setdefault(_key(key), f"custom.{key}")
         names.setdefault(_key(label), f"custom.{key}")
