@@ -198,6 +198,20 @@ USE_TZ = True
 # Role policies and the data dictionary are cached per process for this long.
 PROCESS_CACHE_SECONDS = 0 if TESTING else env_int("PROCESS_CACHE_SECONDS", 10)
 
+# Imports: rows per transaction, processes that clean rows (0 or 1: in the writer itself),
+# and how long a silent run is presumed alive before another worker may resume it.
+IMPORT_BATCH_ROWS = env_int("RAPPORT_IMPORT_BATCH_ROWS", 2000)
+IMPORT_PROCESSES = env_int("RAPPORT_IMPORT_PROCESSES", 1 if TESTING else min(os.cpu_count() or 1, 4))
+IMPORT_STALE_SECONDS = env_int("RAPPORT_IMPORT_STALE_SECONDS", 120)
+IMPORT_MAX_UPLOAD_BYTES = env_int("RAPPORT_IMPORT_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# Uploaded files (imports): on local disk by default. Several app servers need storage they
+# share (a network volume, or an object store through django-storages).
+MEDIA_ROOT = Path(env_str("RAPPORT_MEDIA_ROOT", str(DATA_DIR / "media")))
+if TESTING:
+    import tempfile as _tempfile
+
+    MEDIA_ROOT = Path(_tempfile.gettempdir()) / f"rapport_test_media_{os.getpid()}"
+
 # Phone numbers typed without a country code are read in this region.
 DEFAULT_PHONE_REGION = env_str("DEFAULT_PHONE_REGION", "GB")
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import phonenumbers
 from django.db import connection, transaction
-from django.db.models import Max, Model
 from django.utils import timezone
 from faker import Faker
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -31,6 +30,7 @@ from tqdm import tqdm
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
+from rapport.core.bulk import BulkWriter
 from rapport.customers import normalize, search_index
 from rapport.customers.models import (
     Account,
@@ -363,64 +363,7 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
 # --- writing rows ----------------------------------------------------------------------------
 
 
-class _Writer:
-    """Inserts plain tuples fast: COPY on PostgreSQL, executemany elsewhere."""
-
-    def __init__(self) -> None:
-        self.vendor = connection.vendor
-        self.pg = self.vendor == "postgresql"
-        self.sqlite = self.vendor == "sqlite"
-
-    def stamp(self, value: dt.datetime) -> Any:
-        if self.pg:
-            return value
-        return connection.ops.adapt_datetimefield_value(value)
-
-    def day(self, value: dt.date | None) -> Any:
-        return None if value is None or self.pg else value.isoformat()
-
-    def reserve_ids(self, model: type[Model], n: int) -> list[int]:
-        """``n`` fresh primary keys for ``model`` (call inside the chunk's transaction)."""
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            if self.pg:
-                cursor.execute(
-                    "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                    [table, n],
-                )
-                return [row[0] for row in cursor.fetchall()]
-            start = model._default_manager.aggregate(m=Max("id"))["m"] or 0
-            if self.sqlite:
-                cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-                row = cursor.fetchone()
-                start = max(start, row[0] if row else 0)
-        return list(range(start + 1, start + 1 + n))
-
-    def insert(self, model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        meta = model._meta
-        qn = connection.ops.quote_name
-        columns = ", ".join(qn(meta.get_field(f).column) for f in fields)  # type: ignore[union-attr,arg-type]
-        table = qn(meta.db_table)
-        if self.pg:
-            with (
-                connection.cursor() as cursor,
-                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        # Table and column names come from the models, never from input.
-        elif self.sqlite:
-            marks = ", ".join("?" for _ in fields)
-            connection.ensure_connection()
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-            connection.connection.executemany(sql, rows)
-        else:
-            marks = ", ".join("%s" for _ in fields)
-            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
-            with connection.cursor() as cursor:
-                cursor.executemany(sql, rows)
+_Writer = BulkWriter
 
 
 ACCOUNT_FIELDS = ("id", "created_at", "updated_at", "version", "name", "legal_name", "normalized_name", "industry", "size", "country", "phone", "parent", "owner", "lifecycle", "notes", "custom")  # fmt: skip

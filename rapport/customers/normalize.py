@@ -39,11 +39,32 @@ def words(text: str) -> list[str]:
     return [w[:60] for w in _WORD.findall(fold(text))]
 
 
+# Plain ASCII addresses, the vast majority, are checked by this pattern instead of the full
+# validator (35 µs each; imports read millions). The pattern accepts only addresses the
+# validator accepts, and gives the same stored form; a property test holds it to that.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_SPECIAL_USE_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "alt", "home"}
+
+
+def _plain_email(value: str) -> str | None:
+    if len(value) > 254 or not _PLAIN_EMAIL.fullmatch(value) or "--" in value.rpartition("@")[2]:
+        return None
+    local, _, domain = value.rpartition("@")
+    if len(local) > 64 or domain.rsplit(".", 1)[1].lower() in _SPECIAL_USE_TLDS:
+        return None
+    return value.lower()
+
+
 def normalize_email(value: str) -> tuple[str, str]:
     """The stored form of an address and its domain, or ValueError."""
     value = (value or "").strip()
     if not value:
         raise ValueError("Enter an e-mail address.")
+    plain = _plain_email(value)
+    if plain is not None:
+        return plain, plain.rpartition("@")[2]
     try:
         result = validate_email(value, check_deliverability=False)
     except EmailNotValidError as exc:

@@ -164,25 +164,21 @@ def _custom(
         cleaned["custom"] = result
 
 
-def clean_contact_data(
-    data: dict[str, Any], *, actor: Actor, existing: Contact | None = None
-) -> dict[str, Any]:
-    """Cleaned values of the contact fields in ``data``; raises ValidationFailed.
+def clean_contact_scalars(data: dict[str, Any]) -> tuple[dict[str, Any], Errors]:
+    """Cleaned name parts, texts, choices, language and time zone of ``data``, and errors.
 
-    A ``full_name`` as typed fills the name parts that were not given separately.
+    Needs no database: imports run it in worker processes. A ``full_name`` as typed fills
+    the name parts that were not given separately. Other keys are left alone.
     """
     errors: Errors = {}
-    data = dict(data)
-    full = data.pop("full_name", None)
+    full = data.get("full_name")
     if full:
         if not isinstance(full, str):
             _add_error(errors, "full_name", "Must be text.")
         else:
+            data = dict(data)
             for key, value in normalize.parse_full_name(full).items():
                 data.setdefault(key, value)
-    unknown = sorted(set(data) - set(CONTACT_FIELDS))
-    for name in unknown:
-        _add_error(errors, name, "Unknown field.")
     cleaned: dict[str, Any] = {}
     for name in NAME_PARTS:
         _text(errors, data, cleaned, name, 100 if name.endswith("name") else 30)
@@ -193,6 +189,21 @@ def clean_contact_data(
     _choice(errors, data, cleaned, "lifecycle", Lifecycle)
     _normalized(errors, data, cleaned, "language", normalize.normalize_language)
     _normalized(errors, data, cleaned, "time_zone", normalize.normalize_time_zone)
+    return cleaned, errors
+
+
+def clean_contact_data(
+    data: dict[str, Any], *, actor: Actor, existing: Contact | None = None
+) -> dict[str, Any]:
+    """Cleaned values of the contact fields in ``data``; raises ValidationFailed.
+
+    A ``full_name`` as typed fills the name parts that were not given separately.
+    """
+    data = dict(data)
+    full = data.get("full_name")
+    cleaned, errors = clean_contact_scalars(data)
+    for name in sorted(set(data) - set(CONTACT_FIELDS) - {"full_name"}):
+        _add_error(errors, name, "Unknown field.")
     _owner(errors, data, cleaned)
     _tags(errors, data, cleaned)
     _custom(errors, data, cleaned, "contact", existing.custom if existing else {}, actor)

@@ -44,7 +44,37 @@ CONTACT_TARGETS: dict[str, tuple[str, ...]] = {
     "account.domain": ("website", "web site", "domain", "company website", "url", "site web", "webseite"),
     "account.external_id": ("account id", "company id", "account external id"),
     "external_id": ("id", "external id", "contact id", "record id", "customer id", "customer number", "crm id"),
+    # The columns of Rapport's own export, so that an export re-imports as it is.
+    "emails": ("emails", "email addresses"),
+    "phones": ("phones", "phone numbers"),
+    "owner": ("owner", "contact owner", "record owner", "account owner"),
+    "external_ids": ("external ids",),
+    "account_id": ("account id rapport", "rapport account id"),
 }
+
+ACCOUNT_TARGETS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "company", "company name", "account", "account name", "organisation", "organization", "societe", "firma", "empresa", "bedrijf"),
+    "legal_name": ("legal name", "registered name", "raison sociale"),
+    "domain": ("website", "web site", "domain", "url", "site web", "webseite"),
+    "domains": ("domains",),
+    "industry": ("industry", "sector", "branche", "secteur"),
+    "size": ("size", "employees", "company size", "headcount"),
+    "country": ("country", "pays", "land", "pais", "country code"),
+    "phone": ("phone", "telephone", "tel", "main phone", "switchboard"),
+    "street": ("street", "address", "address 1", "street address", "adresse"),
+    "city": ("city", "town", "ville", "stadt"),
+    "region": ("region", "state", "county", "province"),
+    "postal_code": ("postal code", "postcode", "zip", "zip code", "plz"),
+    "lifecycle": ("lifecycle", "lifecycle stage", "stage", "status"),
+    "owner": ("owner", "account owner"),
+    "tags": ("tags", "labels"),
+    "notes": ("notes", "description", "comments"),
+    "external_id": ("id", "external id", "account id", "company id", "crm id", "customer number"),
+    "external_ids": ("external ids",),
+}
+
+# What ``id`` means in a file that came out of Rapport's own export: the record's own id.
+RAPPORT_EXPORT_MARKERS = {"external ids", "created at", "updated at"}
 
 FUZZY_THRESHOLD = 88
 
@@ -61,13 +91,26 @@ def _key(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", fold(text)).split())
 
 
-def suggest_mapping(headers: list[str], *, datafields: dict[str, str] | None = None) -> list[Suggestion]:
+def targets_for(kind: str) -> dict[str, tuple[str, ...]]:
+    return ACCOUNT_TARGETS if kind == "accounts" else CONTACT_TARGETS
+
+
+def suggest_mapping(
+    headers: list[str], *, datafields: dict[str, str] | None = None, kind: str = "contacts"
+) -> list[Suggestion]:
     """A target for each header, each target used at most once (first header wins).
 
     ``datafields`` maps data-dictionary keys to their labels; they match by key or label.
+    A file from Rapport's own export maps its ``id`` to the record's id, so it re-imports
+    onto the same records.
     """
     names: dict[str, str] = {}
-    for name, aliases in CONTACT_TARGETS.items():
+    keys = {_key(h) for h in headers}
+    if keys >= RAPPORT_EXPORT_MARKERS:
+        names["id"] = "id"
+        names["account id"] = "account_id"
+        names["created at"] = names["updated at"] = "ignore"
+    for name, aliases in targets_for(kind).items():
         for alias in aliases:
             names.setdefault(alias, name)
     for key, label in (datafields or {}).items():
@@ -86,6 +129,9 @@ def suggest_mapping(headers: list[str], *, datafields: dict[str, str] | None = N
                 target, how, score = names[match[0]], "close spelling", int(match[1])
         if target is not None and target.startswith("custom."):
             how = "data dictionary" if how == "name" else how
+        if target == "ignore":
+            out.append(Suggestion(header, None, "not imported", 0))
+            continue
         if target is None or target in used:
             out.append(Suggestion(header, None, "no match" if target is None else "already mapped", 0))
             continue

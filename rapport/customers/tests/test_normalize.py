@@ -1,5 +1,6 @@
 import pytest
 from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from rapport.customers import normalize
@@ -109,3 +110,29 @@ def test_phone_normalisation_is_idempotent(region, n):
     except ValueError:
         return
     assert normalize.normalize_phone(e164, region)[0] == e164
+
+
+_ATOM = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_%+-.", min_size=1, max_size=70)
+_LABEL = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=1, max_size=65)
+_TLD = st.sampled_from(["com", "org", "Co", "uk", "test", "local", "io", "DE", "x", "museum"])
+
+
+@given(local=_ATOM, labels=st.lists(_LABEL, min_size=1, max_size=3), tld=_TLD)
+@hsettings(max_examples=400, deadline=None)
+def test_the_fast_email_path_agrees_with_the_validator(local: str, labels: list[str], tld: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    address = f"{local}@{'.'.join(labels)}.{tld}"
+    fast = normalize._plain_email(address)
+    try:
+        expected = validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    if fast is not None:
+        # The fast path never accepts what the validator refuses, and stores the same form.
+        assert fast == expected
+    if expected is not None:
+        assert normalize.normalize_email(address)[0] == expected
+    else:
+        with pytest.raises(ValueError):
+            normalize.normalize_email(address)

@@ -1,0 +1,225 @@
+"""Turning one file row into the values to store, with the rules the UI and API use.
+
+Cleaning needs no database: everything it looks up (users, the data dictionary) is loaded
+once into a ``Context`` before the run. That lets an import clean rows in worker
+processes while the main process writes. A row gives either a ``ContactRow`` or a list of
+problems, each naming the column and the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapport.customers import normalize
+from rapport.customers.datadict import clean_value
+from rapport.customers.models import Contact, DataField, Kind, Lifecycle
+from rapport.customers.services import NAME_PARTS, clean_contact_scalars
+
+SCALARS = (
+    "full_name", *NAME_PARTS, "job_title", "department", "preferred_channel", "language",
+    "time_zone", "source", "lifecycle",
+)  # fmt: skip
+ADDRESS_PARTS = ("street", "city", "region", "postal_code", "country")
+ACCOUNT_REFS = ("account_id", "account.external_id", "account.domain", "account.name")
+CONTACT_TARGETS = {
+    *SCALARS, "email", "email_2", "emails", "phone", "mobile", "phones", *ADDRESS_PARTS, "tags",
+    "owner", "external_id", "external_ids", "id", *ACCOUNT_REFS,
+}  # fmt: skip
+ADDRESS_LIMITS = {"street": 300, "city": 100, "region": 100, "postal_code": 20}
+# Text read from a spreadsheet export: Rapport's own export (and others) put an apostrophe
+# before a value a spreadsheet would run as a formula. It is not part of the value.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def uninert(text: str) -> str:
+    if text.startswith("'") and text[1:2] and text[1:].startswith(_FORMULA_STARTS):
+        return text[1:]
+    return text
+
+
+@dataclass
+class Context:
+    """What cleaning needs, loaded before the run; small and picklable."""
+
+    headers: list[str]
+    mapping: dict[str, str]  # header -> target
+    region: str
+    source: str
+    owners: dict[str, int] = field(default_factory=dict)  # folded username -> user id
+    datafields: dict[str, DataField] = field(default_factory=dict)
+
+    def targets(self) -> list[tuple[int, str, str]]:
+        """(column index, header, target) of the mapped columns, in file order."""
+        return [
+            (i, h, self.mapping[h])
+            for i, h in enumerate(self.headers)
+            if self.mapping.get(h) and self.mapping[h] != "ignore"
+        ]
+
+
+@dataclass(slots=True)
+class AccountRef:
+    id: int | None = None
+    external_id: str = ""
+    domain: str = ""
+    name: str = ""
+
+    def key(self) -> tuple:
+        return (self.id, self.external_id, self.domain, normalize.normalize_org_name(self.name))
+
+
+@dataclass(slots=True)
+class ContactRow:
+    row: int
+    fields: dict[str, Any]
+    emails: list[tuple[str, str, str]]  # (address, domain, kind)
+    phones: list[tuple[str, str, str, str]]  # (e164, as typed, extension, kind)
+    address: dict[str, str] | None
+    external_ids: list[tuple[str, str]]  # (source, id)
+    account: AccountRef | None
+    tags: list[str]
+    custom: dict[str, Any]
+    owner_id: int | None = None
+    id: int | None = None
+
+
+Problem = tuple[str, str]  # (column, reason)
+
+_CHOICE_FIELDS = {"lifecycle": Lifecycle, "preferred_channel": Contact.Channel}
+
+
+def _choice(value: str, choices: Any) -> str:
+    """A choice by its value or its label, in any case ("Customer", "customer")."""
+    folded = value.casefold()
+    for v, label in choices.choices:
+        if folded in (v.casefold(), str(label).casefold()):
+            return v
+    return value
+
+
+def _split(value: str) -> list[str]:
+    return [p.strip() for p in value.replace("\n", ";").split(";") if p.strip()]
+
+
+def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow | list[Problem]:
+    problems: list[Problem] = []
+    scalars: dict[str, str] = {}
+    column_of: dict[str, str] = {}
+    emails: list[tuple[str, str, str]] = []
+    phones: list[tuple[str, str, str, str]] = []
+    address: dict[str, str] = {}
+    xids: list[tuple[str, str]] = []
+    ref = AccountRef()
+    tags: list[str] = []
+    custom: dict[str, Any] = {}
+    owner_id: int | None = None
+    record_id: int | None = None
+
+    for index, header, target in ctx.targets():
+        raw = cells[index].strip() if index < len(cells) else ""
+        if not raw:
+            continue  # a blank cell never erases anything
+        value = uninert(raw)
+        try:
+            if target in SCALARS:
+                scalars[target] = _choice(value, _CHOICE_FIELDS[target]) if target in _CHOICE_FIELDS else value
+                column_of[target] = header
+            elif target in ("email", "email_2", "emails"):
+                kind = Kind.OTHER if target == "email_2" else Kind.WORK
+                for item in _split(value) if target == "emails" else [value]:
+                    address_, domain = normalize.normalize_email(item)
+                    if all(e[0] != address_ for e in emails):
+                        emails.append((address_, domain, kind))
+            elif target in ("phone", "mobile", "phones"):
+                kind = Kind.MOBILE if target == "mobile" else Kind.WORK
+                for item in _split(value) if target == "phones" else [value]:
+                    e164, ext = normalize.normalize_phone(item, ctx.region)
+                    if all(p[0] != e164 for p in phones):
+                        phones.append((e164, item[:50], ext[:10], kind))
+            elif target in ADDRESS_PARTS:
+                if target == "country":
+                    address["country"] = normalize.normalize_country(value)
+                else:
+                    text = " ".join(value.split())
+                    if len(text) > ADDRESS_LIMITS[target]:
+                        raise ValueError(f"At most {ADDRESS_LIMITS[target]} characters.")
+                    address[target] = text
+            elif target == "tags":
+                tags = sorted({normalize.normalize_tag(t) for t in value.replace(",", ";").split(";") if t.strip()})
+            elif target == "owner":
+                owner_id = ctx.owners.get(value.casefold())
+                if owner_id is None:
+                    raise ValueError(f"No active user named '{value}'.")
+            elif target == "external_id":
+                if len(value) > 200:
+                    raise ValueError("At most 200 characters.")
+                xids.append((ctx.source, value))
+            elif target == "external_ids":
+                for item in _split(value):
+                    source, sep, xid = item.partition(":")
+                    if not sep or not source.strip() or not xid.strip():
+                        raise ValueError(f"'{item}' is not SOURCE:ID.")
+                    xids.append((source.strip()[:100], xid.strip()[:200]))
+            elif target == "id":
+                record_id = _positive_int(value)
+            elif target == "account_id":
+                ref.id = _positive_int(value)
+            elif target == "account.external_id":
+                ref.external_id = value[:200]
+            elif target == "account.domain":
+                ref.domain = normalize.normalize_domain(value)
+            elif target == "account.name":
+                if len(value) > 200:
+                    raise ValueError("At most 200 characters.")
+                ref.name = " ".join(value.split())
+            elif target.startswith("custom."):
+                df = ctx.datafields.get(target[len("custom.") :])
+                if df is None:
+                    raise ValueError("No such field in the data dictionary.")
+                cleaned = clean_value(df, value)
+                if cleaned is not None:
+                    custom[df.key] = cleaned
+            else:
+                raise ValueError(f"Unknown target '{target}'.")
+        except ValueError as exc:
+            problems.append((header, str(exc)))
+
+    cleaned_scalars, errors = clean_contact_scalars(scalars)
+    for name, messages in errors.items():
+        problems.append((column_of.get(name, column_of.get("full_name", name)), " ".join(messages)))
+    if not (cleaned_scalars.get("given_name") or cleaned_scalars.get("family_name")):
+        named = column_of.get("full_name") or column_of.get("family_name") or column_of.get("given_name")
+        problems.append((named or "name", "Enter a name: the row has no given or family name."))
+    if problems:
+        return problems
+    if address and "country" not in address:
+        address["country"] = ctx.region  # the import's region stands for the country
+    return ContactRow(
+        row=number,
+        fields=cleaned_scalars,
+        emails=emails,
+        phones=phones,
+        address=address or None,
+        external_ids=xids,
+        account=ref if (ref.id or ref.external_id or ref.domain or ref.name) else None,
+        tags=tags,
+        custom=custom,
+        owner_id=owner_id,
+        id=record_id,
+    )
+
+
+def _positive_int(value: str) -> int:
+    text = value.strip().removesuffix(".0")
+    if not text.isdigit() or int(text) == 0:
+        raise ValueError(f"'{value}' is not a record id (a whole number).")
+    return int(text)
+
+
+def clean_batch(batch: list[tuple[int, list[str]]], ctx: Context) -> list[ContactRow | tuple[int, list[Problem]]]:
+    out: list[ContactRow | tuple[int, list[Problem]]] = []
+    for number, cells in batch:
+        result = clean_contact_row(number, cells, ctx)
+        out.append(result if isinstance(result, ContactRow) else (number, result))
+    return out

@@ -1,0 +1,179 @@
+"""Imports of customer files: the job and its stored state, what it rejected and what it
+wrote (so it can be resumed after a crash, and undone)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from rapport.core.models import TimestampedModel
+
+
+class ImportKind(models.TextChoices):
+    CONTACTS = "contacts", "Contacts"
+    ACCOUNTS = "accounts", "Accounts"
+
+
+class OnMatch(models.TextChoices):
+    FILL_EMPTY = "fill_empty", "Update empty fields only"
+    OVERWRITE = "overwrite", "Overwrite with the file's values"
+    SKIP = "skip", "Skip the row"
+
+
+class SavedMapping(TimestampedModel):
+    """A named column mapping, reused for files of the same shape."""
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    # header -> target ("given_name", "email", "account.name", "custom.vat", "" to ignore)
+    columns = models.JSONField(default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["kind", "name"], name="unique_mapping_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ImportJob(TimestampedModel):
+    """One file's import, from upload to done (or undone).
+
+    ``rows_done`` is the number of the last file row whose effects are committed: it is
+    written in the same transaction as those effects, so a resumed run starts right after
+    it and never applies a row twice.
+    """
+
+    class State(models.TextChoices):
+        NEW = "new", "Waiting for a mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        UNDOING = "undoing", "Undoing"
+        UNDONE = "undone", "Undone"
+
+    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NEW)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)
+    file_path = models.CharField(max_length=500, editable=False)
+    file_size = models.BigIntegerField(default=0)
+    checksum = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the file")
+    file_format = models.CharField(max_length=10, blank=True)
+    encoding = models.CharField(max_length=20, blank=True)
+    delimiter = models.CharField(max_length=2, blank=True)
+    headers = models.JSONField(default=list)
+    mapping = models.JSONField(default=dict)
+    mapping_name = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=2, default="GB", help_text="Phone numbers without +code")
+    source = models.CharField(max_length=100, help_text="External ids belong to this system")
+    on_match = models.CharField(max_length=12, choices=OnMatch.choices, default=OnMatch.FILL_EMPTY)
+    create_accounts = models.BooleanField(default=True)
+
+    total_rows = models.PositiveIntegerField(null=True, blank=True)
+    rows_done = models.PositiveIntegerField(default=1, help_text="Last committed file row (1 = header)")
+    rows_seen = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    accounts_created = models.PositiveIntegerField(default=0)
+    undone = models.PositiveIntegerField(default=0)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    undo_refused = models.PositiveIntegerField(default=0)
+
+    cancel_requested = models.BooleanField(default=False)
+    # The run that owns the job; a run that finds another token here stops at once.
+    run_token = models.CharField(max_length=32, blank=True, editable=False)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    run_seconds = models.FloatField(default=0, help_text="Time spent working, across resumes")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["created_by", "-id"], name="import_owner_idx")]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.file_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in (self.State.QUEUED, self.State.RUNNING, self.State.UNDOING)
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows_seen / self.run_seconds if self.run_seconds > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        rate = self.rows_per_second
+        if not self.total_rows or rate <= 0:
+            return None
+        return max(0.0, (self.total_rows - self.rows_seen) / rate)
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.state == self.State.DONE else 0
+        return min(100, int(100 * self.rows_seen / self.total_rows))
+
+
+class ImportRejection(models.Model):
+    """A row that was not imported: where, which field, why, and the cells as read."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    row = models.PositiveIntegerField()
+    field = models.CharField(max_length=100, blank=True)
+    reason = models.TextField()
+    cells = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["row"]
+        constraints = [models.UniqueConstraint(fields=["job", "row"], name="unique_rejected_row")]
+
+    def __str__(self) -> str:
+        return f"row {self.row}: {self.reason}"
+
+
+class ImportRecord(models.Model):
+    """A record the import created or changed, with what undo needs to put it back.
+
+    ``version`` is the record's version right after the import wrote it: if the record's
+    version has moved on, someone changed it since, and undo leaves it alone.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    row = models.PositiveIntegerField()
+    entity_kind = models.CharField(max_length=10)  # "contact" or "account"
+    object_id = models.BigIntegerField()
+    action = models.CharField(max_length=10, choices=Action.choices)
+    version = models.PositiveIntegerField()
+    # For updates: the old values of changed fields and the parts added.
+    before = models.JSONField(null=True, blank=True)
+    undo_status = models.CharField(max_length=10, blank=True)  # "", "undone" or "refused"
+    undo_reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["job", "entity_kind", "object_id"], name="import_record_idx"),
+            models.Index(fields=["entity_kind", "object_id"], name="import_record_obj_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.entity_kind} {self.object_id}"

@@ -1,0 +1,131 @@
+"""Reads of imports: the jobs a user may see, a preview of rows as they will be stored,
+and the rejected rows as a file to fix and import again."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from rapport.core.errors import NotFound
+from rapport.customers.export import inert
+from rapport.ingest import engine, storage
+from rapport.ingest.clean import ContactRow, clean_contact_row
+from rapport.ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
+from rapport.ingest.services import can_manage
+from rapport.users import permissions
+
+MANAGING_ROLES = ("admin", "manager", "steward")
+
+
+def import_list(*, user: Any) -> QuerySet[ImportJob]:
+    qs = ImportJob.objects.select_related("created_by").order_by("-id")
+    if permissions.is_system(user) or permissions.role_of(user) in MANAGING_ROLES:
+        return qs
+    return qs.filter(created_by=user)
+
+
+def import_get(*, user: Any, pk: int) -> ImportJob:
+    job = ImportJob.objects.select_related("created_by").filter(pk=pk).first()
+    if job is None or not can_manage(user, job):
+        raise NotFound("No such import.")
+    return job
+
+
+def mappings_for(*, kind: str) -> QuerySet[SavedMapping]:
+    return SavedMapping.objects.filter(kind=kind).order_by("name")
+
+
+def earlier_imports_of(job: ImportJob) -> QuerySet[ImportJob]:
+    """Other imports of a file with the same content (a second run changes nothing)."""
+    return ImportJob.objects.filter(checksum=job.checksum).exclude(pk=job.pk).order_by("-id")
+
+
+@dataclass
+class PreviewRow:
+    row: int
+    values: dict[str, Any]  # target -> value as stored
+    problems: list[tuple[str, str]]
+    match: str  # what the row would do: "new contact", "updates contact 12 (by e-mail)"…
+
+
+def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
+    """The first rows as they will be stored, with their problems and matches; writes nothing."""
+    out: list[PreviewRow] = []
+    if job.kind != ImportKind.CONTACTS:
+        with storage.open_table(job) as table:
+            for row in table.rows:
+                values = {job.mapping[h]: v for h, v in row.values.items() if job.mapping.get(h) and v}
+                out.append(PreviewRow(row.number, values, [], ""))
+                if len(out) >= limit:
+                    break
+        return out
+    ctx = engine.build_context(job)
+    cleaned: list[ContactRow] = []
+    with storage.open_table(job) as table:
+        for row in table.rows:
+            result = clean_contact_row(row.number, row.raw, ctx)
+            if isinstance(result, ContactRow):
+                cleaned.append(result)
+                out.append(PreviewRow(row.number, _shown(result), [], ""))
+            else:
+                out.append(PreviewRow(row.number, {}, result, "rejected"))
+            if len(out) >= limit:
+                break
+    found = engine._lookup_contacts(cleaned)
+    by_row = {r.row: r for r in cleaned}
+    for p in out:
+        r = by_row.get(p.row)
+        if r is None:
+            continue
+        pk, problem = engine._match(r, found)
+        if problem:
+            p.problems.append(problem)
+            p.match = "rejected"
+        elif pk is None:
+            p.match = "new contact"
+        else:
+            p.match = f"contact {pk}: " + ("skipped" if job.on_match == "skip" else "updated where it differs")
+    return out
+
+
+def _shown(row: ContactRow) -> dict[str, Any]:
+    values: dict[str, Any] = {k: v for k, v in row.fields.items() if v and k != "full_name"}
+    if row.emails:
+        values["emails"] = ", ".join(e[0] for e in row.emails)
+    if row.phones:
+        values["phones"] = ", ".join(p[0] for p in row.phones)
+    if row.address:
+        values["address"] = ", ".join(v for v in row.address.values() if v)
+    if row.account:
+        a = row.account
+        values["account"] = a.name or a.domain or a.external_id or f"#{a.id}"
+    if row.external_ids:
+        values["external_ids"] = ", ".join(f"{s}:{x}" for s, x in row.external_ids)
+    if row.tags:
+        values["tags"] = ", ".join(row.tags)
+    for key, value in row.custom.items():
+        values[f"custom.{key}"] = value
+    return values
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def rejected_rows_csv(*, job: ImportJob) -> Iterator[str]:
+    """The rejected rows in the file's own columns plus ``error``: fix them and re-import.
+
+    Cells are made inert as in every export; the import strips that mark again.
+    """
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([*job.headers, "error"])
+    qs = ImportRejection.objects.filter(job=job).order_by("row").values_list("row", "field", "reason", "cells")
+    for row, field, reason, cells in qs.iterator(chunk_size=2000):
+        cells = list(cells) + [""] * (len(job.headers) - len(cells))
+        error = f"row {row}: {reason}"
+        yield writer.writerow([inert(c) for c in cells[: len(job.headers)]] + [inert(error)])
