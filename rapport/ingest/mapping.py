@@ -18,12 +18,12 @@ from rapport.customers.normalize import fold
 # target -> names a header may use for it (folded, words separated by one space)
 CONTACT_TARGETS: dict[str, tuple[str, ...]] = {
     "full_name": ("name", "full name", "contact", "contact name", "nom complet", "vollstandiger name", "nombre completo", "naam"),
-    "prefix": ("prefix", "title", "salutation", "civilite", "anrede", "tratamiento", "aanhef"),
+    "prefix": ("prefix", "salutation", "honorific", "civilite", "anrede", "tratamiento", "aanhef"),
     "given_name": ("first name", "given name", "firstname", "forename", "prenom", "vorname", "nombre", "voornaam", "nome"),
     "middle_name": ("middle name", "middle names", "middle initial", "second name"),
     "family_name": ("last name", "surname", "family name", "lastname", "nom", "nom de famille", "nachname", "apellido", "apellidos", "achternaam", "cognome"),
     "suffix": ("suffix", "name suffix"),
-    "job_title": ("job title", "position", "role", "job", "fonction", "poste", "berufsbezeichnung", "position title", "cargo", "functie"),
+    "job_title": ("job title", "title", "position", "role", "job", "fonction", "poste", "berufsbezeichnung", "position title", "cargo", "functie"),
     "department": ("department", "dept", "division", "service", "abteilung", "departamento", "afdeling"),
     "email": ("email", "e mail", "email address", "e mail address", "mail", "courriel", "correo", "correo electronico", "work email"),
     "email_2": ("email 2", "second email", "other email", "personal email", "private email", "home email"),
