@@ -15,7 +15,7 @@ from pydantic import ConfigDict, Field
 
 from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
-from rapport.core.errors import RapportError, ValidationFailed
+from rapport.core.errors import ValidationFailed
 from rapport.core.pagination import keyset_page
 from rapport.ingest import selectors, services, storage
 from rapport.ingest.models import ImportJob, ImportKind, OnMatch, SavedMapping
@@ -211,9 +211,7 @@ def _get(request: HttpRequest, import_id: int) -> ImportJob:
 def _settings(values: dict[str, Any], *, blank_is_unset: bool = False) -> dict[str, Any]:
     # None means "not given": the service keeps the job's current value. An HTML form sends
     # the fields left empty as "", which means the same there.
-    return {
-        k: v for k, v in values.items() if v is not None and not (blank_is_unset and v == "")
-    }
+    return {k: v for k, v in values.items() if v is not None and not (blank_is_unset and v == "")}
 
 
 def _mapping_json(raw: str | None) -> dict[str, str] | None:
@@ -231,6 +229,17 @@ def _mapping_json(raw: str | None) -> dict[str, str] | None:
             errors={"mapping": ['Send a JSON object of column to target: {"E-mail": "email"}.']},
         )
     return mapping
+
+
+def _refuse_unknown_fields(request: HttpRequest) -> None:
+    # Ninja reads only the form fields it knows; a misspelt setting must not pass unnoticed.
+    unknown = set(request.POST) - set(ImportUpload.model_fields) - {"csrfmiddlewaretoken"}
+    unknown |= set(request.FILES) - {"file"}
+    if unknown:
+        raise ValidationFailed(
+            "The request has invalid values.",
+            errors={k: ["Unknown field."] for k in sorted(unknown)},
+        )
 
 
 def _accepted(job: ImportJob, response: HttpResponse, request: HttpRequest) -> Status:
@@ -257,6 +266,7 @@ def import_create(
     `mapping` (JSON) or `mapping_name`; the import starts at once unless `start` is false.
     Answers 202 with the job; follow `Location` until `state` is `done`. Nothing is kept when
     the file or the settings are refused."""
+    _refuse_unknown_fields(request)
     actor = actor_of(request)
     mapping = _mapping_json(form.mapping)
     values = _settings(form.model_dump(exclude={"kind", "mapping", "start"}), blank_is_unset=True)
@@ -270,9 +280,9 @@ def import_create(
             services.import_configure(actor=actor, job=job, mapping=mapping, **values)
             if form.start:
                 job = services.import_start(actor=actor, job=job)
-    except RapportError:
+    except Exception:
         if job is not None:
-            storage.delete(job)
+            storage.delete(job)  # the row was rolled back; its file must go too
         raise
     return _accepted(job, response, request)
 

@@ -8,6 +8,7 @@ problems, each naming the column and the reason.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,7 +117,14 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     owner_id: int | None = None
     record_id: int | None = None
 
-    for index, header, target in ctx.targets():
+    targets = ctx.targets()
+    # A row's own country is the better guess for its national-format phone numbers.
+    region = ctx.region
+    for index, _, target in targets:
+        if target == "country" and index < len(cells) and cells[index].strip():
+            with contextlib.suppress(ValueError):  # a wrong country is reported below
+                region = normalize.normalize_country(uninert(cells[index].strip()))
+    for index, header, target in targets:
         raw = cells[index].strip() if index < len(cells) else ""
         if not raw:
             continue  # a blank cell never erases anything
@@ -134,7 +142,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
             elif target in ("phone", "mobile", "phones"):
                 kind = Kind.MOBILE if target == "mobile" else Kind.WORK
                 for item in _split(value) if target == "phones" else [value]:
-                    e164, ext = normalize.normalize_phone(item, ctx.region)
+                    e164, ext = normalize.normalize_phone(item, region)
                     if all(p[0] != e164 for p in phones):
                         phones.append((e164, item[:50], ext[:10], kind))
             elif target in ADDRESS_PARTS:

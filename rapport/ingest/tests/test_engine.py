@@ -4,10 +4,17 @@ import pytest
 
 from conftest import actor
 from rapport.audit.models import AuditEntry
-from rapport.customers import services as customer_services
 from rapport.customers import selectors
+from rapport.customers import services as customer_services
 from rapport.customers.export import export_rows
-from rapport.customers.models import Account, AccountDomain, Contact, ContactEmail, ContactExternalId, DataField
+from rapport.customers.models import (
+    Account,
+    AccountDomain,
+    Contact,
+    ContactEmail,
+    ContactExternalId,
+    DataField,
+)
 from rapport.customers.tests.factories import make_account, make_contact
 from rapport.ingest import undo
 from rapport.ingest.models import ImportJob, ImportRecord
@@ -156,9 +163,9 @@ def test_quoted_newlines_stay_inside_their_cell(personas):
 
 @pytest.mark.django_db
 def test_an_xlsx_file_imports_like_a_csv(personas):
-    from openpyxl import Workbook
-
     import io
+
+    from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.active
@@ -253,3 +260,11 @@ def test_an_accounts_file_creates_and_matches_accounts_through_the_services(pers
     assert (acme.size, acme.country, acme.domains.get().domain) == ("50-249", "DE", "acme.example.com")
     again = run_import(personas["alice"], csv_bytes(rows), kind="accounts", on_match="overwrite")
     assert (again.created, again.unchanged) == (0, 1)
+
+
+@pytest.mark.django_db
+def test_a_rows_country_decides_how_its_national_phone_number_is_read(personas):
+    rows = [["Name", "Phone", "Country"], ["Hans Berg", "030 901820", "Germany"], ["Jo Doe", "(415) 555-2671", "US"], ["Al Lon", "020 7946 0958", ""]]
+    job = run_import(personas["alice"], csv_bytes(rows), region="GB")
+    assert job.rejected == 0
+    assert set(Contact.objects.values_list("phones__e164", flat=True)) == {"+4930901820", "+14155552671", "+442079460958"}
