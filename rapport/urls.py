@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:contact-list", permanent=False)),
     path("", include("rapport.users.urls")),
     path("", include("rapport.customers.urls")),
+    path("", include("rapport.ingest.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

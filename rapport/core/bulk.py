@@ -48,13 +48,25 @@ class BulkWriter:
                 start = max(start, row[0] if row else 0)
         return list(range(start + 1, start + 1 + n))
 
-    def insert(self, model: type[Model], fields: Sequence[str], rows: list[tuple]) -> None:
+    def insert(self, model: type[Model], fields: Sequence[str], rows: list[tuple], *, ignore_conflicts: bool = False) -> None:
+        """Insert ``rows``; with ``ignore_conflicts`` rows that break a unique rule are skipped."""
         if not rows:
             return
         meta = model._meta
         qn = connection.ops.quote_name
         columns = ", ".join(qn(meta.get_field(f).column) for f in fields)  # type: ignore[union-attr,arg-type]
         table = qn(meta.db_table)
+        if ignore_conflicts:
+            marks = ", ".join("%s" for _ in fields)
+            if self.sqlite:
+                sql = f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks.replace('%s', '?')})"  # noqa: S608
+                connection.ensure_connection()
+                connection.connection.executemany(sql, rows)
+                return
+            sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
+            return
         if self.pg:
             with (
                 connection.cursor() as cursor,

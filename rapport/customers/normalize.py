@@ -159,6 +159,8 @@ def normalize_domain(value: str) -> str:
     text = (value or "").strip().lower()
     text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text).split("/", 1)[0].split(":", 1)[0]
     text = text.removeprefix("www.").rstrip(".")
+    if text.isascii() and _DOMAIN.match(text):
+        return text  # IDNA encoding leaves a valid ASCII name as it is; skip its cost
     try:
         text = text.encode("idna").decode("ascii")
     except UnicodeError:

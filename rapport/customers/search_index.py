@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rapport.core.bulk import BulkWriter
 from rapport.customers.models import Account, Contact, SearchToken, SearchVariant
 from rapport.customers.normalize import normalize_org_name, words
 
@@ -39,10 +40,8 @@ def ensure_variants(tokens: Iterable[str], *, batch_size: int = 5000) -> None:
                 "token", flat=True
             )
         )
-    rows = [
-        SearchVariant(variant=v, token=t) for t in sorted(tokens - known) for v in deletions(t)
-    ]
-    SearchVariant.objects.bulk_create(rows, batch_size=batch_size, ignore_conflicts=True)
+    rows = [(v, t) for t in sorted(tokens - known) for v in deletions(t)]
+    BulkWriter().insert(SearchVariant, ("variant", "token"), rows, ignore_conflicts=True)
 
 
 def index_contact(contact: Contact) -> None:

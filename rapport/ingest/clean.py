@@ -9,12 +9,14 @@ problems, each naming the column and the reason.
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from rapport.customers import normalize
 from rapport.customers.datadict import clean_value
 from rapport.customers.models import Contact, DataField, Kind, Lifecycle
+from rapport.customers.normalize import words
 from rapport.customers.services import NAME_PARTS, clean_contact_scalars
 
 SCALARS = (
@@ -83,6 +85,12 @@ class ContactRow:
     custom: dict[str, Any]
     owner_id: int | None = None
     id: int | None = None
+    # Derived here, in the cleaning processes, to spare the writer: display and sort names,
+    # search words, and the data-dictionary values as JSON.
+    full_name: str = ""
+    sort_name: str = ""
+    tokens: tuple[str, ...] = ()
+    custom_json: str = "{}"
 
 
 Problem = tuple[str, str]  # (column, reason)
@@ -203,7 +211,12 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         return problems
     if address and "country" not in address:
         address["country"] = ctx.region  # the import's region stands for the country
+    parts = {k: cleaned_scalars.get(k, "") for k in NAME_PARTS}
     return ContactRow(
+        full_name=normalize.display_name(parts)[:300],
+        sort_name=normalize.sort_key(parts),
+        tokens=tuple(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}")),
+        custom_json=json.dumps(custom, separators=(",", ":"), ensure_ascii=False) if custom else "{}",
         row=number,
         fields=cleaned_scalars,
         emails=emails,

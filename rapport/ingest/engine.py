@@ -399,7 +399,7 @@ class ContactImport:
         w = self.writer
         return (
             w.stamp(now), self.user_id, self.actor_name, Via.IMPORT, action, kind, pk, kind, pk,
-            repr_[:300], w.json(changes), w.json({"import": self.job_id, "row": row}),
+            repr_[:300], w.json(changes), f'{{"import":{self.job_id},"row":{row}}}',
         )  # fmt: skip
 
     def _tokens(self, tokens: set[str], out: list[tuple], contact: int | None, account: int | None) -> None:
@@ -462,16 +462,15 @@ class ContactImport:
         vocab: set[str] = set()
         for (row, account_id), pk in zip(creates, ids, strict=True):
             f = row.fields
-            parts = {k: f.get(k, "") for k in ("prefix", "given_name", "middle_name", "family_name", "suffix")}
-            full_name = normalize.display_name(parts)[:300]
+            full_name = row.full_name
             owner = row.owner_id or self.user_id
             source = f.get("source") or job.source
             main.append((
-                pk, stamp, stamp, 1, parts["prefix"], parts["given_name"], parts["middle_name"],
-                parts["family_name"], parts["suffix"], full_name, normalize.sort_key(parts),
+                pk, stamp, stamp, 1, f.get("prefix", ""), f.get("given_name", ""), f.get("middle_name", ""),
+                f.get("family_name", ""), f.get("suffix", ""), full_name, row.sort_name,
                 f.get("job_title", ""), f.get("department", ""), f.get("preferred_channel", "none"),
                 f.get("language", ""), f.get("time_zone", ""), owner, source,
-                f.get("lifecycle", "lead"), w.json(row.custom),
+                f.get("lifecycle", "lead"), row.custom_json,
             ))  # fmt: skip
             changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
             changes["source"] = [None, source]
@@ -501,9 +500,8 @@ class ContactImport:
             if row.tags:
                 tags += [(pk, tag_ids[t]) for t in row.tags]
                 changes["tags"] = [None, row.tags]
-            words = search_index.contact_tokens(types.SimpleNamespace(**parts))  # type: ignore[arg-type]
-            vocab |= words
-            self._tokens(words, tokens, pk, None)
+            vocab.update(row.tokens)
+            tokens += [(t, pk, None) for t in set(row.tokens)]
             audits.append(self._audit_row(now, AuditEntry.Action.CREATE, "contact", pk, full_name, changes, row.row))
             records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.CREATED, 1, None, "", ""))
         w.insert(Contact, CONTACT_COLUMNS, main)

@@ -57,10 +57,19 @@ def target_choices(kind: str, datafields: list[DataField]) -> list[tuple[str, st
 # --- upload -----------------------------------------------------------------------------
 
 
-def upload_form(*, kinds: list[tuple[str, str]], post: QueryDict | None = None, errors: Errors | None = None) -> Form:
+def upload_form(
+    *, kinds: list[tuple[str, str]], post: QueryDict | None = None, errors: Errors | None = None
+) -> Form:
     """The kind of records in the file; the file input itself is drawn by the template
     (``FormField`` has no file widget) with the errors under ``file``."""
-    kind = FormField("kind", "What the file holds", "select", value=kinds[0][0] if kinds else "", choices=kinds, required=True)
+    kind = FormField(
+        "kind",
+        "What the file holds",
+        "select",
+        value=kinds[0][0] if kinds else "",
+        choices=kinds,
+        required=True,
+    )
     if post is not None:
         kind.value = post.get("kind", "")
     kind.display = str(dict(kinds).get(kind.value, kind.value))
@@ -86,7 +95,9 @@ class MappingRow:
         return f"f-{self.name}"
 
 
-def mapping_rows(job: ImportJob, choices: list[tuple[str, str]], post: QueryDict | None = None) -> list[MappingRow]:
+def mapping_rows(
+    job: ImportJob, choices: list[tuple[str, str]], post: QueryDict | None = None
+) -> list[MappingRow]:
     chosen = mapping_from_post(job, post) if post is not None else dict(job.mapping)
     known = {v for v, _ in choices}
     rows = []
@@ -94,7 +105,9 @@ def mapping_rows(job: ImportJob, choices: list[tuple[str, str]], post: QueryDict
         value = chosen.get(header, "") or ""
         value = "" if value == "ignore" else value
         row_choices = choices
-        if value not in known:  # e.g. a saved mapping's retired field: show it, the service says why
+        if (
+            value not in known
+        ):  # e.g. a saved mapping's retired field: show it, the service says why
             row_choices = [*choices, (value, f"{value} (not available)")]
         rows.append(MappingRow(f"col-{i}", str(header), value, row_choices))
     return rows
@@ -104,7 +117,12 @@ def mapping_from_post(job: ImportJob, post: QueryDict) -> dict[str, str]:
     return {h: post.get(f"col-{i}", "").strip() for i, h in enumerate(job.headers)}
 
 
-def settings_form(*, job: ImportJob, mappings: list[str], post: QueryDict | None = None, errors: Errors | None = None) -> Form:
+SETTINGS_FIELDS = ("on_match", "region", "source", "create_accounts", "save_as")
+
+
+def settings_form(
+    *, job: ImportJob, post: QueryDict | None = None, errors: Errors | None = None
+) -> Form:
     fields = [
         FormField(
             "on_match",
@@ -114,22 +132,44 @@ def settings_form(*, job: ImportJob, mappings: list[str], post: QueryDict | None
             choices=list(OnMatch.choices),
             help_text="Rows match by Rapport id, by external id from the same source, or by e-mail address.",
         ),
-        FormField("region", "Phone region", value=job.region, help_text="Two letters, e.g. GB or US: how to read phone numbers written without +code."),
-        FormField("source", "Source system", value=job.source, help_text="The system the file comes from; its ids are kept as external ids of this source."),
+        FormField(
+            "region",
+            "Phone region",
+            value=job.region,
+            help_text="Two letters, e.g. GB or US: how to read phone numbers written without +code.",
+        ),
+        FormField(
+            "source",
+            "Source system",
+            value=job.source,
+            help_text="The system the file comes from; its ids are kept as external ids of this source.",
+        ),
     ]
     if job.kind == ImportKind.CONTACTS:
-        fields.append(FormField("create_accounts", "Create accounts that do not exist yet", "checkbox", value=job.create_accounts))
-    fields.append(FormField("save_as", "Save this mapping as", value="", help_text="Optional: a name to reuse this mapping for files of the same shape."))
+        fields.append(
+            FormField(
+                "create_accounts",
+                "Create accounts that do not exist yet",
+                "checkbox",
+                value=job.create_accounts,
+            )
+        )
+    fields.append(
+        FormField(
+            "save_as",
+            "Save this mapping as",
+            value="",
+            help_text="Optional: a name to reuse this mapping for files of the same shape.",
+        )
+    )
     form = Form([Section("Settings", fields)])
     if post is not None:
         for f in form.fields:
             f.value = (f.name in post) if f.widget == "checkbox" else post.get(f.name, "")
     for f in form.fields:
         f.display = str(f.value)
-    errors = dict(errors or {})
-    errors.pop("mapping", None)  # shown above the mapping table
-    errors.pop("mapping_name", None)  # shown next to the saved-mapping picker
-    attach_errors(form, errors)
+    # Other errors (the mapping's, the saved mapping's) are shown next to those inputs.
+    attach_errors(form, {k: v for k, v in (errors or {}).items() if k in SETTINGS_FIELDS})
     return form
 
 

@@ -23,11 +23,17 @@ class FileProblem(ValueError):
     """The file as a whole cannot be read (not a row problem)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     number: int  # as a spreadsheet numbers it: header = 1
-    values: dict[str, str]
-    raw: list[str] = field(default_factory=list)  # the cells as read, for a rejected-rows file
+    raw: list[str]  # the cells as read, for a rejected-rows file
+    headers: list[str] = field(default_factory=list)
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Cells by header, stripped (built on demand: the import itself reads ``raw``)."""
+        raw = self.raw
+        return {h: (raw[i].strip() if i < len(raw) else "") for i, h in enumerate(self.headers)}
 
 
 @dataclass
@@ -103,11 +109,20 @@ def _clean_headers(raw: list[str]) -> list[str]:
 
 def _rows(headers: list[str], records: Iterator[list[Any]], first_number: int = 2) -> Iterator[Row]:
     for number, record in enumerate(records, start=first_number):
-        cells = ["" if v is None else str(v) for v in record]
-        if not any(c.strip() for c in cells):
+        if all(isinstance(v, str) for v in record):
+            cells = record if isinstance(record, list) else list(record)
+        else:
+            cells = ["" if v is None else _cell_text(v) for v in record]
+        if not any(cells) or not any(c.strip() for c in cells):
             continue  # blank lines are not rows
-        values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(headers)}
-        yield Row(number=number, values=values, raw=cells)
+        yield Row(number, cells, headers)
+
+
+def _cell_text(value: Any) -> str:
+    # Spreadsheets store whole numbers (ids, phone numbers) as floats: 5.0 is "5".
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def read_csv(stream: IO[bytes]) -> Table:

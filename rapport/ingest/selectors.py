@@ -125,7 +125,7 @@ def rejected_rows_csv(*, job: ImportJob) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow([*job.headers, "error"])
     qs = ImportRejection.objects.filter(job=job).order_by("row").values_list("row", "field", "reason", "cells")
-    for row, field, reason, cells in qs.iterator(chunk_size=2000):
+    for row, _field, reason, cells in qs.iterator(chunk_size=2000):
         cells = list(cells) + [""] * (len(job.headers) - len(cells))
         error = f"row {row}: {reason}"
         yield writer.writerow([inert(c) for c in cells[: len(job.headers)]] + [inert(error)])

@@ -259,5 +259,7 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         "contacts": can(user, "view", RecordKind.CONTACT),
         "datafields": can(user, "view", RecordKind.DATAFIELD),
         "datafields_admin": can(user, "change", RecordKind.DATAFIELD),
+        # Imports add records; the page lists only the user's own unless they manage data.
+        "imports": can(user, "add", RecordKind.CONTACT) or can(user, "add", RecordKind.ACCOUNT),
         "is_admin": role_of(user) == Role.ADMIN,
     }

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from rapport.ingest import views
+
+app_name = "ingest"
+urlpatterns = [
+    path("imports/", views.import_list, name="import-list"),
+    path("imports/new/", views.import_create, name="import-create"),
+    path("imports/<int:pk>/", views.import_detail, name="import-detail"),
+    path("imports/<int:pk>/progress/", views.import_progress, name="import-progress"),
+    path("imports/<int:pk>/cancel/", views.import_cancel, name="import-cancel"),
+    path("imports/<int:pk>/resume/", views.import_resume, name="import-resume"),
+    path("imports/<int:pk>/undo/", views.import_undo, name="import-undo"),
+    path("imports/<int:pk>/rejected.csv", views.import_rejected_csv, name="import-rejected-csv"),
+]
