@@ -117,6 +117,13 @@ def step_raw(path: Path) -> dict:
     from rapport.ingest.engine import CONTACT_COLUMNS, EMAIL_COLUMNS, PHONE_COLUMNS
 
     w = BulkWriter()
+    if w.sqlite:  # the same settings the import uses (see engine._run_contacts)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size = -262144")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA wal_autocheckpoint = 10000")
     now = w.stamp(timezone.now())
     started = time.perf_counter()
     n = 0

@@ -200,7 +200,7 @@ PROCESS_CACHE_SECONDS = 0 if TESTING else env_int("PROCESS_CACHE_SECONDS", 10)
 
 # Imports: rows per transaction, processes that clean rows (0 or 1: in the writer itself),
 # and how long a silent run is presumed alive before another worker may resume it.
-IMPORT_BATCH_ROWS = env_int("RAPPORT_IMPORT_BATCH_ROWS", 2000)
+IMPORT_BATCH_ROWS = env_int("RAPPORT_IMPORT_BATCH_ROWS", 5000)
 IMPORT_PROCESSES = env_int("RAPPORT_IMPORT_PROCESSES", 1 if TESTING else min(os.cpu_count() or 1, 4))
 IMPORT_STALE_SECONDS = env_int("RAPPORT_IMPORT_STALE_SECONDS", 120)
 IMPORT_MAX_UPLOAD_BYTES = env_int("RAPPORT_IMPORT_MAX_UPLOAD_BYTES", 2 * 1024**3)

@@ -4,7 +4,8 @@ from django.db import models
 class TimestampedModel(models.Model):
     """Base for Rapport's records: when they were created and last changed."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Not indexed: lists sort by id for "newest", and every index slows bulk imports.
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

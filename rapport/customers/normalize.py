@@ -26,6 +26,8 @@ LEGAL_SUFFIXES = {
 
 def fold(text: str) -> str:
     """Lower case without accents: 'Zoë Ångström' -> 'zoe angstrom'."""
+    if text.isascii():
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return stripped.casefold().replace("ß", "ss").replace("ø", "o").replace("ł", "l")
@@ -170,6 +172,7 @@ def normalize_domain(value: str) -> str:
     return text
 
 
+@lru_cache(maxsize=65536)
 def normalize_org_name(name: str) -> str:
     """Company name for comparison: 'ACME, Inc.' and 'Acme Incorporated' both give 'acme'."""
     parts = words(name.replace("&", " and "))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import F
+
 from rapport.core.bulk import BulkWriter
 from rapport.customers.models import Account, Contact, SearchToken, SearchVariant
 from rapport.customers.normalize import normalize_org_name, words
@@ -36,7 +38,8 @@ def ensure_variants(tokens: Iterable[str], *, batch_size: int = 5000) -> None:
     for i in range(0, len(token_list), 900):
         chunk = token_list[i : i + 900]
         known |= set(
-            SearchVariant.objects.filter(variant__in=chunk, token__in=chunk).values_list(
+            # A known token has its own row (variant = token): one index probe per token.
+            SearchVariant.objects.filter(variant__in=chunk, token=F("variant")).values_list(
                 "token", flat=True
             )
         )

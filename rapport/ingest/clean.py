@@ -91,6 +91,8 @@ class ContactRow:
     sort_name: str = ""
     tokens: tuple[str, ...] = ()
     custom_json: str = "{}"
+    values: tuple = ()  # the contact columns from prefix to custom (engine.CONTACT_COLUMNS[6:])
+    changes_json: str = "{}"  # what a creation records in the audit trail, but owner/account
 
 
 Problem = tuple[str, str]  # (column, reason)
@@ -211,12 +213,35 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         return problems
     if address and "country" not in address:
         address["country"] = ctx.region  # the import's region stands for the country
-    parts = {k: cleaned_scalars.get(k, "") for k in NAME_PARTS}
+    f = cleaned_scalars
+    parts = {k: f.get(k, "") for k in NAME_PARTS}
+    full_name = normalize.display_name(parts)[:300]
+    custom_json = json.dumps(custom, separators=(",", ":"), ensure_ascii=False) if custom else "{}"
+    changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
+    for key, value in custom.items():
+        changes[f"custom.{key}"] = [None, value]
+    if emails:
+        changes["emails"] = [None, [e[0] for e in emails]]
+    if phones:
+        changes["phones"] = [None, [p[0] for p in phones]]
+    if address:
+        changes["address"] = [None, ", ".join(v for v in address.values() if v)]
+    if xids:
+        changes["external_ids"] = [None, [f"{s}:{x}" for s, x in xids]]
+    if tags:
+        changes["tags"] = [None, tags]
     return ContactRow(
-        full_name=normalize.display_name(parts)[:300],
+        full_name=full_name,
         sort_name=normalize.sort_key(parts),
-        tokens=tuple(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}")),
-        custom_json=json.dumps(custom, separators=(",", ":"), ensure_ascii=False) if custom else "{}",
+        tokens=tuple(set(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}"))),
+        custom_json=custom_json,
+        values=(
+            parts["prefix"], parts["given_name"], parts["middle_name"], parts["family_name"],
+            parts["suffix"], full_name, normalize.sort_key(parts), f.get("job_title", ""),
+            f.get("department", ""), f.get("preferred_channel", "none"), f.get("language", ""),
+            f.get("time_zone", ""), f.get("lifecycle", "lead"), custom_json,
+        ),
+        changes_json=json.dumps(changes, separators=(",", ":"), ensure_ascii=False),
         row=number,
         fields=cleaned_scalars,
         emails=emails,

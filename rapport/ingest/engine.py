@@ -18,6 +18,7 @@ import collections
 import contextlib
 import ctypes
 import datetime as dt
+import json
 import logging
 import multiprocessing
 import os
@@ -58,7 +59,8 @@ from rapport.ingest.readers import FileProblem, Row
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
 
-CONTACT_COLUMNS = ("id", "created_at", "updated_at", "version", "prefix", "given_name", "middle_name", "family_name", "suffix", "full_name", "sort_name", "job_title", "department", "preferred_channel", "language", "time_zone", "owner", "source", "lifecycle", "custom")  # fmt: skip
+# The first six are the writer's; the rest come ready-made from the cleaner (ContactRow.values).
+CONTACT_COLUMNS = ("id", "created_at", "updated_at", "version", "owner", "source", "prefix", "given_name", "middle_name", "family_name", "suffix", "full_name", "sort_name", "job_title", "department", "preferred_channel", "language", "time_zone", "lifecycle", "custom")  # fmt: skip
 ACCOUNT_COLUMNS = ("id", "created_at", "updated_at", "version", "name", "legal_name", "normalized_name", "industry", "size", "country", "phone", "parent", "owner", "lifecycle", "notes", "custom")  # fmt: skip
 EMAIL_COLUMNS = ("created_at", "updated_at", "contact", "email", "domain", "kind", "is_primary", "source")
 PHONE_COLUMNS = ("created_at", "updated_at", "contact", "e164", "raw", "extension", "kind", "is_primary", "source")  # fmt: skip
@@ -70,6 +72,14 @@ logger = logging.getLogger(__name__)
 RECORD_COLUMNS = ("job", "row", "entity_kind", "object_id", "action", "version", "before", "undo_status", "undo_reason")
 # Fields that count as empty for "update empty fields only" even though they have a default.
 EMPTY_DEFAULTS = {"preferred_channel": "none"}
+
+
+def _splice(base: str, extra: dict) -> str:
+    """A JSON object with ``extra``'s keys added to the ready-made ``base`` object."""
+    if not extra:
+        return base
+    more = json.dumps(extra, separators=(",", ":"))[1:-1]
+    return "{" + more + ("," + base[1:] if base != "{}" else "}")
 
 
 class Stop(Exception):
@@ -132,31 +142,33 @@ def _raw_batches(rows: Iterator[Row], after: int, size: int) -> Iterator[list[tu
         yield batch
 
 
-def cleaned_batches(
-    rows: Iterator[Row], ctx: Context, *, after: int, size: int, processes: int
-) -> Iterator[tuple[list[tuple[int, list[str]]], list]]:
-    """(raw batch, cleaned batch) pairs in file order; cleaning runs in ``processes``
-    worker processes with a bounded window, so memory stays flat however big the file."""
-    raw = _raw_batches(rows, after, size)
+def start_pool(ctx: Context, processes: int) -> Any:
+    """Cleaning processes, or None to clean in this process."""
     if processes <= 1:
+        return None
+    connections.close_all()  # children never touch the database; do not share its socket
+    return multiprocessing.get_context("fork").Pool(processes, initializer=_worker_init, initargs=(ctx,))
+
+
+def cleaned_batches(
+    rows: Iterator[Row], ctx: Context, *, after: int, size: int, pool: Any, processes: int
+) -> Iterator[tuple[list[tuple[int, list[str]]], list]]:
+    """(raw batch, cleaned batch) pairs in file order; cleaning runs in the pool's
+    processes with a bounded window, so memory stays flat however big the file."""
+    raw = _raw_batches(rows, after, size)
+    if pool is None:
         for batch in raw:
             yield batch, clean_batch(batch, ctx)
         return
-    connections.close_all()  # children never touch the database; do not share its socket
-    pool = multiprocessing.get_context("fork").Pool(processes, initializer=_worker_init, initargs=(ctx,))
     window: collections.deque = collections.deque()
-    try:
-        for batch in raw:
-            window.append((batch, pool.apply_async(_worker_clean, (batch,))))
-            if len(window) > processes * 2:
-                done, result = window.popleft()
-                yield done, result.get()
-        while window:
+    for batch in raw:
+        window.append((batch, pool.apply_async(_worker_clean, (batch,))))
+        if len(window) > processes * 2:
             done, result = window.popleft()
             yield done, result.get()
-    finally:
-        pool.terminate()
-        pool.join()
+    while window:
+        done, result = window.popleft()
+        yield done, result.get()
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -175,6 +187,23 @@ def _chunked(values: list, n: int = 900) -> Iterator[list]:
         yield values[i : i + n]
 
 
+def _pairs(model: Any, key: str, value: str, keys: list, **equal: Any) -> Iterator[tuple[Any, Any]]:
+    """(key, value) columns of ``model``'s rows whose ``key`` is in ``keys`` (and whose
+    ``equal`` columns have those values), ordered by id. Plain SQL: the ORM's handling of
+    IN lists of thousands of parameters costs more than the query itself."""
+    meta = model._meta
+    qn = connection.ops.quote_name
+    table = qn(meta.db_table)
+    k, v = (qn(meta.get_field(n).column) for n in (key, value))
+    extra = "".join(f" AND {qn(meta.get_field(n).column)} = %s" for n in equal)
+    with connection.cursor() as cursor:
+        for part in _chunked(sorted(set(keys))):
+            marks = ", ".join(["%s"] * len(part))
+            # Table and column names come from the model, values are parameters.
+            cursor.execute(f"SELECT {k}, {v} FROM {table} WHERE {k} IN ({marks}){extra} ORDER BY id", [*part, *equal.values()])  # noqa: S608
+            yield from cursor.fetchall()
+
+
 @dataclass
 class _Lookups:
     ids: set[int] = field(default_factory=set)
@@ -184,22 +213,20 @@ class _Lookups:
 
 def _lookup_contacts(rows: list[ContactRow]) -> _Lookups:
     found = _Lookups()
-    ids = sorted({r.id for r in rows if r.id})
-    for part in _chunked(ids):
-        found.ids |= set(Contact.objects.filter(pk__in=part).values_list("pk", flat=True))
+    ids = [r.id for r in rows if r.id]
+    found.ids = {pk for pk, _ in _pairs(Contact, "id", "id", ids)}
     by_source: dict[str, set[str]] = collections.defaultdict(set)
     for r in rows:
         for s, x in r.external_ids:
             by_source[s].add(x)
     for source, values in by_source.items():
-        for part in _chunked(sorted(values)):
-            for x, cid in ContactExternalId.objects.filter(source=source, external_id__in=part).values_list("external_id", "contact_id"):
-                found.xids[(source, x)] = cid
-    emails = sorted({e[0] for r in rows for e in r.emails})
-    for part in _chunked(emails):
-        pairs = ContactEmail.objects.filter(email__in=part).order_by("contact_id").values_list("email", "contact_id")
-        for email, cid in pairs:
-            found.emails.setdefault(email, cid)
+        for x, cid in _pairs(ContactExternalId, "external_id", "contact", list(values), source=source):
+            found.xids[(source, x)] = cid
+    emails = [e[0] for r in rows for e in r.emails]
+    for email, cid in _pairs(ContactEmail, "email", "contact", emails):
+        # Of several contacts sharing an address, the oldest: ids grow with time.
+        if email not in found.emails or cid < found.emails[email]:
+            found.emails[email] = cid
     return found
 
 
@@ -242,19 +269,14 @@ class _Accounts:
 
     def load(self, rows: list[ContactRow]) -> None:
         refs = [r.account for r in rows if r.account is not None]
-        ids = sorted({a.id for a in refs if a.id})
-        for part in _chunked(ids):
-            self.by_id |= set(Account.objects.filter(pk__in=part).values_list("pk", flat=True))
-        xids = sorted({a.external_id for a in refs if a.external_id})
-        for part in _chunked(xids):
-            self.by_xid.update(AccountExternalId.objects.filter(source=self.job.source, external_id__in=part).values_list("external_id", "account_id"))
-        domains = sorted({a.domain for a in refs if a.domain} | {e[1] for r in rows if r.account is None for e in r.emails})
-        for part in _chunked(domains):
-            self.by_domain.update(AccountDomain.objects.filter(domain__in=part).values_list("domain", "account_id"))
-        names = sorted({normalize.normalize_org_name(a.name) for a in refs if a.name} - {""})
-        for part in _chunked(names):
-            for name, pk in Account.objects.filter(normalized_name__in=part).order_by("-id").values_list("normalized_name", "id"):
-                self.by_name[name] = pk  # the oldest wins
+        self.by_id |= {pk for pk, _ in _pairs(Account, "id", "id", [a.id for a in refs if a.id])}
+        xids = [a.external_id for a in refs if a.external_id]
+        self.by_xid.update(_pairs(AccountExternalId, "external_id", "account", xids, source=self.job.source))
+        domains = [a.domain for a in refs if a.domain] + [e[1] for r in rows if r.account is None for e in r.emails]
+        self.by_domain.update(_pairs(AccountDomain, "domain", "account", [d for d in domains if d not in self.by_domain]))
+        names = {normalize.normalize_org_name(a.name) for a in refs if a.name} - {""}
+        for name, pk in _pairs(Account, "normalized_name", "id", [n for n in names if n not in self.by_name]):
+            self.by_name.setdefault(name, pk)  # the oldest wins
 
     def resolve(self, row: ContactRow) -> tuple[int | None, Problem | None]:
         ref = row.account
@@ -282,7 +304,7 @@ class _Accounts:
     def _plan(self, ref: AccountRef, norm: str) -> int:
         # SQLite reserves from the table's highest id, which the planned rows do not raise yet.
         if self.new and not self.writer.pg:
-            pk = max(a.id for a in self.new) + 1
+            pk = self.new[-1].id + 1
         else:
             [pk] = self.writer.reserve_ids(Account, 1)
         self.new.append(_NewAccount(pk, ref))
@@ -311,6 +333,8 @@ class ContactImport:
         self.visible_owners = permissions.visible_owner_ids(user, RecordKind.CONTACT)
         self.required = [df.key for df in active_fields("contact") if df.required]
         self.known_tokens: set[str] = set()
+        # Accounts found or made by earlier batches stay known: company names repeat.
+        self.accounts = _Accounts(job, self.writer, self.can_add_account)
         self.user_id = getattr(user, "pk", None)
         self.actor_name = actor.name
 
@@ -356,7 +380,8 @@ class ContactImport:
                 number, problems = item
                 rejected.append((number, problems[0][0], "; ".join(f"{c}: {r}" if c else r for c, r in problems)))
         found = _lookup_contacts(rows)
-        accounts = _Accounts(job, self.writer, self.can_add_account)
+        accounts = self.accounts
+        accounts.new = []
         accounts.load(rows)
         creates: list[tuple[ContactRow, int | None]] = []
         updates: list[tuple[ContactRow, int, int | None]] = []
@@ -395,10 +420,10 @@ class ContactImport:
             return (f"custom.{missing[0]}", f"{missing[0]} is required for a new contact.")
         return None
 
-    def _audit_row(self, now: Any, action: str, kind: str, pk: int, repr_: str, changes: dict, row: int) -> tuple:
+    def _audit_row(self, stamp: Any, action: str, kind: str, pk: int, repr_: str, changes: dict, row: int) -> tuple:
         w = self.writer
         return (
-            w.stamp(now), self.user_id, self.actor_name, Via.IMPORT, action, kind, pk, kind, pk,
+            stamp, self.user_id, self.actor_name, Via.IMPORT, action, kind, pk, kind, pk,
             repr_[:300], w.json(changes), f'{{"import":{self.job_id},"row":{row}}}',
         )  # fmt: skip
 
@@ -434,7 +459,7 @@ class ContactImport:
             vocab |= words
             self._tokens(words, tokens, None, a.id)
             changes = {"name": [None, name]} | ({"domains": [None, [a.ref.domain]]} if a.ref.domain else {})
-            audits.append(self._audit_row(now, AuditEntry.Action.CREATE, "account", a.id, name, changes, 0))
+            audits.append(self._audit_row(stamp, AuditEntry.Action.CREATE, "account", a.id, name, changes, 0))
             records.append((job.pk, 0, "account", a.id, ImportRecord.Action.CREATED, 1, None, "", ""))
         w.insert(Account, ACCOUNT_COLUMNS, rows)
         w.insert(AccountDomain, ("created_at", "updated_at", "account", "domain"), domains)
@@ -461,48 +486,30 @@ class ContactImport:
         main, emails, phones, addresses, xids, members, tags, tokens, audits, records = ([] for _ in range(10))  # type: list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]
         vocab: set[str] = set()
         for (row, account_id), pk in zip(creates, ids, strict=True):
-            f = row.fields
-            full_name = row.full_name
             owner = row.owner_id or self.user_id
-            source = f.get("source") or job.source
-            main.append((
-                pk, stamp, stamp, 1, f.get("prefix", ""), f.get("given_name", ""), f.get("middle_name", ""),
-                f.get("family_name", ""), f.get("suffix", ""), full_name, row.sort_name,
-                f.get("job_title", ""), f.get("department", ""), f.get("preferred_channel", "none"),
-                f.get("language", ""), f.get("time_zone", ""), owner, source,
-                f.get("lifecycle", "lead"), row.custom_json,
-            ))  # fmt: skip
-            changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
-            changes["source"] = [None, source]
+            source = row.fields.get("source") or job.source
+            main.append((pk, stamp, stamp, 1, owner, source, *row.values))
+            extra: dict[str, list] = {} if "source" in row.fields else {"source": [None, source]}
             if owner:
-                changes["owner"] = [None, owner]
-            for key, value in row.custom.items():
-                changes[f"custom.{key}"] = [None, value]
+                extra["owner"] = [None, owner]
             for i, (address, domain, kind) in enumerate(row.emails):
                 emails.append((stamp, stamp, pk, address, domain, kind, i == 0, job.source))
             for i, (e164, typed, ext, kind) in enumerate(row.phones):
                 phones.append((stamp, stamp, pk, e164, typed, ext, kind, i == 0, job.source))
-            if row.emails:
-                changes["emails"] = [None, [e[0] for e in row.emails]]
-            if row.phones:
-                changes["phones"] = [None, [p[0] for p in row.phones]]
             if row.address:
                 a = row.address
                 addresses.append((stamp, stamp, pk, "work", a.get("street", ""), a.get("city", ""), a.get("region", ""), a.get("postal_code", ""), a["country"], True, job.source))
-                changes["address"] = [None, ", ".join(v for v in a.values() if v)]
             for source_, xid in row.external_ids:
                 xids.append((stamp, stamp, pk, source_, xid))
-            if row.external_ids:
-                changes["external_ids"] = [None, [f"{s}:{x}" for s, x in row.external_ids]]
             if account_id:
                 members.append((stamp, stamp, pk, account_id, True, "", "", None))
-                changes["account"] = [None, account_id]
+                extra["account"] = [None, account_id]
             if row.tags:
                 tags += [(pk, tag_ids[t]) for t in row.tags]
-                changes["tags"] = [None, row.tags]
             vocab.update(row.tokens)
-            tokens += [(t, pk, None) for t in set(row.tokens)]
-            audits.append(self._audit_row(now, AuditEntry.Action.CREATE, "contact", pk, full_name, changes, row.row))
+            tokens += [(t, pk, None) for t in row.tokens]
+            changes_json = _splice(row.changes_json, extra)
+            audits.append((stamp, self.user_id, self.actor_name, Via.IMPORT, AuditEntry.Action.CREATE, "contact", pk, "contact", pk, row.full_name, changes_json, f'{{"import":{self.job_id},"row":{row.row}}}'))
             records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.CREATED, 1, None, "", ""))
         w.insert(Contact, CONTACT_COLUMNS, main)
         w.insert(ContactEmail, EMAIL_COLUMNS, emails)
@@ -579,7 +586,7 @@ class ContactImport:
             undo.write_contact(pk, fields, custom, version, now)
             if any(k in fields for k in ("given_name", "middle_name", "family_name")):
                 reindex.append(pk)
-            audits.append(self._audit_row(now, AuditEntry.Action.UPDATE, "contact", pk, fields.get("full_name", cur["full_name"]), changes, row.row))
+            audits.append(self._audit_row(stamp, AuditEntry.Action.UPDATE, "contact", pk, fields.get("full_name", cur["full_name"]), changes, row.row))
             records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.UPDATED, version, w.json({"fields": before, "added": added}), "", ""))
             counts.updated += 1
         w.insert(ContactEmail, EMAIL_COLUMNS, emails)
@@ -723,12 +730,33 @@ def _fail(job_id: int, token: str, message: str, started: float, base_seconds: f
 def _run_contacts(job: ImportJob, token: str, actor: Actor, *, progress: Callable | None, started: float, base_seconds: float, processes: int | None) -> None:
     ctx = build_context(job)
     importer = ContactImport(job, token, actor)
-    if importer.writer.sqlite:
+    processes = settings.IMPORT_PROCESSES if processes is None else processes
+    pool = start_pool(ctx, processes)  # before tuning: forking closes the connection
+    tuned = importer.writer.sqlite and not connection.in_atomic_block
+    if tuned:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -262144")  # see demo_load: keep indexes in memory
-    processes = settings.IMPORT_PROCESSES if processes is None else processes
+            # NORMAL in WAL mode may lose the last commits on a power cut, never consistency;
+            # a batch's rows and its rows_done commit together, so a resume redoes exactly
+            # what was lost. Fewer checkpoints: the WAL is folded back every ~40 MB.
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA wal_autocheckpoint = 10000")
+    try:
+        _contact_batches(job, token, importer, ctx, progress=progress, started=started, base_seconds=base_seconds, pool=pool, processes=processes)
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+        if tuned:
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA synchronous = FULL")
+                cursor.execute("PRAGMA wal_autocheckpoint = 1000")
+                cursor.execute("PRAGMA cache_size = -2000")
+
+
+def _contact_batches(job: ImportJob, token: str, importer: ContactImport, ctx: Context, *, progress: Callable | None, started: float, base_seconds: float, pool: Any, processes: int) -> None:
     with storage.open_table(job) as table:
-        for raw_batch, cleaned in cleaned_batches(table.rows, ctx, after=job.rows_done, size=settings.IMPORT_BATCH_ROWS, processes=processes):
+        for raw_batch, cleaned in cleaned_batches(table.rows, ctx, after=job.rows_done, size=settings.IMPORT_BATCH_ROWS, pool=pool, processes=processes):
             raw = dict(raw_batch)
             pending = cleaned
             while pending:

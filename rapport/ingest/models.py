@@ -172,7 +172,6 @@ class ImportRecord(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["job", "entity_kind", "object_id"], name="import_record_idx"),
-            models.Index(fields=["entity_kind", "object_id"], name="import_record_obj_idx"),
         ]
 
     def __str__(self) -> str:
