@@ -137,7 +137,7 @@ def step_raw(path: Path) -> dict:
                 ids = w.reserve_ids(Contact, len(batch))
                 contacts, emails, phones = [], [], []
                 for pk, r in zip(ids, batch, strict=True):
-                    contacts.append((pk, now, now, 1, "", r[1], "", r[2], "", f"{r[1]} {r[2]}", f"{r[2]} {r[1]}".lower(), r[7], "", "none", "", "", None, "bench", "lead", "{}"))
+                    contacts.append((pk, now, now, 1, None, "bench", "", r[1], "", r[2], "", f"{r[1]} {r[2]}", f"{r[2]} {r[1]}".lower(), r[7], "", "none", "", "", "lead", "{}"))
                     emails.append((now, now, pk, r[3], r[6], "work", True, "bench"))
                     phones.append((now, now, pk, r[4], r[4], "", "work", True, "bench"))
                 w.insert(Contact, CONTACT_COLUMNS, contacts)

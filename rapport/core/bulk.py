@@ -14,6 +14,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max, Model
 
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 class BulkWriter:
     """Inserts plain tuples fast: COPY on PostgreSQL, executemany elsewhere."""
@@ -88,5 +90,5 @@ class BulkWriter:
 
     def json(self, value: Any) -> Any:
         """A value for a JSON column."""
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        return _json(value)
 

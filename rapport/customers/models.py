@@ -46,8 +46,10 @@ class Account(VersionedModel):
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
     )
+    # Not indexed alone: the (owner, name) index below starts with it.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     lifecycle = models.CharField(
         max_length=20, choices=Lifecycle.choices, default=Lifecycle.PROSPECT
@@ -90,8 +92,10 @@ class Contact(VersionedModel):
     )
     language = models.CharField(max_length=20, blank=True, help_text="BCP 47, e.g. en or fr-CA")
     time_zone = models.CharField(max_length=60, blank=True, help_text="IANA, e.g. Europe/London")
+    # Not indexed alone: the (owner, name) index below starts with it.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        db_index=False,
     )
     source = models.CharField(max_length=100, blank=True, help_text="Where the contact came from")
     lifecycle = models.CharField(max_length=20, choices=Lifecycle.choices, default=Lifecycle.LEAD)
@@ -121,7 +125,7 @@ class Kind(models.TextChoices):
 
 
 class ContactEmail(TimestampedModel):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="emails", db_index=False)  # a unique or composite index starts with it
     email = models.CharField(max_length=254, db_index=True, help_text="Normalised")
     domain = models.CharField(max_length=253, db_index=True, editable=False)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.WORK)
@@ -142,7 +146,7 @@ class ContactEmail(TimestampedModel):
 
 
 class ContactPhone(TimestampedModel):
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="phones", db_index=False)  # a unique or composite index starts with it
     e164 = models.CharField(max_length=20, db_index=True)
     raw = models.CharField(max_length=50, blank=True, help_text="As typed")
     extension = models.CharField(max_length=10, blank=True)
@@ -228,8 +232,8 @@ class AccountMembership(TimestampedModel):
         GATEKEEPER = "gatekeeper", "Gatekeeper"
         OTHER = "other", "Other"
 
-    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships")
-    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="memberships", db_index=False)  # a unique or composite index starts with it
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships", db_index=False)  # a unique or composite index starts with it
     is_primary = models.BooleanField(default=False)
     job_title = models.CharField(max_length=150, blank=True)
     buying_role = models.CharField(max_length=20, choices=BuyingRole.choices, blank=True)

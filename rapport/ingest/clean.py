@@ -33,6 +33,8 @@ ADDRESS_LIMITS = {"street": 300, "city": 100, "region": 100, "postal_code": 20}
 # Text read from a spreadsheet export: Rapport's own export (and others) put an apostrophe
 # before a value a spreadsheet would run as a formula. It is not part of the value.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# One encoder for every row: json.dumps with options builds a new one on each call.
+_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def uninert(text: str) -> str:
@@ -216,7 +218,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     f = cleaned_scalars
     parts = {k: f.get(k, "") for k in NAME_PARTS}
     full_name = normalize.display_name(parts)[:300]
-    custom_json = json.dumps(custom, separators=(",", ":"), ensure_ascii=False) if custom else "{}"
+    custom_json = _json(custom) if custom else "{}"
     changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
     for key, value in custom.items():
         changes[f"custom.{key}"] = [None, value]
@@ -241,7 +243,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
             f.get("department", ""), f.get("preferred_channel", "none"), f.get("language", ""),
             f.get("time_zone", ""), f.get("lifecycle", "lead"), custom_json,
         ),
-        changes_json=json.dumps(changes, separators=(",", ":"), ensure_ascii=False),
+        changes_json=_json(changes),
         row=number,
         fields=cleaned_scalars,
         emails=emails,

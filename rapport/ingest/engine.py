@@ -74,12 +74,11 @@ RECORD_COLUMNS = ("job", "row", "entity_kind", "object_id", "action", "version",
 EMPTY_DEFAULTS = {"preferred_channel": "none"}
 
 
-def _splice(base: str, extra: dict) -> str:
-    """A JSON object with ``extra``'s keys added to the ready-made ``base`` object."""
+def _splice(base: str, extra: list[str]) -> str:
+    """A JSON object with ``extra``'s members ('"key":value') added to the ready-made ``base``."""
     if not extra:
         return base
-    more = json.dumps(extra, separators=(",", ":"))[1:-1]
-    return "{" + more + ("," + base[1:] if base != "{}" else "}")
+    return "{" + ",".join(extra) + ("," + base[1:] if base != "{}" else "}")
 
 
 class Stop(Exception):
@@ -144,7 +143,7 @@ def _raw_batches(rows: Iterator[Row], after: int, size: int) -> Iterator[list[tu
 
 def start_pool(ctx: Context, processes: int) -> Any:
     """Cleaning processes, or None to clean in this process."""
-    if processes <= 1:
+    if processes <= 0:
         return None
     connections.close_all()  # children never touch the database; do not share its socket
     return multiprocessing.get_context("fork").Pool(processes, initializer=_worker_init, initargs=(ctx,))
@@ -163,7 +162,7 @@ def cleaned_batches(
     window: collections.deque = collections.deque()
     for batch in raw:
         window.append((batch, pool.apply_async(_worker_clean, (batch,))))
-        if len(window) > processes * 2:
+        if len(window) > processes + 1:
             done, result = window.popleft()
             yield done, result.get()
     while window:
@@ -485,13 +484,14 @@ class ContactImport:
         tag_ids = self._tag_ids({t for row, _ in creates for t in row.tags})
         main, emails, phones, addresses, xids, members, tags, tokens, audits, records = ([] for _ in range(10))  # type: list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple], list[tuple]
         vocab: set[str] = set()
+        job_source_json = json.dumps(job.source, ensure_ascii=False)
         for (row, account_id), pk in zip(creates, ids, strict=True):
             owner = row.owner_id or self.user_id
             source = row.fields.get("source") or job.source
             main.append((pk, stamp, stamp, 1, owner, source, *row.values))
-            extra: dict[str, list] = {} if "source" in row.fields else {"source": [None, source]}
+            extra = [] if "source" in row.fields else [f'"source":[null,{job_source_json}]']
             if owner:
-                extra["owner"] = [None, owner]
+                extra.append(f'"owner":[null,{owner}]')
             for i, (address, domain, kind) in enumerate(row.emails):
                 emails.append((stamp, stamp, pk, address, domain, kind, i == 0, job.source))
             for i, (e164, typed, ext, kind) in enumerate(row.phones):
@@ -503,7 +503,7 @@ class ContactImport:
                 xids.append((stamp, stamp, pk, source_, xid))
             if account_id:
                 members.append((stamp, stamp, pk, account_id, True, "", "", None))
-                extra["account"] = [None, account_id]
+                extra.append(f'"account":[null,{account_id}]')
             if row.tags:
                 tags += [(pk, tag_ids[t]) for t in row.tags]
             vocab.update(row.tokens)

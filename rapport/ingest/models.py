@@ -133,7 +133,7 @@ class ImportJob(TimestampedModel):
 class ImportRejection(models.Model):
     """A row that was not imported: where, which field, why, and the cells as read."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections", db_index=False)  # a unique or composite index starts with it
     row = models.PositiveIntegerField()
     field = models.CharField(max_length=100, blank=True)
     reason = models.TextField()
@@ -158,7 +158,7 @@ class ImportRecord(models.Model):
         CREATED = "created", "Created"
         UPDATED = "updated", "Updated"
 
-    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)  # a unique or composite index starts with it
     row = models.PositiveIntegerField()
     entity_kind = models.CharField(max_length=10)  # "contact" or "account"
     object_id = models.BigIntegerField()

@@ -107,13 +107,11 @@ def _clean_headers(raw: list[str]) -> list[str]:
     return headers
 
 
-def _rows(headers: list[str], records: Iterator[list[Any]], first_number: int = 2) -> Iterator[Row]:
+def _rows(headers: list[str], records: Iterator[Any], first_number: int = 2, *, text: bool = False) -> Iterator[Row]:
+    """Numbered rows; ``text`` says the records are lists of str already (CSV)."""
     for number, record in enumerate(records, start=first_number):
-        if all(isinstance(v, str) for v in record):
-            cells = record if isinstance(record, list) else list(record)
-        else:
-            cells = ["" if v is None else _cell_text(v) for v in record]
-        if not any(cells) or not any(c.strip() for c in cells):
+        cells = record if text else ["" if v is None else _cell_text(v) for v in record]
+        if not any(cells) or not "".join(cells).strip():
             continue  # blank lines are not rows
         yield Row(number, cells, headers)
 
@@ -151,7 +149,7 @@ def read_csv(stream: IO[bytes]) -> Table:
         except csv.Error as exc:
             raise FileProblem(f"Row {reader.line_num}: {exc}.") from None
 
-    return Table(headers=headers, rows=_rows(headers, records()), format="csv", encoding=encoding, delimiter=delimiter)
+    return Table(headers=headers, rows=_rows(headers, records(), text=True), format="csv", encoding=encoding, delimiter=delimiter)
 
 
 def read_xlsx(stream: IO[bytes]) -> Table:

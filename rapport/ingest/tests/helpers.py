@@ -31,6 +31,6 @@ def run_import(user: Any, data: bytes, **kwargs: Any) -> ImportJob:
     """Upload, configure and run to the end in this process (no worker)."""
     job = upload(user, data, **kwargs)
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.QUEUED)
-    engine.run(job.pk, processes=1)
+    engine.run(job.pk, processes=0)
     job.refresh_from_db()
     return job
