@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from rapport.customers import normalize
 from rapport.customers.datadict import clean_value
@@ -63,19 +63,16 @@ class Context:
         ]
 
 
-@dataclass(slots=True)
-class AccountRef:
+# Named tuples, not dataclasses: cleaned rows cross from the cleaning processes to the
+# writer pickled, and a tuple unpickles several times faster than an object with slots.
+class AccountRef(NamedTuple):
     id: int | None = None
     external_id: str = ""
     domain: str = ""
     name: str = ""
 
-    def key(self) -> tuple:
-        return (self.id, self.external_id, self.domain, normalize.normalize_org_name(self.name))
 
-
-@dataclass(slots=True)
-class ContactRow:
+class ContactRow(NamedTuple):
     row: int
     fields: dict[str, Any]
     emails: list[tuple[str, str, str]]  # (address, domain, kind)
@@ -87,14 +84,16 @@ class ContactRow:
     custom: dict[str, Any]
     owner_id: int | None = None
     id: int | None = None
-    # Derived here, in the cleaning processes, to spare the writer: display and sort names,
-    # search words, and the data-dictionary values as JSON.
-    full_name: str = ""
-    sort_name: str = ""
+    # Derived here, in the cleaning processes, to spare the writer: the contact's columns from
+    # prefix to custom (engine.CONTACT_COLUMNS[6:], display name at 5), its search words,
+    # and what a creation records in the audit trail (but owner and account).
+    values: tuple = ()
     tokens: tuple[str, ...] = ()
-    custom_json: str = "{}"
-    values: tuple = ()  # the contact columns from prefix to custom (engine.CONTACT_COLUMNS[6:])
-    changes_json: str = "{}"  # what a creation records in the audit trail, but owner/account
+    changes_json: str = "{}"
+
+    @property
+    def full_name(self) -> str:
+        return self.values[5] if self.values else ""
 
 
 Problem = tuple[str, str]  # (column, reason)
@@ -123,7 +122,8 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     phones: list[tuple[str, str, str, str]] = []
     address: dict[str, str] = {}
     xids: list[tuple[str, str]] = []
-    ref = AccountRef()
+    ref_id: int | None = None
+    ref_xid = ref_domain = ref_name = ""
     tags: list[str] = []
     custom: dict[str, Any] = {}
     owner_id: int | None = None
@@ -184,15 +184,15 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
             elif target == "id":
                 record_id = _positive_int(value)
             elif target == "account_id":
-                ref.id = _positive_int(value)
+                ref_id = _positive_int(value)
             elif target == "account.external_id":
-                ref.external_id = value[:200]
+                ref_xid = value[:200]
             elif target == "account.domain":
-                ref.domain = normalize.normalize_domain(value)
+                ref_domain = normalize.normalize_domain(value)
             elif target == "account.name":
                 if len(value) > 200:
                     raise ValueError("At most 200 characters.")
-                ref.name = " ".join(value.split())
+                ref_name = " ".join(value.split())
             elif target.startswith("custom."):
                 df = ctx.datafields.get(target[len("custom.") :])
                 if df is None:
@@ -233,10 +233,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     if tags:
         changes["tags"] = [None, tags]
     return ContactRow(
-        full_name=full_name,
-        sort_name=normalize.sort_key(parts),
         tokens=tuple(set(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}"))),
-        custom_json=custom_json,
         values=(
             parts["prefix"], parts["given_name"], parts["middle_name"], parts["family_name"],
             parts["suffix"], full_name, normalize.sort_key(parts), f.get("job_title", ""),
@@ -250,7 +247,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         phones=phones,
         address=address or None,
         external_ids=xids,
-        account=ref if (ref.id or ref.external_id or ref.domain or ref.name) else None,
+        account=AccountRef(ref_id, ref_xid, ref_domain, ref_name) if (ref_id or ref_xid or ref_domain or ref_name) else None,
         tags=tags,
         custom=custom,
         owner_id=owner_id,
