@@ -37,7 +37,7 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry, Via
 from rapport.audit.services import Actor
-from rapport.core.bulk import BulkWriter
+from rapport.core.bulk import BulkWriter, rows_in
 from rapport.customers import normalize, search_index
 from rapport.customers.datadict import active_fields
 from rapport.customers.models import (
@@ -188,21 +188,9 @@ def _chunked(values: list, n: int = 900) -> Iterator[list]:
         yield values[i : i + n]
 
 
-def _pairs(model: Any, key: str, value: str, keys: list, **equal: Any) -> Iterator[tuple[Any, Any]]:
-    """(key, value) columns of ``model``'s rows whose ``key`` is in ``keys`` (and whose
-    ``equal`` columns have those values), ordered by id. Plain SQL: the ORM's handling of
-    IN lists of thousands of parameters costs more than the query itself."""
-    meta = model._meta
-    qn = connection.ops.quote_name
-    table = qn(meta.db_table)
-    k, v = (qn(meta.get_field(n).column) for n in (key, value))
-    extra = "".join(f" AND {qn(meta.get_field(n).column)} = %s" for n in equal)
-    with connection.cursor() as cursor:
-        for part in _chunked(sorted(set(keys))):
-            marks = ", ".join(["%s"] * len(part))
-            # Table and column names come from the model, values are parameters.
-            cursor.execute(f"SELECT {k}, {v} FROM {table} WHERE {k} IN ({marks}){extra} ORDER BY id", [*part, *equal.values()])  # noqa: S608
-            yield from cursor.fetchall()
+def _pairs(model: Any, key: str, value: str, keys: list, **equal: Any) -> list[tuple[Any, Any]]:
+    """(key, value) of the rows whose ``key`` is in ``keys``, ordered by id."""
+    return rows_in(model, key, keys, (key, value), **equal)
 
 
 @dataclass

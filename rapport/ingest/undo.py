@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry, Via
 from rapport.audit.services import Actor
-from rapport.core.bulk import BulkWriter
+from rapport.core.bulk import BulkWriter, rows_in
 from rapport.customers import search_index
 from rapport.customers.models import (
     Account,
@@ -28,6 +28,7 @@ from rapport.customers.models import (
     ContactEmail,
     ContactExternalId,
     ContactPhone,
+    Tag,
 )
 from rapport.ingest.models import ImportJob, ImportRecord
 
@@ -62,20 +63,23 @@ def load_parts(ids: list[int]) -> PartsByContact:
             out[pk] = Parts()
         return out[pk]
 
-    for pk, email in ContactEmail.objects.filter(contact_id__in=ids).values_list("contact_id", "email"):
+    for pk, email in rows_in(ContactEmail, "contact", ids, ("contact", "email")):
         of(pk).emails.add(email)
-    for pk, e164 in ContactPhone.objects.filter(contact_id__in=ids).values_list("contact_id", "e164"):
+    for pk, e164 in rows_in(ContactPhone, "contact", ids, ("contact", "e164")):
         of(pk).phones.add(e164)
-    for pk, s, x in ContactExternalId.objects.filter(contact_id__in=ids).values_list("contact_id", "source", "external_id"):
+    for pk, s, x in rows_in(ContactExternalId, "contact", ids, ("contact", "source", "external_id")):
         of(pk).xids.add((s, x))
-    for pk, account, primary in AccountMembership.objects.filter(contact_id__in=ids).values_list("contact_id", "account_id", "is_primary"):
+    for pk, account, primary in rows_in(AccountMembership, "contact", ids, ("contact", "account", "is_primary")):
         of(pk).accounts.add(account)
-        of(pk).has_primary_account |= primary
-    for pk in ContactAddress.objects.filter(contact_id__in=ids).values_list("contact_id", flat=True):
+        of(pk).has_primary_account |= bool(primary)
+    for (pk,) in rows_in(ContactAddress, "contact", ids, ("contact",)):
         of(pk).has_address = True
     through = Contact.tags.through
-    for pk, name in through.objects.filter(contact_id__in=ids).values_list("contact_id", "tag__name"):
-        of(pk).tags.add(name)
+    tag_rows = rows_in(through, "contact", ids, ("contact", "tag"))
+    if tag_rows:
+        names = dict(Tag.objects.filter(pk__in={t for _, t in tag_rows}).values_list("pk", "name"))
+        for pk, tag in tag_rows:
+            of(pk).tags.add(names[tag])
     return out
 
 
