@@ -65,6 +65,14 @@ class BulkWriter:
                 connection.ensure_connection()
                 connection.connection.executemany(sql, rows)
                 return
+            if self.pg:
+                # One statement whatever the number of rows: a column of values per array.
+                types = [meta.get_field(f).db_type(connection) for f in fields]  # type: ignore[union-attr]
+                arrays = ", ".join(f"%s::{t}[]" for t in types)
+                sql = f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING"  # noqa: S608
+                with connection.cursor() as cursor:
+                    cursor.execute(sql, [list(col) for col in zip(*rows, strict=True)])
+                return
             sql = f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING"  # noqa: S608
             with connection.cursor() as cursor:
                 cursor.executemany(sql, rows)
@@ -106,6 +114,10 @@ def rows_in(model: type[Model], key: str, keys: Sequence[Any], columns: Sequence
     values = sorted(set(keys))
     out: list[tuple] = []
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql" and values:
+            # One array parameter: parsing and planning thousands of parameters cost more.
+            cursor.execute(f"SELECT {cols} FROM {table} WHERE {k} = ANY(%s){extra} ORDER BY id", [values, *equal.values()])  # noqa: S608
+            return cursor.fetchall()
         for i in range(0, len(values), 900):
             part = values[i : i + 900]
             marks = ", ".join(["%s"] * len(part))

@@ -51,6 +51,7 @@ from rapport.customers.models import (
     ContactExternalId,
     ContactPhone,
     SearchToken,
+    SearchVariant,
     Tag,
 )
 from rapport.ingest import storage
@@ -255,6 +256,7 @@ class _Accounts:
         self.by_domain: dict[str, int] = {}
         self.by_name: dict[str, int] = {}
         self.new: list[_NewAccount] = []
+        self.spare_ids: list[int] = []
 
     def load(self, rows: list[ContactRow]) -> None:
         refs = [r.account for r in rows if r.account is not None]
@@ -291,11 +293,14 @@ class _Accounts:
         return pk, None
 
     def _plan(self, ref: AccountRef, norm: str) -> int:
-        # SQLite reserves from the table's highest id, which the planned rows do not raise yet.
-        if self.new and not self.writer.pg:
-            pk = self.new[-1].id + 1
+        # SQLite reserves from the table's highest id, which the planned rows do not raise yet;
+        # PostgreSQL hands out ids from its sequence, a block at a time (gaps are harmless).
+        if not self.writer.pg:
+            pk = self.new[-1].id + 1 if self.new else self.writer.reserve_ids(Account, 1)[0]
         else:
-            [pk] = self.writer.reserve_ids(Account, 1)
+            if not self.spare_ids:
+                self.spare_ids = self.writer.reserve_ids(Account, 200)[::-1]
+            pk = self.spare_ids.pop()
         self.new.append(_NewAccount(pk, ref))
         for table, key in ((self.by_xid, ref.external_id), (self.by_domain, ref.domain), (self.by_name, norm)):
             if key:
@@ -755,7 +760,17 @@ def _contact_batches(job: ImportJob, token: str, importer: ContactImport, ctx: C
         gc.enable()
 
 
+def _analyze() -> None:
+    """Fresh planner statistics for the tables an import grows. PostgreSQL plans the
+    batch lookups from statistics taken when the tables were small, and would go on
+    scanning them whole; refreshing as they double keeps the index plans, at log(n) cost."""
+    tables = [m._meta.db_table for m in (Contact, ContactEmail, ContactExternalId, AccountDomain, Account, SearchVariant)]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
+
+
 def _batches(job: ImportJob, token: str, importer: ContactImport, ctx: Context, *, progress: Callable | None, started: float, base_seconds: float, pool: Any, processes: int) -> None:
+    batches = 0
     with storage.open_table(job) as table:
         for raw_batch, cleaned in cleaned_batches(table.rows, ctx, after=job.rows_done, size=settings.IMPORT_BATCH_ROWS, pool=pool, processes=processes):
             raw = dict(raw_batch)
@@ -765,6 +780,9 @@ def _batches(job: ImportJob, token: str, importer: ContactImport, ctx: Context, 
                 n = importer.write(pending, raw, counts)
                 pending = pending[n:]
             gc.collect(1)
+            batches += 1
+            if importer.writer.pg and batches & (batches - 1) == 0:
+                _analyze()  # after batch 1, 2, 4, 8…: see _analyze
             elapsed = base_seconds + (time.monotonic() - started)
             ImportJob.objects.filter(pk=job.pk, run_token=token).update(run_seconds=elapsed)
             if progress:
