@@ -336,6 +336,11 @@ class ContactImport:
     # e-mail or external id repeats one earlier in the batch: that row must see the first).
     def write(self, items: list, raw: dict[int, list[str]], counts: Counts) -> int:
         with transaction.atomic():
+            if self.writer.pg:
+                # As with SQLite's NORMAL: a crash may lose the last batches' commits, never
+                # consistency; their rows_done is lost with them, so a resume redoes them.
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             job = ImportJob.objects.select_for_update().get(pk=self.job_id)
             if job.run_token != self.run_token:
                 raise Stop("another run owns this import")
