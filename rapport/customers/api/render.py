@@ -319,4 +319,5 @@ def history_entry(user: User, kind: str, e: AuditEntry) -> dict[str, Any]:
         "object_id": e.object_id,
         # selectors.history has removed the fields the caller may not see.
         "changes": e.changes,
+        "import_id": (e.context or {}).get("import"),
     }

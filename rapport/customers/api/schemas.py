@@ -409,6 +409,7 @@ class HistoryEntryOut(Schema):
     object_kind: str
     object_id: int | None
     changes: dict[str, list[Any]] = Field(description="{field: [old, new]}")
+    import_id: int | None = Field(None, description="The import that made the change (via 'import')")
 
 
 class SearchHitOut(Schema):

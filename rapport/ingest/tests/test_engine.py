@@ -268,3 +268,15 @@ def test_a_rows_country_decides_how_its_national_phone_number_is_read(personas):
     job = run_import(personas["alice"], csv_bytes(rows), region="GB")
     assert job.rejected == 0
     assert set(Contact.objects.values_list("phones__e164", flat=True)) == {"+4930901820", "+14155552671", "+442079460958"}
+
+
+@pytest.mark.django_db
+def test_a_contacts_history_names_the_import_and_row_on_the_web_and_in_the_api(personas, client, api_client):
+    job = run_import(personas["bob"], csv_bytes([["Name", "Email"], ["Ann Lee", "ann@lee.example.com"]]))
+    ann = Contact.objects.get()
+    client.force_login(personas["bob"])
+    page = client.get(f"/contacts/{ann.pk}/").content.decode()
+    assert f'href="/imports/{job.pk}/">#{job.pk}</a>, row 2' in page
+    history = api_client("bob").get(f"/api/v1/contacts/{ann.pk}/history").json()
+    [entry] = history["items"] if isinstance(history, dict) else history
+    assert (entry["via"], entry["import_id"], entry["changes"]["emails"]) == ("import", job.pk, [None, ["ann@lee.example.com"]])
