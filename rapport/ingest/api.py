@@ -444,7 +444,7 @@ def import_records(request: HttpRequest, import_id: int, query: Query[PageQuery]
 )
 def mapping_list(request: HttpRequest, kind: ImportKindT):
     """Saved column mappings for files of this kind, by name."""
-    return list(selectors.mappings_for(kind=kind))
+    return list(selectors.mappings_for(user=user_of(request), kind=kind))
 
 
 @router.post(

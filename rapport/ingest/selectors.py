@@ -35,7 +35,11 @@ def import_get(*, user: Any, pk: int) -> ImportJob:
     return job
 
 
-def mappings_for(*, kind: str) -> QuerySet[SavedMapping]:
+def mappings_for(*, user: Any, kind: str) -> QuerySet[SavedMapping]:
+    """Saved mappings of files of ``kind``: for those who may import such files."""
+    from rapport.ingest.services import ENTITY
+
+    permissions.require(user, "add", ENTITY[ImportKind(kind)])
     return SavedMapping.objects.filter(kind=kind).order_by("name")
 
 

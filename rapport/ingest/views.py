@@ -139,7 +139,7 @@ def _mapping_context(
 ) -> dict[str, Any]:
     datafields = active_fields(services.ENTITY[ImportKind(job.kind)])
     choices = forms.target_choices(job.kind, datafields)
-    saved = list(selectors.mappings_for(kind=job.kind))
+    saved = list(selectors.mappings_for(user=user_of(request), kind=job.kind))
     errors = errors or {}
     earlier = [e for e in selectors.earlier_imports_of(job)[:10] if e.state in DUPLICATE_STATES]
     return {
@@ -241,7 +241,7 @@ def _configure(request: HttpRequest, job: ImportJob) -> HttpResponse:
     try:
         if action == "apply":
             name = post.get("mapping_name", "")
-            saved = next((m for m in selectors.mappings_for(kind=job.kind) if m.name == name), None)
+            saved = next((m for m in selectors.mappings_for(user=user_of(request), kind=job.kind) if m.name == name), None)
             if saved is None:
                 raise ValidationFailed(
                     errors={"mapping_name": ["Choose one of the saved mappings."]}

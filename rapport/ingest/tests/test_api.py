@@ -339,3 +339,9 @@ def test_the_openapi_schema_documents_the_imports_endpoints(db, client):
         "text/csv"
         in paths["/api/v1/imports/{import_id}/rejected.csv"]["get"]["responses"]["200"]["content"]
     )
+
+
+@pytest.mark.django_db
+def test_saved_mappings_are_for_those_who_may_import(api_client):
+    assert api_client("bob").get("/api/v1/import-mappings?kind=contacts").status_code == 200
+    assert api_client("rita").get("/api/v1/import-mappings?kind=contacts").status_code == 403

@@ -57,21 +57,31 @@ def _start(job_id: int, tmp_path: Path) -> subprocess.Popen:
     return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=settings.BASE_DIR.parent)  # noqa: S603
 
 
-def _kill_after(proc: subprocess.Popen, job_id: int, past_row: int) -> int:
-    """SIGKILL the worker once it has committed beyond ``past_row``; returns rows_done then."""
+def _kill_after(proc: subprocess.Popen, job_id: int, past_row: int) -> tuple[int, list[int]]:
+    """SIGKILL the worker once it has committed beyond ``past_row``; returns rows_done then
+    and the worker's child processes (its cleaners) as they were just before."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         done = ImportJob.objects.values_list("rows_done", flat=True).get(pk=job_id)
         if done > past_row:
+            children = _children_of(proc.pid)
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=30)
-            return done
+            return done, children
         if proc.poll() is not None:
             out, err = proc.communicate()
             pytest.fail(f"the worker ended before it could be killed: {out.decode()} {err.decode()}")
         time.sleep(0.01)
     proc.kill()
     pytest.fail("the worker made no progress in two minutes")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left
 
 
 def _children_of(pid: int) -> list[int]:
@@ -95,13 +105,16 @@ def test_a_worker_killed_twice_mid_import_resumes_to_the_uninterrupted_result(pe
     ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.QUEUED)
 
     first = _start(job.pk, tmp_path)
-    killed_at = _kill_after(first, job.pk, past_row=1)
+    killed_at, cleaners = _kill_after(first, job.pk, past_row=1)
     assert 1 < killed_at < total + 1, "the first kill must land mid-import"
-    time.sleep(0.5)
-    assert _children_of(first.pid) == []  # no cleaner process outlives its worker
+    assert len(cleaners) == 2  # the worker was cleaning rows in two processes
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in cleaners) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in cleaners), "no cleaner outlives its worker"
 
     second = _start(job.pk, tmp_path)
-    killed_again = _kill_after(second, job.pk, past_row=killed_at + 300)
+    killed_again, _ = _kill_after(second, job.pk, past_row=killed_at + 300)
     assert killed_at < killed_again < total + 1, "the second kill must land mid-import"
 
     third = _start(job.pk, tmp_path)
