@@ -4,7 +4,7 @@
     rapport up [--host H] [--port P]                    migrate, demo data if empty, serve
     rapport demo [--accounts N] [--contacts N]          realistic fake data
     rapport token create --user NAME [--name LABEL]     a personal API token
-    rapport worker                                      run background tasks
+    rapport worker                                      run background tasks (and resume imports whose worker died)
     rapport <any manage.py command>                     migrate, createsuperuser, check --deploy…
 """
 
@@ -101,6 +101,34 @@ def token(argv: list[str]) -> None:
         sys.exit(f"rapport: {exc.message} {details}".strip())
 
 
+def _start_watchdog() -> None:
+    """Every minute, queue again the imports whose worker died (see imports_resume_stale)."""
+    import logging
+    import threading
+    import time
+
+    from django.conf import settings
+    from django.db import connection
+
+    from rapport.ingest.services import imports_resume_stale
+
+    log = logging.getLogger("rapport.worker")
+    every = max(5, min(60, settings.IMPORT_STALE_SECONDS // 2))
+
+    def watch() -> None:
+        while True:
+            try:
+                for pk in imports_resume_stale():
+                    log.warning("import %s: its worker stopped; queued again to resume", pk)
+            except Exception:  # noqa: BLE001 - the watchdog must outlive a database hiccup
+                log.exception("could not look for stalled imports")
+            finally:
+                connection.close()
+            time.sleep(every)
+
+    threading.Thread(target=watch, name="import-watchdog", daemon=True).start()
+
+
 COMMANDS = {"serve": serve, "up": up, "token": token}
 
 
@@ -109,6 +137,8 @@ def main(argv: list[str] | None = None) -> None:
     if args and args[0] in COMMANDS:
         COMMANDS[args[0]](args[1:])
     elif args and args[0] == "worker":
+        _django()
+        _start_watchdog()
         _manage(["db_worker", *args[1:]])
     else:
         _manage(args or ["help"])

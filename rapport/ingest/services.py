@@ -254,3 +254,25 @@ def import_undo(*, actor: Actor, job: ImportJob) -> ImportJob:
         job.save()
         _enqueue(import_undo_task, job.pk)
     return job
+
+
+def imports_resume_stale() -> list[int]:
+    """Queue again every import (or undo) whose worker stopped reporting for
+    ``IMPORT_STALE_SECONDS``: a worker killed mid-run leaves its task marked as running
+    forever. Every ``rapport worker`` calls this now and then; the run's claim makes sure a
+    live run is never doubled."""
+    stale = timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    ids = list(
+        ImportJob.objects.filter(
+            state__in=(ImportJob.State.RUNNING, ImportJob.State.UNDOING), heartbeat_at__lt=stale
+        ).values_list("pk", flat=True)
+    )
+    resumed = []
+    system = Actor(user=None, via="system", context={"path": "worker"})
+    for pk in ids:
+        try:
+            import_resume(actor=system, job=ImportJob(pk=pk))
+        except Conflict:
+            continue  # it reported in the meantime
+        resumed.append(pk)
+    return resumed

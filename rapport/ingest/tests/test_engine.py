@@ -280,3 +280,24 @@ def test_a_contacts_history_names_the_import_and_row_on_the_web_and_in_the_api(p
     history = api_client("bob").get(f"/api/v1/contacts/{ann.pk}/history").json()
     [entry] = history["items"] if isinstance(history, dict) else history
     assert (entry["via"], entry["import_id"], entry["changes"]["emails"]) == ("import", job.pk, [None, ["ann@lee.example.com"]])
+
+
+@pytest.mark.django_db
+def test_an_import_whose_worker_went_silent_is_queued_again_and_finishes(personas, settings, django_capture_on_commit_callbacks):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rapport.ingest import services
+    from rapport.ingest.tests.helpers import upload
+
+    job = upload(personas["alice"], csv_bytes([["Name", "Email"], ["Ann Lee", "ann@lee.example.com"]]))
+    live = upload(personas["alice"], csv_bytes([["Name", "Email"], ["Bo Live", "bo@live.example.com"]]))
+    long_ago = timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS + 5)
+    ImportJob.objects.filter(pk=job.pk).update(state="running", heartbeat_at=long_ago, run_token="dead")
+    ImportJob.objects.filter(pk=live.pk).update(state="running", heartbeat_at=timezone.now(), run_token="alive")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.imports_resume_stale() == [job.pk]
+    job.refresh_from_db()
+    assert (job.state, job.created) == ("done", 1)
+    assert ImportJob.objects.get(pk=live.pk).state == "running"  # a live run is left alone
