@@ -17,7 +17,7 @@ from rapport.customers import normalize, services
 from rapport.customers.models import Account, AccountDomain, AccountExternalId
 from rapport.ingest import storage
 from rapport.ingest.clean import ADDRESS_LIMITS, uninert
-from rapport.ingest.engine import Stop
+from rapport.ingest.engine import Stop, _cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
 from rapport.users.models import User
 
@@ -193,16 +193,15 @@ def run_accounts(job: ImportJob, token: str, actor: Actor, *, progress: Callable
 
 def _batch(job_id: int, token: str, batch: list, owners: dict, actor: Actor, started: float, base_seconds: float) -> None:
     counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rejected": 0}
+    cancelled = False
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job_id)
         if job.run_token != token:
             raise Stop("another run owns this import")
         if job.cancel_requested:
-            job.state = ImportJob.State.CANCELLED
-            job.finished_at = timezone.now()
-            job.save()
-            raise Stop("cancelled")
-        for number, cells in batch:
+            _cancelled(job)
+            cancelled = True
+        for number, cells in batch if not cancelled else []:
             try:
                 with transaction.atomic():
                     _one(job, number, cells, owners, actor, counts)
@@ -214,10 +213,13 @@ def _batch(job_id: int, token: str, batch: list, owners: dict, actor: Actor, sta
                 field = next(iter(exc.errors), "") if isinstance(exc, RapportError) else ""
                 ImportRejection.objects.get_or_create(job=job, row=number, defaults={"field": field[:100], "reason": reason, "cells": cells})
                 counts["rejected"] += 1
-        for name, n in counts.items():
-            setattr(job, name, getattr(job, name) + n)
-        job.rows_done = batch[-1][0]
-        job.rows_seen += len(batch)
-        job.heartbeat_at = timezone.now()
-        job.run_seconds = base_seconds + (time.monotonic() - started)
-        job.save()
+        if not cancelled:
+            for name, n in counts.items():
+                setattr(job, name, getattr(job, name) + n)
+            job.rows_done = batch[-1][0]
+            job.rows_seen += len(batch)
+            job.heartbeat_at = timezone.now()
+            job.run_seconds = base_seconds + (time.monotonic() - started)
+            job.save()
+    if cancelled:  # after the commit: raising inside would roll the cancellation back
+        raise Stop("cancelled")

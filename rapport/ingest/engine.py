@@ -87,6 +87,14 @@ class Stop(Exception):
     """The run must end now: cancelled, or another worker owns the job."""
 
 
+def _cancelled(job: ImportJob) -> None:
+    """Mark a locked job cancelled. The caller commits, then stops the run: raising inside
+    the transaction would roll the cancellation back with the batch."""
+    job.state = ImportJob.State.CANCELLED
+    job.finished_at = timezone.now()
+    job.save(update_fields=["state", "finished_at", "updated_at"])
+
+
 @dataclass
 class Counts:
     created: int = 0
@@ -345,10 +353,8 @@ class ContactImport:
             if job.run_token != self.run_token:
                 raise Stop("another run owns this import")
             if job.cancel_requested:
-                job.state = ImportJob.State.CANCELLED
-                job.finished_at = timezone.now()
-                job.save(update_fields=["state", "finished_at", "updated_at"])
-                raise Stop("cancelled")
+                _cancelled(job)
+                return 0
             taken: set[tuple] = set()
             batch: list = []
             for item in items:
@@ -790,6 +796,8 @@ def _batches(job: ImportJob, token: str, importer: ContactImport, ctx: Context, 
             while pending:
                 counts = Counts()
                 n = importer.write(pending, raw, counts)
+                if n == 0:
+                    raise Stop("cancelled")
                 pending = pending[n:]
             gc.collect(1)
             batches += 1

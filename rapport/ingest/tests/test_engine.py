@@ -301,3 +301,37 @@ def test_an_import_whose_worker_went_silent_is_queued_again_and_finishes(persona
     job.refresh_from_db()
     assert (job.state, job.created) == ("done", 1)
     assert ImportJob.objects.get(pk=live.pk).state == "running"  # a live run is left alone
+
+
+@pytest.mark.django_db
+def test_a_cancelled_import_stops_after_the_batch_in_progress(personas, settings):
+    from rapport.ingest import engine
+    from rapport.ingest.tests.helpers import upload
+
+    settings.IMPORT_BATCH_ROWS = 2
+    rows = [["Name", "Email"]] + [[f"Person {i}", f"p{i}@x.example.com"] for i in range(10)]
+    job = upload(personas["alice"], csv_bytes(rows))
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.QUEUED)
+
+    def cancel_after_first_batch(current: ImportJob) -> None:
+        ImportJob.objects.filter(pk=current.pk).update(cancel_requested=True)
+
+    engine.run(job.pk, processes=0, progress=cancel_after_first_batch)
+    job.refresh_from_db()
+    assert (job.state, job.created, job.rows_done) == ("cancelled", 2, 3)
+    assert Contact.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_cancelled_accounts_import_stops_too(personas, settings, monkeypatch):
+    from rapport.ingest import accounts, engine
+    from rapport.ingest.tests.helpers import upload
+
+    monkeypatch.setattr(accounts, "BATCH", 2)
+    rows = [["Company"]] + [[f"Firm {i}"] for i in range(6)]
+    job = upload(personas["alice"], csv_bytes(rows), kind="accounts")
+    ImportJob.objects.filter(pk=job.pk).update(state=ImportJob.State.QUEUED)
+    engine.run(job.pk, processes=0, progress=lambda current: ImportJob.objects.filter(pk=current.pk).update(cancel_requested=True))
+    job.refresh_from_db()
+    assert (job.state, job.created) == ("cancelled", 2)
+    assert Account.objects.count() == 2
