@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "rapport.audit",
     "rapport.customers",
     "rapport.ingest",
+    "rapport.identity",
     "rapport.api",
 ]
 
