@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from rapport.identity.compare import Level
 
 Vector = tuple[int, ...]
-LEVELS = [lv for lv in Level if lv is not Level.MISSING]
+LEVELS: list[int] = [int(lv) for lv in Level if lv is not Level.MISSING]
 _FLOOR = 1e-6  # no level is impossible on either side: keeps every weight finite
 
 
@@ -53,8 +53,8 @@ class Model:
 
 def _start(n_fields: int) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
     # Matches mostly agree exactly, non-matches mostly differ: EM moves on from there.
-    m_start = {Level.EXACT: 0.7, Level.STRONG: 0.15, Level.WEAK: 0.1, Level.DIFFERENT: 0.05}
-    u_start = {Level.EXACT: 0.05, Level.STRONG: 0.05, Level.WEAK: 0.1, Level.DIFFERENT: 0.8}
+    m_start: dict[int, float] = {Level.EXACT: 0.7, Level.STRONG: 0.15, Level.WEAK: 0.1, Level.DIFFERENT: 0.05}
+    u_start: dict[int, float] = {Level.EXACT: 0.05, Level.STRONG: 0.05, Level.WEAK: 0.1, Level.DIFFERENT: 0.8}
     return [dict(m_start) for _ in range(n_fields)], [dict(u_start) for _ in range(n_fields)]
 
 
@@ -79,8 +79,8 @@ def fit(
         share = {v: model.probability(v) for v in counts}
         # M step: the expected counts of each level among matches and non-matches.
         matches = sum(counts[v] * share[v] for v in counts)
-        m_new = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
-        u_new = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
+        m_new: list[dict[int, float]] = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
+        u_new: list[dict[int, float]] = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
         for v, n in counts.items():
             p = share[v]
             for i, lv in enumerate(v):
