@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 from functools import lru_cache
+from typing import Any
 
 from nicknames import NickNamer
 from rapidfuzz.distance import JaroWinkler
@@ -137,6 +138,11 @@ def emails(a: set[str], b: set[str]) -> Level:
     shared_keys = ka & kb
     if shared_keys:
         return Level.STRONG if not all(is_role_address(e) for e in shared_keys) else Level.WEAK
+    # The same personal part at another domain ("ann.lee@" at a new employer) is a hint.
+    la = {k.rpartition("@")[0] for k in ka if not is_role_address(k)}
+    lb = {k.rpartition("@")[0] for k in kb if not is_role_address(k)}
+    if any(len(part) >= 6 for part in la & lb):
+        return Level.WEAK
     return Level.DIFFERENT
 
 
@@ -164,3 +170,23 @@ def organisations(a: str, b: str) -> Level:
     if x.split()[0] == y.split()[0] and len(x.split()[0]) >= 4:
         return Level.WEAK
     return Level.DIFFERENT
+
+
+VECTOR_FIELDS = ("given", "family", "email", "phone", "organisation")
+
+
+def contact_vector(a: Any, b: Any) -> tuple[int, ...]:
+    """The comparison vector of two people (objects with given, family, emails, phones,
+    organisation), taking the given and family names the way round that agrees best."""
+    straight = (given_names(a.given, b.given), family_names(a.family, b.family))
+    swapped = (given_names(a.given, b.family), family_names(a.family, b.given))
+    names = swapped if min(swapped) > min(straight) else straight
+    if names is swapped:
+        names = (min(names[0], Level.STRONG), min(names[1], Level.STRONG))  # never exact
+    return (
+        int(names[0]),
+        int(names[1]),
+        int(emails(set(a.emails), set(b.emails))),
+        int(phones(set(a.phones), set(b.phones))),
+        int(organisations(a.organisation, b.organisation)),
+    )

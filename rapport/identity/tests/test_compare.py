@@ -69,3 +69,17 @@ def test_phones_and_organisations():
     assert compare.organisations("Globex Corporation", "Globex Corp") == Level.EXACT
     assert compare.organisations("Initech Systems", "Initech Software") == Level.WEAK
     assert compare.organisations("Acme", "Umbrella") == Level.DIFFERENT
+
+
+def test_the_same_personal_address_at_a_new_employer_is_a_hint():
+    assert compare.emails({"gloria.morris@old.example.com"}, {"gloria.morris@new.example.com"}) == Level.WEAK
+    assert compare.emails({"info@old.example.com"}, {"info@new.example.com"}) == Level.DIFFERENT
+    assert compare.emails({"jo@old.example.com"}, {"jo@new.example.com"}) == Level.DIFFERENT  # too short to tell
+
+
+def test_a_contact_vector_takes_the_names_the_way_round_that_agrees():
+    from rapport.identity.blocking import Person
+
+    a = Person("John", "Smith", ("john.smith@acme.example.com",), ("+442079460958",), "Acme Ltd")
+    b = Person("Smith", "John", (), ("+442079460958",), "ACME Limited")
+    assert compare.contact_vector(a, b) == (Level.STRONG, Level.STRONG, Level.MISSING, Level.EXACT, Level.EXACT)
