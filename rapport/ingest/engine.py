@@ -103,7 +103,6 @@ class Counts:
     skipped: int = 0
     rejected: int = 0
     accounts_created: int = 0
-    rows: int = 0
 
 
 # --- reading and cleaning ------------------------------------------------------------------
@@ -432,9 +431,6 @@ class ContactImport:
             repr_[:300], w.json(changes), f'{{"import":{self.job_id},"row":{row}}}',
         )  # fmt: skip
 
-    def _tokens(self, tokens: set[str], out: list[tuple], contact: int | None, account: int | None) -> None:
-        out += [(t, contact, account) for t in tokens]
-
     def _vocabulary(self, tokens: set[str]) -> None:
         new = tokens - self.known_tokens
         if new:
@@ -462,7 +458,7 @@ class ContactImport:
                 xids.append((stamp, stamp, a.id, job.source, a.ref.external_id))
             words = search_index.account_tokens(types.SimpleNamespace(name=name, legal_name=""))  # type: ignore[arg-type]
             vocab |= words
-            self._tokens(words, tokens, None, a.id)
+            tokens += [(t, None, a.id) for t in words]
             changes = {"name": [None, name]} | ({"domains": [None, [a.ref.domain]]} if a.ref.domain else {})
             audits.append(self._audit_row(stamp, AuditEntry.Action.CREATE, "account", a.id, name, changes, 0))
             records.append((job.pk, 0, "account", a.id, ImportRecord.Action.CREATED, 1, None, "", ""))
