@@ -121,7 +121,7 @@ def step_raw(path: Path) -> dict:
         from django.db import connection
 
         with connection.cursor() as cursor:
-            cursor.execute("PRAGMA cache_size = -262144")
+            cursor.execute("PRAGMA cache_size = -163840")
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute("PRAGMA wal_autocheckpoint = 10000")
     now = w.stamp(timezone.now())
