@@ -14,7 +14,8 @@ from typing import Any
 from django.db import connection
 from django.db.models import Max, Model
 
-_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# One encoder for every value: json.dumps with options builds a new one on each call.
+json_text = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 class BulkWriter:
@@ -98,7 +99,7 @@ class BulkWriter:
 
     def json(self, value: Any) -> Any:
         """A value for a JSON column."""
-        return _json(value)
+        return json_text(value)
 
 
 def rows_in(model: type[Model], key: str, keys: Sequence[Any], columns: Sequence[str], **equal: Any) -> list[tuple]:

@@ -28,7 +28,7 @@ def account_tokens(account: Account) -> set[str]:
     )
 
 
-def ensure_variants(tokens: Iterable[str], *, batch_size: int = 5000) -> None:
+def ensure_variants(tokens: Iterable[str]) -> None:
     """Add the deletion variants of tokens the vocabulary does not know yet."""
     tokens = set(tokens)
     if not tokens:

@@ -64,7 +64,7 @@ def _row_data(cells: list[str], job: ImportJob, owners: dict[str, int]) -> tuple
                     parts["external_ids"].append((source.strip(), xid.strip()))
                 elif item.strip():
                     problems.append((header, f"'{item.strip()}' is not SOURCE:ID."))
-        elif target in ADDRESS_LIMITS or target == "country_address":
+        elif target in ADDRESS_LIMITS:
             parts["address"][target] = value
         elif target == "id":
             parts["id"] = int(value) if value.isdigit() else -1
@@ -75,7 +75,7 @@ def _row_data(cells: list[str], job: ImportJob, owners: dict[str, int]) -> tuple
     return data, parts, problems
 
 
-def _match(data: dict, parts: dict, source: str) -> Account | None:
+def _match(data: dict, parts: dict) -> Account | None:
     if parts["id"]:
         return Account.objects.filter(pk=parts["id"]).first()
     for s, x in parts["external_ids"]:
@@ -105,7 +105,7 @@ def _one(job: ImportJob, number: int, cells: list[str], owners: dict[str, int], 
     if parts["id"] == -1:
         raise _Reject("id", "The id is not a whole number.")
     row_actor = Actor(user=actor.user, via=actor.via, context={"import": job.pk, "row": number})
-    account = _match(data, parts, job.source)
+    account = _match(data, parts)
     if parts["id"] and account is None:
         raise _Reject("id", f"No account with id {parts['id']}.")
     address = parts["address"]

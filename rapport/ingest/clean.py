@@ -9,10 +9,10 @@ problems, each naming the column and the reason.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from rapport.core.bulk import json_text
 from rapport.customers import normalize
 from rapport.customers.datadict import clean_value
 from rapport.customers.models import Contact, DataField, Kind, Lifecycle
@@ -33,8 +33,6 @@ ADDRESS_LIMITS = {"street": 300, "city": 100, "region": 100, "postal_code": 20}
 # Text read from a spreadsheet export: Rapport's own export (and others) put an apostrophe
 # before a value a spreadsheet would run as a formula. It is not part of the value.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# One encoder for every row: json.dumps with options builds a new one on each call.
-_json = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def uninert(text: str) -> str:
@@ -218,7 +216,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     f = cleaned_scalars
     parts = {k: f.get(k, "") for k in NAME_PARTS}
     full_name = normalize.display_name(parts)[:300]
-    custom_json = _json(custom) if custom else "{}"
+    custom_json = json_text(custom) if custom else "{}"
     changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
     for key, value in custom.items():
         changes[f"custom.{key}"] = [None, value]
@@ -240,7 +238,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
             f.get("department", ""), f.get("preferred_channel", "none"), f.get("language", ""),
             f.get("time_zone", ""), f.get("lifecycle", "lead"), custom_json,
         ),
-        changes_json=_json(changes),
+        changes_json=json_text(changes),
         row=number,
         fields=cleaned_scalars,
         emails=emails,

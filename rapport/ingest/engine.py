@@ -54,7 +54,7 @@ from rapport.customers.models import (
     SearchVariant,
     Tag,
 )
-from rapport.ingest import storage
+from rapport.ingest import existing, storage
 from rapport.ingest.clean import AccountRef, ContactRow, Context, Problem, clean_batch
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
 from rapport.ingest.readers import FileProblem, Row
@@ -208,7 +208,7 @@ class _Lookups:
     emails: dict[str, int] = field(default_factory=dict)
 
 
-def _lookup_contacts(rows: list[ContactRow]) -> _Lookups:
+def lookup_contacts(rows: list[ContactRow]) -> _Lookups:
     found = _Lookups()
     ids = [r.id for r in rows if r.id]
     found.ids = {pk for pk, _ in _pairs(Contact, "id", "id", ids)}
@@ -227,7 +227,7 @@ def _lookup_contacts(rows: list[ContactRow]) -> _Lookups:
     return found
 
 
-def _match(row: ContactRow, found: _Lookups) -> tuple[int | None, Problem | None]:
+def match_row(row: ContactRow, found: _Lookups) -> tuple[int | None, Problem | None]:
     if row.id:
         if row.id not in found.ids:
             return None, ("id", f"No contact with id {row.id}.")
@@ -383,14 +383,14 @@ class ContactImport:
             else:
                 number, problems = item
                 rejected.append((number, problems[0][0], "; ".join(f"{c}: {r}" if c else r for c, r in problems)))
-        found = _lookup_contacts(rows)
+        found = lookup_contacts(rows)
         accounts = self.accounts
         accounts.new = []
         accounts.load(rows)
         creates: list[tuple[ContactRow, int | None]] = []
         updates: list[tuple[ContactRow, int, int | None]] = []
         for row in rows:
-            match, problem = _match(row, found)
+            match, problem = match_row(row, found)
             if problem is None and match is not None and self.on_match == OnMatch.SKIP:
                 counts.skipped += 1
                 continue
@@ -529,16 +529,14 @@ class ContactImport:
     # Updates are rarer than creations and each touches a different set of fields, so they
     # go through one UPDATE per changed record; their parts are still inserted in bulk.
     def _update(self, job: ImportJob, updates: list[tuple[ContactRow, int, int | None]], found: _Lookups, now: Any, counts: Counts) -> list[tuple[int, str, str]]:
-        from rapport.ingest import undo
-
         w = self.writer
         stamp = w.stamp(now)
         ids = sorted({pk for _, pk, _ in updates})
         qs = Contact.objects.filter(pk__in=ids)
         if connection.features.has_select_for_update:
             qs = qs.select_for_update()
-        current = {c["id"]: c for c in qs.values("id", "version", "owner_id", "custom", *undo.CONTACT_FIELDS)}
-        state = undo.load_parts(ids)
+        current = {c["id"]: c for c in qs.values("id", "version", "owner_id", "custom", *existing.CONTACT_FIELDS)}
+        state = existing.load_parts(ids)
         rejected: list[tuple[int, str, str]] = []
         tag_ids = self._tag_ids({t for row, _, _ in updates for t in row.tags})
         emails, phones, xids, members, tags, audits, records = ([] for _ in range(7))
@@ -556,7 +554,7 @@ class ContactImport:
                 rejected.append((row.row, "external_id", f"The row matches contact {pk}, but its external id belongs to contact {clash}."))
                 continue
             fields, custom, before, changes = self._field_changes(row, cur)
-            parts = state.get(pk)
+            parts = state[pk]
             added: dict[str, list] = {}
             new_emails = [e for e in row.emails if e[0] not in parts.emails]
             for i, (address, domain, kind) in enumerate(new_emails):
@@ -585,7 +583,7 @@ class ContactImport:
                 counts.unchanged += 1
                 continue
             version = cur["version"] + 1
-            undo.write_contact(pk, fields, custom, version, now)
+            existing.write_contact(pk, fields, custom, version, now)
             if any(k in fields for k in ("given_name", "middle_name", "family_name")):
                 reindex.append(pk)
             audits.append(self._audit_row(stamp, AuditEntry.Action.UPDATE, "contact", pk, fields.get("full_name", cur["full_name"]), changes, row.row))

@@ -79,13 +79,13 @@ def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
                 out.append(PreviewRow(row.number, {}, result, "rejected"))
             if len(out) >= limit:
                 break
-    found = engine._lookup_contacts(cleaned)
+    found = engine.lookup_contacts(cleaned)
     by_row = {r.row: r for r in cleaned}
     for p in out:
         r = by_row.get(p.row)
         if r is None:
             continue
-        pk, problem = engine._match(r, found)
+        pk, problem = engine.match_row(r, found)
         if problem:
             p.problems.append(problem)
             p.match = "rejected"
