@@ -15,7 +15,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from rapport.core.errors import RapportError, VersionConflict
+from rapport.core.errors import Moved, RapportError, VersionConflict
+from rapport.core.web import moved_path
 
 PROBLEM_TYPE = "about:blank"
 CONTENT_TYPE = "application/problem+json"
@@ -70,6 +71,13 @@ def schema_errors(exc: ValidationError) -> dict[str, list[str]]:
 
 
 def _rapport_error(request: HttpRequest, exc: RapportError) -> HttpResponse:
+    if isinstance(exc, Moved):
+        # 308 keeps the method and body: a client following it acts on the survivor.
+        response = problem(308, exc.message, moved_to=exc.target_id)
+        target = moved_path(request.path, exc)
+        if target:
+            response["Location"] = target
+        return response
     extra = {}
     if isinstance(exc, VersionConflict) and exc.current_version is not None:
         extra["current_version"] = exc.current_version

@@ -23,6 +23,8 @@ class AuditEntry(models.Model):
         UPDATE = "update", "Changed"
         DELETE = "delete", "Deleted"
         EXPORT = "export", "Exported"
+        MERGE = "merge", "Merged"
+        UNMERGE = "unmerge", "Unmerged"
 
     at = models.DateTimeField(auto_now_add=True)
     # Not indexed alone: audit_actor_idx starts with it.

@@ -32,6 +32,18 @@ class NotFound(RapportError):
     title = "Not found"
 
 
+class Moved(NotFound):
+    """The record was merged into another: ``target_id`` is where it lives now."""
+
+    status = 301
+    title = "Moved"
+
+    def __init__(self, message: str = "", *, kind: str, target_id: int):
+        super().__init__(message or f"This {kind} was merged into {kind} {target_id}.")
+        self.kind = kind
+        self.target_id = target_id
+
+
 class VersionConflict(RapportError):
     """Someone else changed the record since the caller read it."""
 

@@ -8,15 +8,17 @@ user may not see is a 404, so its existence is not revealed).
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.http.response import HttpResponseBase
 
 from rapport.audit.services import Actor
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rapport.core.errors import Moved, NotFound, PermissionDenied, ValidationFailed
 from rapport.core.htmx import render_page
 
 if TYPE_CHECKING:
@@ -38,6 +40,15 @@ def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
     return render_page(request, "error.html", context, fragment="_error.html", status=status)
 
 
+def moved_path(path: str, exc: Moved) -> str:
+    """The same address with the merged-away id replaced by the survivor's ('' if none)."""
+    pattern = re.compile(r"/(?:api/v1/)?%ss/(\d+)(/|$)" % re.escape(exc.kind))
+    found = pattern.search(path)
+    if not found:
+        return ""
+    return f"{path[: found.start(1)]}{exc.target_id}{path[found.end(1) :]}"
+
+
 def web_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Login required; PermissionDenied → 403, NotFound → 404, stray ValidationFailed → 400."""
 
@@ -47,6 +58,11 @@ def web_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpRespons
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
             return error_page(request, 403, exc.message)
+        except Moved as exc:
+            target = moved_path(request.path, exc)
+            if request.method in ("GET", "HEAD") and target:
+                return redirect(target)
+            return error_page(request, 404, exc.message)
         except NotFound as exc:
             return error_page(request, 404, exc.message)
         except ValidationFailed as exc:

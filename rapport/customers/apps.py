@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CustomersConfig(AppConfig):
     name = "rapport.customers"
     label = "customers"
+
+    def ready(self) -> None:
+        from rapport.customers import merge
+
+        merge.register_all()

@@ -24,7 +24,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from rapport.core.errors import NotFound
+from rapport.core.errors import Moved, NotFound
 from rapport.customers.api.render import CONTACT_FIELDS, MEMBERSHIP_FIELDS, PART_FIELDS, Owned
 from rapport.customers.models import (
     Account,
@@ -135,6 +135,15 @@ def _date(value: Any) -> dt.date | None:
     return parse_date(value) if isinstance(value, str) else value
 
 
+def raise_if_merged(kind: str, pk: int) -> None:
+    """A merged-away id keeps resolving: raise ``Moved`` with the survivor's id."""
+    from rapport.identity.models import MergedId
+
+    survivor = MergedId.objects.filter(kind=kind, old_id=pk).values_list("survivor_id", flat=True).first()
+    if survivor is not None:
+        raise Moved(kind=kind, target_id=survivor)
+
+
 def contact_row(*, actor: User, pk: int) -> dict[str, Any]:
     """The contact ``pk`` as ``render.contact`` takes it: every field, the parts as lists of
     dicts, memberships with ``account_name`` and ``account_owner_id``, and ``owner_user`` (the
@@ -147,6 +156,7 @@ def contact_row(*, actor: User, pk: int) -> dict[str, Any]:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
+        raise_if_merged("contact", pk)
         raise NotFound("No such contact.")
     names = ("id", *CONTACT_FIELDS)
     values = dict(zip(names, row[: len(names)], strict=True))

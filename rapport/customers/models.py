@@ -321,6 +321,8 @@ class DataField(VersionedModel):
     edit_roles = models.JSONField(default=list, blank=True)
     position = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # Equal values are strong evidence of one person (a date of birth, a customer number).
+    is_identifying = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["entity", "position", "id"]

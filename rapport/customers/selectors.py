@@ -16,6 +16,7 @@ from rapport.audit.selectors import history_for
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
 from rapport.customers import detail_query, normalize
+from rapport.customers.detail_query import raise_if_merged
 from rapport.customers.datadict import active_fields
 from rapport.customers.models import (
     Account,
@@ -172,6 +173,7 @@ def contact_get(*, actor: UserLike, pk: int, for_action: str = "view") -> Contac
     )
     contact = qs.filter(pk=pk).first()
     if contact is None:
+        raise_if_merged("contact", pk)
         raise NotFound("No such contact.")
     if for_action != "view":
         permissions.require(actor, for_action, RecordKind.CONTACT)  # type: ignore[arg-type]
@@ -191,6 +193,7 @@ def account_get(*, actor: UserLike, pk: int) -> Account:
     )
     account = qs.filter(pk=pk).first()
     if account is None:
+        raise_if_merged("account", pk)
         raise NotFound("No such account.")
     return account
 
@@ -216,12 +219,21 @@ def account_people(*, actor: UserLike, account: Account) -> list[AccountMembersh
     return people
 
 
+def merged_into(kind: str, pk: int) -> list[int]:
+    """The ids of the records merged into ``pk`` (directly or through earlier merges)."""
+    from rapport.identity.models import MergedId
+
+    return list(MergedId.objects.filter(kind=kind, survivor_id=pk).values_list("old_id", flat=True))
+
+
 def history(*, actor: UserLike, kind: str, obj: Any, limit: int = 50) -> list[AuditEntry]:
     """The record's history, newest first. Each entry's ``changes`` (not saved) keeps only
     the fields the actor may see, with data-dictionary values as ``custom.<key>``."""
     permissions.require(actor, "view", RecordKind.AUDIT)
     access = permissions.field_access(actor, kind)
-    entries = list(history_for(entity_kind=kind, entity_id=obj.pk).select_related("actor")[:limit])
+    # A survivor's history includes that of the records merged into it.
+    ids = [obj.pk, *merged_into(kind, obj.pk)]
+    entries = list(history_for(entity_kind=kind, entity_ids=ids).select_related("actor")[:limit])
     for entry in entries:
         entry.changes = _visible_changes(entry, kind, access)
     return entries

@@ -16,27 +16,50 @@ to survive one kind of variation the others miss:
 
 Team mailboxes (info@…) and keys shared by too many records are skipped by the scan:
 they would make huge blocks and say little.
+
+Memory: a scan of a million records holds one kind of key at a time (all e-mail keys, then
+all phone keys, …), and never the set of pairs: a pair sharing several keys is produced
+only by the first of them (``iter_candidate_pairs``), so pairs stream to the comparison.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from rapport.customers.normalize import fold, normalize_org_name
-from rapport.identity.compare import email_key, is_role_address
+from rapport.identity.compare import (
+    address_parts,
+    email_key,
+    is_role_address,
+    organisation_domain,
+    registered_domain,
+)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Person:
-    """What blocking needs of a contact."""
+    """What blocking and comparison need of a contact."""
 
     given: str
     family: str
     emails: tuple[str, ...] = ()
     phones: tuple[str, ...] = ()  # E.164
     organisation: str = ""
+    address: str = ""  # one postal address, on one line or several
+    identifiers: tuple[str, ...] = ()  # admin-marked identifying values, as "key=value"
+
+
+@dataclass(frozen=True, slots=True)
+class Organisation:
+    """What blocking and comparison need of an account."""
+
+    name: str
+    domains: tuple[str, ...] = ()  # web or e-mail domains; free-mail ones are ignored
+    phones: tuple[str, ...] = ()  # E.164
+    address: str = ""
 
 
 _CODES = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"), "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
@@ -58,46 +81,146 @@ def soundex(name: str) -> str:
     return (first.upper() + "".join(out) + "000")[:4]
 
 
+@lru_cache(maxsize=65536)
 def _initial(name: str) -> str:
     letters = [c for c in fold(name) if c.isalpha()]
     return letters[0] if letters else ""
 
 
-def keys(person: Person) -> set[str]:
-    """The blocking keys of one person; two records are compared if they share one."""
-    out: set[str] = set()
-    for address in person.emails:
-        if not is_role_address(address):
-            out.add("email:" + email_key(address))
-    for number in person.phones:
-        digits = number.lstrip("+")
-        if len(digits) >= 8:
-            out.add("phone:" + digits[-8:])
+def _email_keys(person: Person) -> list[str]:
+    return ["email:" + email_key(a) for a in person.emails if not is_role_address(a)]
+
+
+def _phone_keys(numbers: Iterable[str]) -> list[str]:
+    return ["phone:" + n.lstrip("+")[-8:] for n in numbers if len(n.lstrip("+")) >= 8]
+
+
+def _name_keys(person: Person) -> list[str]:
+    out = []
     family, given = soundex(person.family), _initial(person.given)
     if family and given:
-        out.add(f"name:{family}:{given}")
+        out.append(f"name:{family}:{given}")
     swapped_family, swapped_given = soundex(person.given), _initial(person.family)
     if swapped_family and swapped_given:
-        out.add(f"name:{swapped_family}:{swapped_given}")  # the same key space: swaps meet
-    org = normalize_org_name(person.organisation)
-    if org and family:
-        out.add(f"org:{org}:{family}")
+        out.append(f"name:{swapped_family}:{swapped_given}")  # the same key space: swaps meet
+    return out
+
+
+def _org_keys(person: Person) -> list[str]:
+    org, family = normalize_org_name(person.organisation), soundex(person.family)
+    return [f"org:{org}:{family}"] if org and family else []
+
+
+# In the order a pair sharing several keys is produced by: the first kind it shares.
+CONTACT_KEY_KINDS: tuple[Callable[[Person], list[str]], ...] = (
+    _email_keys,
+    lambda p: _phone_keys(p.phones),
+    _name_keys,
+    _org_keys,
+)
+
+
+def keys(person: Person) -> set[str]:
+    """The blocking keys of one person; two records are compared if they share one."""
+    return {key for kind in CONTACT_KEY_KINDS for key in kind(person)}
+
+
+def _account_domain_keys(org: Organisation) -> list[str]:
+    found = {organisation_domain(d) for d in org.domains}
+    return ["domain:" + registered_domain(d) for d in sorted(found) if d]
+
+
+def _account_name_keys(org: Organisation) -> list[str]:
+    name = normalize_org_name(org.name)
+    return ["name:" + name] if name else []
+
+
+def _account_address_keys(org: Organisation) -> list[str]:
+    _, postcode, number, _ = address_parts(org.address) if org.address else ("", "", "", None)
+    return [f"address:{postcode}:{number}"] if postcode and number else []
+
+
+ACCOUNT_KEY_KINDS: tuple[Callable[[Organisation], list[str]], ...] = (
+    _account_domain_keys,
+    _account_name_keys,
+    lambda o: _phone_keys(o.phones),
+    _account_address_keys,
+)
+
+
+def account_keys(org: Organisation) -> set[str]:
+    """The blocking keys of one organisation: its registered web domains (never a free-mail
+    one), its normalised name, its phone numbers' last eight digits, its postcode and
+    house number."""
+    return {key for kind in ACCOUNT_KEY_KINDS for key in kind(org)}
+
+
+def iter_candidate_pairs(
+    records: Sequence[Any],
+    *,
+    max_block: int = 200,
+    kinds: Sequence[Callable[[Any], list[str]]] = CONTACT_KEY_KINDS,
+) -> Iterator[tuple[int, int]]:
+    """Pairs (i, j), i < j, of positions in ``records`` sharing a blocking key, each once;
+    a block larger than ``max_block`` is skipped (a common name alone is not worth 20,000
+    comparisons). Streams: only one kind's blocks are held at a time, and a pair sharing
+    several keys is produced by the first of them, found again from the two records' keys,
+    instead of remembered in a set of millions of pairs."""
+    oversized: set[str] = set()
+    for rank, kind in enumerate(kinds):
+        blocks: dict[str, int | list[int]] = {}
+        for i, record in enumerate(records):
+            for key in kind(record):
+                held = blocks.get(key)
+                if held is None:
+                    blocks[key] = i  # most keys are one record's: no list for them
+                elif isinstance(held, int):
+                    if held != i:
+                        blocks[key] = [held, i]
+                elif held[-1] != i:
+                    held.append(i)
+        # First every oversized key of this kind: the first shared key must be a usable one.
+        oversized.update(k for k, m in blocks.items() if not isinstance(m, int) and len(m) > max_block)
+        earlier = kinds[: rank + 1]
+
+        def first_shared(a: int, b: int, earlier: Sequence[Callable[[Any], list[str]]] = earlier) -> str:
+            shared: set[str] = set()
+            for k in earlier:
+                shared = set(k(records[a])) & set(k(records[b])) - oversized
+                if shared:
+                    break
+            return min(shared) if shared else ""
+
+        for key, members in blocks.items():
+            if isinstance(members, int) or key in oversized:
+                continue
+            for x, a in enumerate(members):
+                for b in members[x + 1 :]:
+                    if first_shared(a, b) == key:
+                        yield (a, b)
+        del blocks
+
+
+def _pairs_by_id(records: Iterable[tuple[int, Any]], max_block: int, kinds: Sequence[Callable[[Any], list[str]]]) -> set[tuple[int, int]]:
+    ids, items = [], []
+    for pk, record in records:
+        ids.append(pk)
+        items.append(record)
+    out: set[tuple[int, int]] = set()
+    for a, b in iter_candidate_pairs(items, max_block=max_block, kinds=kinds):
+        x, y = ids[a], ids[b]
+        if x != y:
+            out.add((x, y) if x < y else (y, x))
     return out
 
 
 def candidate_pairs(people: Iterable[tuple[int, Person]], *, max_block: int = 200) -> set[tuple[int, int]]:
     """Pairs (lower id first) of records sharing a blocking key; blocks larger than
-    ``max_block`` are skipped (a common name alone is not worth 20,000 comparisons)."""
-    blocks: dict[str, list[int]] = {}
-    for pk, person in people:
-        for key in keys(person):
-            blocks.setdefault(key, []).append(pk)
-    pairs: set[tuple[int, int]] = set()
-    for members in blocks.values():
-        if len(members) < 2 or len(members) > max_block:
-            continue
-        members.sort()
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                pairs.add((a, b))
-    return pairs
+    ``max_block`` are skipped (a common name alone is not worth 20,000 comparisons).
+    For millions of records, ``iter_candidate_pairs`` streams them instead."""
+    return _pairs_by_id(people, max_block, CONTACT_KEY_KINDS)
+
+
+def account_candidate_pairs(orgs: Iterable[tuple[int, Organisation]], *, max_block: int = 200) -> set[tuple[int, int]]:
+    """Pairs (lower id first) of organisations sharing a blocking key (``account_keys``)."""
+    return _pairs_by_id(orgs, max_block, ACCOUNT_KEY_KINDS)

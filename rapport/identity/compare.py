@@ -9,12 +9,14 @@ ignores, names with nicknames, initials, swapped order, accents and typos.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from enum import IntEnum
 from functools import lru_cache
 from typing import Any
 
 from nicknames import NickNamer
-from rapidfuzz.distance import JaroWinkler
+from rapidfuzz.distance import OSA, JaroWinkler
 
 from rapport.customers.normalize import fold, normalize_org_name
 
@@ -60,6 +62,26 @@ def is_role_address(address: str) -> bool:
     return address.lower().rpartition("@")[0].split("+", 1)[0] in ROLE_LOCAL_PARTS
 
 
+def organisation_domain(address_or_domain: str) -> str:
+    """The organisation an e-mail address or web domain points to, as a lower-case domain;
+    '' for a free-mail provider (anyone can have an address there) or no domain at all."""
+    domain = address_or_domain.strip().lower().rpartition("@")[2].removeprefix("www.").rstrip(".")
+    if "." not in domain or domain in FREE_MAIL_DOMAINS:
+        return ""
+    return domain
+
+
+# Second-level labels under which a country code registers names (acme.co.uk, acme.com.au).
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov", "ltd", "plc", "gv", "or", "ne"})
+
+
+def registered_domain(domain: str) -> str:
+    """'mail.uk.acme.co.uk' -> 'acme.co.uk': the part an organisation registers."""
+    labels = domain.split(".")
+    take = 3 if len(labels) >= 3 and labels[-2] in _SECOND_LEVEL and len(labels[-1]) == 2 else 2
+    return ".".join(labels[-take:])
+
+
 class Level(IntEnum):
     """How strongly two values agree; higher is stronger. MISSING: one side has none."""
 
@@ -75,7 +97,28 @@ def _namer() -> NickNamer:
     return NickNamer()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1 << 18)
+def fold_name(name: str) -> str:
+    """A given name as compared and counted: lower case, no accents, no surrounding dots."""
+    return fold(name).strip(" .")
+
+
+# 'ue', 'oe', 'ae' after a consonant is how a German umlaut is written without it
+# (Mueller, Schroeder, Baecker); fold() turns 'ü' into 'u', so the spelling must meet it.
+_UMLAUT_SPELLING = re.compile(r"(?<=[bcdfghklmnprstvwxz])(ue|oe|ae)")
+
+
+@lru_cache(maxsize=1 << 18)
+def fold_family(name: str) -> str:
+    """A family name as compared and counted: as ``fold_name``, with umlauts written out
+    met ('Müller' and 'Mueller' both give 'muller')."""
+    folded = fold(name).strip(" .")
+    if "e" in folded:
+        folded = _UMLAUT_SPELLING.sub(lambda m: m.group(0)[0], folded)
+    return folded
+
+
+@lru_cache(maxsize=1 << 16)
 def name_forms(given: str) -> frozenset[str]:
     """A given name and every name it can stand for or be short for ('bob' -> robert…)."""
     name = fold(given).strip()
@@ -89,32 +132,46 @@ def _close(a: str, b: str, cutoff: float = 0.9) -> bool:
     return bool(a and b) and JaroWinkler.similarity(a, b) >= cutoff
 
 
-def given_names(a: str, b: str) -> Level:
-    """'Robert' ~ 'Bob' (nickname), 'R.' ~ 'Robert' (initial), 'Jonh' ~ 'John' (typo)."""
-    x, y = fold(a).strip(" ."), fold(b).strip(" .")
+def _one_slip(a: str, b: str) -> bool:
+    """One letter dropped, added, replaced or two swapped, in names long enough that a
+    single slip does not usually make another real name ('Rachel'/'Rarhel', not 'Mark'/'Mary')."""
+    return min(len(a), len(b)) >= 5 and OSA.distance(a, b, score_cutoff=1) <= 1
+
+
+@lru_cache(maxsize=1 << 18)
+def _given_level(x: str, y: str) -> Level:
     if not x or not y:
         return Level.MISSING
     if x == y:
         return Level.EXACT
-    if y in name_forms(x) or x in name_forms(y) or _close(x, y, 0.93):
+    if y in name_forms(x) or x in name_forms(y) or _close(x, y, 0.93) or _one_slip(x, y):
         return Level.STRONG
     if (len(x) == 1 or len(y) == 1) and x[0] == y[0]:
         return Level.WEAK
     return Level.DIFFERENT
 
 
-def family_names(a: str, b: str) -> Level:
-    """Accents, case and typos allowed; one of two double-barrelled parts is weak evidence."""
-    x, y = fold(a).strip(), fold(b).strip()
+def given_names(a: str, b: str) -> Level:
+    """'Robert' ~ 'Bob' (nickname), 'R.' ~ 'Robert' (initial), 'Jonh' ~ 'John' (typo)."""
+    return _given_level(fold_name(a), fold_name(b))
+
+
+@lru_cache(maxsize=1 << 18)
+def _family_level(x: str, y: str) -> Level:
     if not x or not y:
         return Level.MISSING
     if x == y:
         return Level.EXACT
-    if _close(x, y):
+    if _close(x, y) or _one_slip(x, y):
         return Level.STRONG
     if set(x.replace("-", " ").split()) & set(y.replace("-", " ").split()):
         return Level.WEAK
     return Level.DIFFERENT
+
+
+def family_names(a: str, b: str) -> Level:
+    """Accents, case and typos allowed; one of two double-barrelled parts is weak evidence."""
+    return _family_level(fold_family(a), fold_family(b))
 
 
 def person_names(given_a: str, family_a: str, given_b: str, family_b: str) -> Level:
@@ -126,40 +183,66 @@ def person_names(given_a: str, family_a: str, given_b: str, family_b: str) -> Le
     return straight
 
 
-def emails(a: set[str], b: set[str]) -> Level:
+@lru_cache(maxsize=1 << 17)
+def _mailboxes(addresses: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+    """(addresses as written, lower case; their mailboxes; the personal ones among those;
+    the personal local parts long enough to be telling)."""
+    raw = frozenset(a.strip().lower() for a in addresses if a.strip())
+    keys = frozenset(email_key(a) for a in raw)
+    personal = frozenset(k for k in keys if not is_role_address(k))
+    local_parts = frozenset(k.rpartition("@")[0] for k in personal)
+    return raw, keys, personal, frozenset(p for p in local_parts if len(p) >= 6)
+
+
+def _email_level(a: tuple[str, ...], b: tuple[str, ...]) -> Level:
+    if not a or not b:
+        return Level.MISSING
+    raw_a, keys_a, personal_a, locals_a = _mailboxes(a)
+    raw_b, keys_b, personal_b, locals_b = _mailboxes(b)
+    if not raw_a or not raw_b:
+        return Level.MISSING
+    shared = raw_a & raw_b
+    if shared:
+        return Level.EXACT if not all(is_role_address(e) for e in shared) else Level.WEAK
+    if personal_a & personal_b:
+        return Level.STRONG
+    if keys_a & keys_b:
+        return Level.WEAK  # only a team mailbox in common
+    # The same personal part at another domain ("ann.lee@" at a new employer) is a hint.
+    if locals_a & locals_b:
+        return Level.WEAK
+    return Level.DIFFERENT
+
+
+def emails(a: Iterable[str], b: Iterable[str]) -> Level:
     """Any shared mailbox (after the provider's own folding) is strong evidence; a shared
     team mailbox (info@) only weak, as many people write from it."""
+    return _email_level(tuple(sorted(a)), tuple(sorted(b)))
+
+
+@lru_cache(maxsize=1 << 17)
+def _phone_tails(numbers: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(p[-8:] for p in numbers if len(p) >= 9)
+
+
+def _phone_level(a: tuple[str, ...], b: tuple[str, ...]) -> Level:
     if not a or not b:
         return Level.MISSING
-    if a & b:
-        shared = a & b
-        return Level.EXACT if not all(is_role_address(e) for e in shared) else Level.WEAK
-    ka, kb = {email_key(e) for e in a}, {email_key(e) for e in b}
-    shared_keys = ka & kb
-    if shared_keys:
-        return Level.STRONG if not all(is_role_address(e) for e in shared_keys) else Level.WEAK
-    # The same personal part at another domain ("ann.lee@" at a new employer) is a hint.
-    la = {k.rpartition("@")[0] for k in ka if not is_role_address(k)}
-    lb = {k.rpartition("@")[0] for k in kb if not is_role_address(k)}
-    if any(len(part) >= 6 for part in la & lb):
+    if set(a) & set(b):
+        return Level.EXACT
+    if _phone_tails(a) & _phone_tails(b):
         return Level.WEAK
     return Level.DIFFERENT
 
 
-def phones(a: set[str], b: set[str]) -> Level:
+def phones(a: Iterable[str], b: Iterable[str]) -> Level:
     """E.164 numbers: one in common is exact; the same last eight digits (an extension
     or a trunk prefix written differently) is weak."""
-    if not a or not b:
-        return Level.MISSING
-    if a & b:
-        return Level.EXACT
-    if {p[-8:] for p in a if len(p) >= 9} & {p[-8:] for p in b if len(p) >= 9}:
-        return Level.WEAK
-    return Level.DIFFERENT
+    return _phone_level(tuple(a), tuple(b))
 
 
-def organisations(a: str, b: str) -> Level:
-    """'ACME, Inc.', 'Acme Incorporated' and 'acme' are one organisation."""
+@lru_cache(maxsize=1 << 18)
+def _organisation_level(a: str, b: str) -> Level:
     x, y = normalize_org_name(a), normalize_org_name(b)
     if not x or not y:
         return Level.MISSING
@@ -172,21 +255,253 @@ def organisations(a: str, b: str) -> Level:
     return Level.DIFFERENT
 
 
-VECTOR_FIELDS = ("given", "family", "email", "phone", "organisation")
+def organisations(a: str, b: str) -> Level:
+    """'ACME, Inc.', 'Acme Incorporated' and 'acme' are one organisation."""
+    return _organisation_level(a, b)
 
 
-def contact_vector(a: Any, b: Any) -> tuple[int, ...]:
+# Street words written in full or abbreviated, in the five languages the CRM meets most.
+_STREET_WORDS = {
+    "street": "st", "str": "st", "strasse": "st", "road": "rd", "avenue": "av", "ave": "av",
+    "boulevard": "bd", "blvd": "bd", "bld": "bd", "lane": "ln", "drive": "dr", "court": "ct",
+    "place": "pl", "square": "sq", "crescent": "cres", "terrace": "ter", "close": "cl",
+    "gardens": "gdns", "mount": "mt", "north": "n", "south": "s", "east": "e", "west": "w",
+    "weg": "wg", "platz": "pl", "allee": "al", "straat": "st", "laan": "ln", "plein": "pl",
+    "suite": "ste", "apartment": "apt", "flat": "apt", "floor": "fl",
+}  # fmt: skip
+_POSTCODES = (
+    re.compile(r"\b([a-z]{1,2}\d[a-z\d]?) ?(\d[a-z]{2})\b"),  # United Kingdom: SW1A 1AA
+    re.compile(r"\b(\d{4}) ?([a-z]{2})\b"),  # the Netherlands: 1317 YB
+    re.compile(r"\b(\d{5})(?:-\d{4})?\b"),  # United States, Germany, France…: 80119, 06690
+    re.compile(r"\b(\d{4})\b(?!\s*$)"),  # four digits before the town: Belgium, Denmark…
+)
+_HOUSE_NUMBER = re.compile(r"^\d{1,5}[a-z]?$")
+
+
+@lru_cache(maxsize=1 << 16)
+def address_parts(address: str) -> tuple[str, str, str, frozenset[str]]:
+    """(normalised address, postcode, house number, street and town words) of a postal
+    address written on one or several lines: '12 High Street, London SW1A 1AA' and
+    '12 High St.\\nLONDON\\nSW1A1AA' give the same parts."""
+    text = " ".join(re.sub(r"[^\w]+", " ", fold(address).replace("_", " ")).split())
+    if not text:
+        return "", "", "", frozenset()
+    postcode = ""
+    for pattern in _POSTCODES:
+        found = pattern.search(text)
+        if found:
+            postcode = "".join(g for g in found.groups() if g)
+            text = (text[: found.start()] + " " + text[found.end() :]).strip()
+            break
+    tokens = [_STREET_WORDS.get(t, t) for t in text.split()]
+    # 'Hauptstrasse' is 'Haupt Strasse' written as one word.
+    tokens = [t[:-7] + " st" if t.endswith("strasse") and len(t) > 7 else t for t in tokens]
+    tokens = " ".join(tokens).split()
+    number = next((t for t in tokens if _HOUSE_NUMBER.match(t)), "")
+    words = frozenset(t for t in tokens if t != number)
+    normalised = " ".join(sorted(words)) + f"|{number}|{postcode}"
+    return normalised, postcode, number, words
+
+
+@lru_cache(maxsize=1 << 17)
+def _address_level(a: str, b: str) -> Level:
+    norm_a, post_a, num_a, words_a = address_parts(a)
+    norm_b, post_b, num_b, words_b = address_parts(b)
+    if not norm_a or not norm_b:
+        return Level.MISSING
+    if norm_a == norm_b:
+        return Level.EXACT
+    same_number = bool(num_a) and num_a == num_b
+    same_post = bool(post_a) and post_a == post_b
+    if same_number and same_post:
+        return Level.STRONG  # a postcode and house number is one building
+    overlap = len(words_a & words_b) / max(1, min(len(words_a), len(words_b)))
+    if same_number and (not post_a or not post_b) and overlap >= 0.75:
+        return Level.STRONG  # the same street and number, postcode left off one
+    if same_post or (overlap >= 0.75 and len(words_a & words_b) >= 2):
+        return Level.WEAK  # the same neighbourhood or street
+    return Level.DIFFERENT
+
+
+def addresses(a: str, b: str) -> Level:
+    """Postal addresses, compared on their normalised street, house number, postcode and
+    town: the same postcode and house number is STRONG (one building, written differently),
+    the same postcode only WEAK."""
+    return _address_level(a, b)
+
+
+def _identifier_map(values: Iterable[str]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        value = "".join(fold(value).split())
+        if sep and value:
+            out.setdefault(key.strip().lower(), set()).add(value)
+    return out
+
+
+def identifiers(a: Iterable[str], b: Iterable[str]) -> Level:
+    """Identifying data-dictionary values ('vat=GB123456789', 'customer_no=4711'), marked so by
+    an administrator: one equal value is EXACT; a key both have with no value in common is
+    DIFFERENT (two people, two passport numbers); no key in common is MISSING."""
+    x, y = _identifier_map(a), _identifier_map(b)
+    common = x.keys() & y.keys()
+    if not common:
+        return Level.MISSING
+    if any(x[k] & y[k] for k in common):
+        return Level.EXACT
+    return Level.DIFFERENT
+
+
+VECTOR_FIELDS = (
+    "given", "family", "email", "phone", "organisation", "address", "identifier",
+    "given_rarity", "family_rarity",
+)  # fmt: skip
+# Fields whose level is not a ``Level`` but how rare the agreeing value is (see ``frequency``).
+RARITY_FIELDS = frozenset({"given_rarity", "family_rarity"})
+
+
+def contact_vector(a: Any, b: Any, frequencies: Any = None) -> tuple[int, ...]:
     """The comparison vector of two people (objects with given, family, emails, phones,
-    organisation), taking the given and family names the way round that agrees best."""
-    straight = (given_names(a.given, b.given), family_names(a.family, b.family))
-    swapped = (given_names(a.given, b.family), family_names(a.family, b.given))
-    names = swapped if min(swapped) > min(straight) else straight
-    if names is swapped:
-        names = (min(names[0], Level.STRONG), min(names[1], Level.STRONG))  # never exact
+    organisation and optionally address and identifiers), taking the given and family names
+    the way round that agrees best. With ``frequencies`` (a ``frequency.NameFrequencies``),
+    a name that agrees exactly also says how rare it is: two records of 'Raven Stewart' are
+    far stronger evidence than two of 'John Smith'; without, those fields are MISSING."""
+    x_given, x_family = fold_name(a.given), fold_family(a.family)
+    y_given, y_family = fold_name(b.given), fold_family(b.family)
+    given, family = _given_level(x_given, y_given), _family_level(x_family, y_family)
+    if given < Level.EXACT or family < Level.EXACT:
+        swapped_given = _given_level(x_given, fold_name(b.family))
+        swapped_family = _family_level(x_family, fold_family(b.given))
+        if min(swapped_given, swapped_family) > min(given, family):
+            # The same person with the names the other way round, but never exact.
+            given, family = min(swapped_given, Level.STRONG), min(swapped_family, Level.STRONG)
+    given_rarity = family_rarity = Level.MISSING
+    if frequencies is not None:
+        if given == Level.EXACT:
+            given_rarity = frequencies.rarity("given", x_given)
+        if family == Level.EXACT:
+            family_rarity = frequencies.rarity("family", x_family)
     return (
-        int(names[0]),
-        int(names[1]),
-        int(emails(set(a.emails), set(b.emails))),
-        int(phones(set(a.phones), set(b.phones))),
-        int(organisations(a.organisation, b.organisation)),
+        int(given),
+        int(family),
+        int(_email_level(a.emails, b.emails)),
+        int(_phone_level(a.phones, b.phones)),
+        int(_organisation_level(a.organisation, b.organisation)),
+        int(_address_level(getattr(a, "address", ""), getattr(b, "address", ""))),
+        int(identifiers(getattr(a, "identifiers", ()), getattr(b, "identifiers", ()))),
+        int(given_rarity),
+        int(family_rarity),
     )
+
+
+def _domain_level(a: Iterable[str], b: Iterable[str]) -> Level:
+    x = {d for d in map(organisation_domain, a) if d}
+    y = {d for d in map(organisation_domain, b) if d}
+    if not x or not y:
+        return Level.MISSING  # a free-mail domain says nothing about an organisation
+    if x & y:
+        return Level.EXACT
+    if {registered_domain(d) for d in x} & {registered_domain(d) for d in y}:
+        return Level.STRONG  # uk.acme.com and acme.com
+    return Level.DIFFERENT
+
+
+def domains(a: Iterable[str], b: Iterable[str]) -> Level:
+    """Web or e-mail domains of two organisations; free-mail domains never count."""
+    return _domain_level(a, b)
+
+
+ACCOUNT_VECTOR_FIELDS = ("domain", "name", "address", "phone")
+
+
+def account_vector(a: Any, b: Any) -> tuple[int, ...]:
+    """The comparison vector of two organisations (objects with name, domains, phones,
+    address): legal suffixes and punctuation in the name are ignored."""
+    return (
+        int(_domain_level(a.domains, b.domains)),
+        int(_organisation_level(a.name, b.name)),
+        int(_address_level(a.address, b.address)),
+        int(_phone_level(tuple(a.phones), tuple(b.phones))),
+    )
+
+
+_PHRASES: dict[str, dict[int, str]] = {
+    "given": {
+        Level.EXACT: "same given name",
+        Level.STRONG: "nickname or close spelling of the given name",
+        Level.WEAK: "given name written as an initial",
+        Level.DIFFERENT: "different given names",
+        Level.MISSING: "no given name on one record",
+    },
+    "family": {
+        Level.EXACT: "same family name",
+        Level.STRONG: "close spelling of the family name",
+        Level.WEAK: "one part of a double family name in common",
+        Level.DIFFERENT: "different family names",
+        Level.MISSING: "no family name on one record",
+    },
+    "email": {
+        Level.EXACT: "same e-mail address",
+        Level.STRONG: "e-mail at the same mailbox written differently",
+        Level.WEAK: "same name before the @ at another domain, or only a team mailbox in common",
+        Level.DIFFERENT: "different e-mail addresses",
+        Level.MISSING: "no e-mail on one record",
+    },
+    "phone": {
+        Level.EXACT: "same phone number",
+        Level.STRONG: "same phone number written differently",
+        Level.WEAK: "phone numbers ending in the same eight digits",
+        Level.DIFFERENT: "different phone numbers",
+        Level.MISSING: "no phone on one record",
+    },
+    "organisation": {
+        Level.EXACT: "same organisation (legal form and punctuation aside)",
+        Level.STRONG: "organisation names spelt almost the same",
+        Level.WEAK: "organisation names starting with the same word",
+        Level.DIFFERENT: "different organisations",
+        Level.MISSING: "no organisation on one record",
+    },
+    "address": {
+        Level.EXACT: "same postal address",
+        Level.STRONG: "same building (postcode and house number), written differently",
+        Level.WEAK: "same postcode or street, another building",
+        Level.DIFFERENT: "different postal addresses",
+        Level.MISSING: "no postal address on one record",
+    },
+    "identifier": {
+        Level.EXACT: "same identifying number",
+        Level.DIFFERENT: "different values of an identifying number",
+        Level.MISSING: "no identifying number in common",
+    },
+    "domain": {
+        Level.EXACT: "same web domain",
+        Level.STRONG: "web domains of the same registered name",
+        Level.DIFFERENT: "different web domains",
+        Level.MISSING: "no company web domain on one record",
+    },
+}
+_PHRASES["name"] = {
+    Level.EXACT: "same name (legal form and punctuation aside)",
+    Level.STRONG: "names spelt almost the same",
+    Level.WEAK: "names starting with the same word",
+    Level.DIFFERENT: "different names",
+    Level.MISSING: "no name on one record",
+}
+
+
+def describe(field: str, level: int) -> str:
+    """A short English phrase for the steward saying what a field's level means:
+    describe("email", Level.STRONG) -> 'e-mail at the same mailbox written differently'."""
+    if field in RARITY_FIELDS:
+        part = "given name" if field == "given_rarity" else "family name"
+        if level == Level.MISSING:
+            return f"{part} not compared for rarity"
+        from rapport.identity.frequency import rarity_bound  # the bands are defined there
+
+        bound = rarity_bound(level)
+        return f"{part} shared by at most {bound:,} records" if bound <= 16 else f"common {part} (up to {bound:,} records)"
+    phrases = _PHRASES.get(field)
+    if phrases is None:
+        raise KeyError(f"no comparison field called {field!r}")
+    return phrases.get(int(level)) or f"{field}: level {int(level)}"

@@ -7,16 +7,23 @@ fields' weights. m, u and the share of matches are estimated by expectation–ma
 over the candidate pairs themselves. Pairs are grouped by their vector first: there are
 only a few hundred distinct vectors however many millions of pairs, so fitting is cheap.
 A missing value (``Level.MISSING``) is no evidence either way and weighs nothing.
+
+A field's levels need not be the four ``Level`` values: the name-rarity fields (see
+``frequency``) have one level per band, and the model learns a weight for every level it
+meets. A fitted model, with the name frequencies it was fitted with, is saved as JSON
+(``to_json``/``from_json``) so a new record can be checked against it later.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapport.identity.compare import Level
+from rapport.identity.frequency import NameFrequencies
 
 Vector = tuple[int, ...]
 LEVELS: list[int] = [int(lv) for lv in Level if lv is not Level.MISSING]
@@ -30,11 +37,14 @@ class Model:
     m: list[dict[int, float]] = field(default_factory=list)
     u: list[dict[int, float]] = field(default_factory=list)
     iterations: int = 0
+    # The name frequencies the vectors were built with, to build a new record's the same way.
+    frequencies: NameFrequencies | None = None
 
     def weight(self, i: int, level: int) -> float:
         if level == Level.MISSING:
             return 0.0
-        return math.log2(max(self.m[i][level], _FLOOR) / max(self.u[i][level], _FLOOR))
+        m, u = self.m[i].get(level, _FLOOR), self.u[i].get(level, _FLOOR)
+        return math.log2(max(m, _FLOOR) / max(u, _FLOOR))
 
     def score(self, vector: Vector) -> float:
         """Evidence for a match, in bits (the sum of the fields' weights)."""
@@ -50,27 +60,77 @@ class Model:
         rows = [(self.fields[i], lv, self.weight(i, lv)) for i, lv in enumerate(vector)]
         return sorted(rows, key=lambda r: -abs(r[2]))
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-serialisable form (level keys become strings, as JSON requires)."""
+        return {
+            "fields": self.fields,
+            "prior": self.prior,
+            "m": [{str(k): v for k, v in table.items()} for table in self.m],
+            "u": [{str(k): v for k, v in table.items()} for table in self.u],
+            "iterations": self.iterations,
+            "frequencies": self.frequencies.to_json() if self.frequencies else None,
+        }
 
-def _start(n_fields: int) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
-    # Matches mostly agree exactly, non-matches mostly differ: EM moves on from there.
-    m_start: dict[int, float] = {Level.EXACT: 0.7, Level.STRONG: 0.15, Level.WEAK: 0.1, Level.DIFFERENT: 0.05}
-    u_start: dict[int, float] = {Level.EXACT: 0.05, Level.STRONG: 0.05, Level.WEAK: 0.1, Level.DIFFERENT: 0.8}
-    return [dict(m_start) for _ in range(n_fields)], [dict(u_start) for _ in range(n_fields)]
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Model:
+        frequencies = data.get("frequencies")
+        return cls(
+            fields=list(data["fields"]),
+            prior=float(data["prior"]),
+            m=[{int(k): float(v) for k, v in table.items()} for table in data["m"]],
+            u=[{int(k): float(v) for k, v in table.items()} for table in data["u"]],
+            iterations=int(data.get("iterations", 0)),
+            frequencies=NameFrequencies.from_json(frequencies) if frequencies else None,
+        )
+
+
+_M_START: dict[int, float] = {Level.EXACT: 0.7, Level.STRONG: 0.15, Level.WEAK: 0.1, Level.DIFFERENT: 0.05}
+_U_START: dict[int, float] = {Level.EXACT: 0.05, Level.STRONG: 0.05, Level.WEAK: 0.1, Level.DIFFERENT: 0.8}
+
+
+def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
+    # Matches mostly agree exactly, non-matches mostly differ: EM moves on from there. A
+    # field with levels of its own (a rarity band) starts with no opinion: the same share
+    # of each level among matches and non-matches, so it weighs nothing until EM learns.
+    m: list[dict[int, float]] = []
+    u: list[dict[int, float]] = []
+    for field_levels in levels:
+        if set(field_levels) == set(LEVELS):
+            m.append(dict(_M_START))
+            u.append(dict(_U_START))
+        else:
+            even = 1 / len(field_levels)
+            m.append(dict.fromkeys(field_levels, even))
+            u.append(dict.fromkeys(field_levels, even))
+    return m, u
 
 
 def fit(
     fields: Sequence[str],
-    vectors: Iterable[Vector],
+    vectors: Iterable[Vector] | Mapping[Vector, int],
     *,
     prior: float = 0.05,
     max_iterations: int = 200,
     tolerance: float = 1e-7,
+    frequencies: NameFrequencies | None = None,
 ) -> Model:
-    """Estimate the model from the candidate pairs' comparison vectors (no labels)."""
-    counts = Counter(tuple(int(lv) for lv in v) for v in vectors)
+    """Estimate the model from the candidate pairs' comparison vectors (no labels);
+    ``vectors`` may also be a mapping of each distinct vector to how many pairs have it
+    (a ``Counter``: what a scan of millions of pairs keeps); ``frequencies`` (the table the
+    vectors were built with) is kept with the model."""
+    if isinstance(vectors, Mapping):
+        counts = Counter({tuple(int(lv) for lv in v): n for v, n in vectors.items()})
+    else:
+        counts = Counter(tuple(int(lv) for lv in v) for v in vectors)
     n_fields = len(fields)
-    model = Model(fields=list(fields), prior=prior)
-    model.m, model.u = _start(n_fields)
+    model = Model(fields=list(fields), prior=prior, frequencies=frequencies)
+    seen: list[set[int]] = [set() for _ in range(n_fields)]
+    for v in counts:
+        for i, lv in enumerate(v):
+            if lv != Level.MISSING:
+                seen[i].add(lv)
+    levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
+    model.m, model.u = _start(levels)
     total = sum(counts.values())
     if not total:
         return model
@@ -79,8 +139,8 @@ def fit(
         share = {v: model.probability(v) for v in counts}
         # M step: the expected counts of each level among matches and non-matches.
         matches = sum(counts[v] * share[v] for v in counts)
-        m_new: list[dict[int, float]] = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
-        u_new: list[dict[int, float]] = [dict.fromkeys(LEVELS, 0.0) for _ in range(n_fields)]
+        m_new: list[dict[int, float]] = [dict.fromkeys(lv, 0.0) for lv in levels]
+        u_new: list[dict[int, float]] = [dict.fromkeys(lv, 0.0) for lv in levels]
         for v, n in counts.items():
             p = share[v]
             for i, lv in enumerate(v):
@@ -88,15 +148,15 @@ def fit(
                     m_new[i][lv] += n * p
                     u_new[i][lv] += n * (1 - p)
         for table in (m_new, u_new):
-            for levels in table:
-                seen = sum(levels.values())
-                for lv in levels:
-                    levels[lv] = max(levels[lv] / seen, _FLOOR) if seen else 1 / len(levels)
+            for shares in table:
+                mass = sum(shares.values())
+                for lv in shares:
+                    shares[lv] = max(shares[lv] / mass, _FLOOR) if mass else 1 / len(shares)
         new_prior = min(max(matches / total, _FLOOR), 1 - _FLOOR)
         change = abs(new_prior - model.prior) + max(
             abs(m_new[i][lv] - model.m[i][lv]) + abs(u_new[i][lv] - model.u[i][lv])
             for i in range(n_fields)
-            for lv in LEVELS
+            for lv in levels[i]
         )
         model.m, model.u, model.prior, model.iterations = m_new, u_new, new_prior, iteration
         if change < tolerance:

@@ -48,6 +48,7 @@ class RecordKind(models.TextChoices):
     CONTACT = "contact", "Contacts"
     DATAFIELD = "datafield", "Data dictionary"
     AUDIT = "audit", "History"
+    DUPLICATE = "duplicate", "Duplicates"
 
 
 class RolePolicy(models.Model):

@@ -37,6 +37,7 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONTACT: (_FULL, Visibility.ALL, [], []),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
+        RecordKind.DUPLICATE: (_READ, Visibility.ALL, [], []),
     },
     # Sales reps work their team's book of business and cannot reassign it.
     Role.SALES: {
@@ -61,11 +62,13 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
     },
+    # Stewards review and merge duplicates (change); only admins tune matching (delete).
     Role.STEWARD: {
         RecordKind.ACCOUNT: (_FULL, Visibility.ALL, [], []),
         RecordKind.CONTACT: (_FULL, Visibility.ALL, [], []),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
+        RecordKind.DUPLICATE: (_EDIT, Visibility.ALL, [], []),
     },
     Role.READONLY: {
         RecordKind.ACCOUNT: (_READ, Visibility.ALL, ["notes"], []),
@@ -261,5 +264,6 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         "datafields_admin": can(user, "change", RecordKind.DATAFIELD),
         # Imports add records; the page lists only the user's own unless they manage data.
         "imports": can(user, "add", RecordKind.CONTACT) or can(user, "add", RecordKind.ACCOUNT),
+        "duplicates": can(user, "view", RecordKind.DUPLICATE),
         "is_admin": role_of(user) == Role.ADMIN,
     }

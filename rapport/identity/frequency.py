@@ -1,0 +1,67 @@
+"""How common each name is among the records: a term-frequency table, derived from the data.
+
+Two records agreeing on 'Raven Stewart' are far stronger evidence than two agreeing on
+'John Smith', because many more different people are called John Smith. A name's *rarity*
+is a band of how many records carry it (2, 3–4, 5–8, … records): rarer is a higher band.
+The comparison vector carries the band of a name that agrees exactly as a field of its own
+(``given_rarity``, ``family_rarity``), MISSING when the names do not agree exactly, so the
+Fellegi–Sunter model estimates by EM, without labels, how much more an exact agreement
+on a rare name weighs than one on a common name: per band, P(band | exact, match) against
+P(band | exact, non-match).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapport.identity.compare import fold_family, fold_name
+
+# Bands: a name carried by n records is in band TOP - bit_length(n - 1): 2 records -> 15,
+# 3–4 -> 14, 5–8 -> 13, …; 65,537 or more -> 0.
+TOP = 16
+
+
+def rarity_level(count: int) -> int:
+    """The rarity band of a name carried by ``count`` records (at least the two compared)."""
+    return max(0, TOP - (max(count, 2) - 1).bit_length())
+
+
+def rarity_bound(level: int) -> int:
+    """The most records a name of this rarity band is carried by."""
+    return 2 ** (TOP - level)
+
+
+@dataclass
+class NameFrequencies:
+    """How many records carry each folded given name and family name."""
+
+    given: dict[str, int] = field(default_factory=dict)
+    family: dict[str, int] = field(default_factory=dict)
+
+    def rarity(self, field: str, value: str) -> int:
+        """The rarity band of a folded name (``fold_name``/``fold_family``) in a field
+        ('given' or 'family'); a name the table has not seen counts as carried by two."""
+        table = self.given if field == "given" else self.family
+        return rarity_level(table.get(value, 0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"given": self.given, "family": self.family}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NameFrequencies:
+        return cls(given=dict(data.get("given", {})), family=dict(data.get("family", {})))
+
+
+def count_names(people: Iterable[Any]) -> NameFrequencies:
+    """Count the given and family names of people (objects with ``given`` and ``family``)."""
+    given: Counter[str] = Counter()
+    family: Counter[str] = Counter()
+    for person in people:
+        if person.given:
+            given[fold_name(person.given)] += 1
+        if person.family:
+            family[fold_family(person.family)] += 1
+    return NameFrequencies(given=dict(given), family=dict(family))
