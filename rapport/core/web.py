@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 
 from rapport.audit.services import Actor
 from rapport.core.errors import Moved, NotFound, PermissionDenied, ValidationFailed
@@ -42,7 +42,7 @@ def error_page(request: HttpRequest, status: int, message: str) -> HttpResponse:
 
 def moved_path(path: str, exc: Moved) -> str:
     """The same address with the merged-away id replaced by the survivor's ('' if none)."""
-    pattern = re.compile(r"/(?:api/v1/)?%ss/(\d+)(/|$)" % re.escape(exc.kind))
+    pattern = re.compile(r"/(?:api/v1/)?" + re.escape(exc.kind) + r"s/(\d+)(/|$)")
     found = pattern.search(path)
     if not found:
         return ""

@@ -16,8 +16,8 @@ from rapport.audit.selectors import history_for
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
 from rapport.customers import detail_query, normalize
-from rapport.customers.detail_query import raise_if_merged
 from rapport.customers.datadict import active_fields
+from rapport.customers.detail_query import raise_if_merged
 from rapport.customers.models import (
     Account,
     AccountDomain,
