@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record, diff, snapshot
@@ -299,8 +300,11 @@ def _lock(model: Any, pk: int, expected_version: int | None) -> Any:
 
 
 def _bump(obj: Contact | Account) -> None:
-    type(obj)._default_manager.filter(pk=obj.pk).update(version=F("version") + 1)
+    # updated_at moves too: a new e-mail or phone is a change the duplicate scan must see.
+    now = timezone.now()
+    type(obj)._default_manager.filter(pk=obj.pk).update(version=F("version") + 1, updated_at=now)
     obj.version += 1
+    obj.updated_at = now
 
 
 def _apply_names(contact: Contact) -> None:

@@ -79,6 +79,8 @@ class Scan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Moves while a worker runs the scan; a running scan silent for long was abandoned.
+    heartbeat = models.DateTimeField(null=True, blank=True)
     # Records changed after this moment are compared by an incremental scan.
     since = models.DateTimeField(null=True, blank=True)
     phase = models.CharField(max_length=30, blank=True)

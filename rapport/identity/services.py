@@ -615,3 +615,29 @@ def settings_update(
                 changes=changes,
             )
     return conf
+
+
+# --- scans ------------------------------------------------------------------------------
+
+
+def scan_start(*, actor: Actor, kind: str, mode: str = "full") -> Any:
+    """Queue a duplicate scan of every record of ``kind`` ("full") or of those changed since
+    the last scan ("incremental"). A scan already queued or running is returned instead."""
+    from rapport.identity.models import Scan
+    from rapport.identity.tasks import scan_run_task
+
+    require_steward(actor.user)
+    model_of(kind)
+    if mode not in Scan.Mode.values:
+        raise ValidationFailed("Unknown scan mode.", errors={"mode": [f"Choose one of {', '.join(Scan.Mode.values)}."]})
+    with transaction.atomic():
+        stale = timezone.now() - dt.timedelta(minutes=10)
+        Scan.objects.filter(kind=kind, state=Scan.State.RUNNING, heartbeat__lt=stale).update(
+            state=Scan.State.FAILED, error="The worker running this scan stopped answering.", finished_at=timezone.now()
+        )
+        busy = Scan.objects.select_for_update().filter(kind=kind, state__in=[Scan.State.QUEUED, Scan.State.RUNNING]).first()
+        if busy is not None:
+            return busy
+        scan = Scan.objects.create(kind=kind, mode=mode, requested_by=actor.user if getattr(actor.user, "pk", None) else None)
+        transaction.on_commit(lambda: scan_run_task.enqueue(scan.pk))
+    return scan

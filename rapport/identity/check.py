@@ -1,0 +1,271 @@
+"""Scoring pairs with the fitted model, and the duplicate check before a record is created.
+
+The check finds a few likely records with indexed lookups (the same e-mail address, the
+same phone number, the same family name with a compatible given name), then scores each
+with the model the last full scan fitted. It never scans the table: its cost depends on
+how many records share a name, not on how many records there are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from rapport.customers import normalize
+from rapport.customers.models import Account, AccountDomain, Contact, ContactEmail, ContactPhone, SearchToken
+from rapport.identity import load
+from rapport.identity import model as fs
+from rapport.identity.blocking import Organisation, Person
+from rapport.identity.compare import (
+    ACCOUNT_VECTOR_FIELDS,
+    VECTOR_FIELDS,
+    account_vector,
+    contact_vector,
+    describe,
+    name_forms,
+)
+from rapport.identity.models import Kind, MatchSettings, NotDuplicate
+from rapport.users import permissions
+from rapport.users.models import RecordKind
+
+_PER_KEY = 200  # records read per lookup: a name shared by more says little on its own
+
+
+@dataclass
+class Evidence:
+    field: str
+    level: int
+    weight: float
+    words: str
+
+
+@dataclass
+class Match:
+    kind: str
+    record_id: int
+    probability: float
+    score: float
+    vector: list[int]
+    evidence: list[Evidence] = field(default_factory=list)
+    label: str = ""
+    detail: str = ""
+
+    @property
+    def percent(self) -> int:
+        return round(self.probability * 100)
+
+
+def fields_of(kind: str) -> tuple[str, ...]:
+    return tuple(VECTOR_FIELDS) if kind == Kind.CONTACT else tuple(ACCOUNT_VECTOR_FIELDS)
+
+
+def vector_of(kind: str, a: Any, b: Any) -> tuple[int, ...]:
+    return tuple(contact_vector(a, b) if kind == Kind.CONTACT else account_vector(a, b))
+
+
+def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
+    """The model the last full scan fitted, or a cautious default before any scan."""
+    conf = conf or MatchSettings.objects.order_by("pk").first()
+    stored = (conf.contact_model if kind == Kind.CONTACT else conf.account_model) if conf else None
+    if stored:
+        return fs.Model.from_json(stored)
+    return fs.default_model(list(fields_of(kind)))
+
+
+def explain(kind: str, model: fs.Model, vector: tuple[int, ...], disabled: list[str] | None = None) -> list[Evidence]:
+    names = fields_of(kind)
+    out = []
+    for i, level in enumerate(vector):
+        if names[i] in (disabled or []):
+            continue
+        out.append(Evidence(names[i], int(level), round(model.weight(i, level), 2), describe(names[i], int(level))))
+    return sorted(out, key=lambda e: -abs(e.weight))
+
+
+def masked(vector: tuple[int, ...], kind: str, disabled: list[str]) -> tuple[int, ...]:
+    """A field the admin turned off counts as missing: no evidence either way."""
+    if not disabled:
+        return vector
+    names = fields_of(kind)
+    return tuple(-1 if names[i] in disabled else lv for i, lv in enumerate(vector))
+
+
+def score(kind: str, model: fs.Model, a: Any, b: Any, disabled: list[str] | None = None) -> tuple[float, float, tuple[int, ...]]:
+    vector = masked(vector_of(kind, a, b), kind, disabled or [])
+    return model.probability(vector), model.score(vector), vector
+
+
+# --- the probe: a payload as matching sees it -------------------------------------------
+
+
+def _strings(values: Any, key: str) -> list[str]:
+    out = []
+    for v in values or []:
+        v = v.get(key) if isinstance(v, dict) else v
+        if v:
+            out.append(str(v))
+    return out
+
+
+def person_of(data: dict[str, Any]) -> Person:
+    given, family = str(data.get("given_name") or ""), str(data.get("family_name") or "")
+    if not (given or family) and data.get("full_name"):
+        parts = normalize.parse_full_name(str(data["full_name"]))
+        given, family = parts.get("given_name", ""), parts.get("family_name", "")
+    emails = []
+    for e in _strings(data.get("emails"), "email"):
+        try:
+            emails.append(normalize.normalize_email(e)[0])
+        except ValueError:
+            continue
+    phones = []
+    for p in _strings(data.get("phones"), "number"):
+        try:
+            phones.append(normalize.normalize_phone(p, data.get("region"))[0])
+        except ValueError:
+            continue
+    organisation = str(data.get("organisation") or "")
+    if not organisation and data.get("account"):
+        organisation = Account.objects.filter(pk=data["account"]).values_list("name", flat=True).first() or ""
+    keys = load.identifying_keys("contact")
+    custom = data.get("custom") or {}
+    identifiers = tuple(f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, ""))
+    return Person(
+        given=given, family=family, emails=tuple(emails), phones=tuple(phones), organisation=organisation,
+        address=str(data.get("address") or ""), identifiers=identifiers,
+    )
+
+
+def organisation_of(data: dict[str, Any]) -> Organisation:
+    domains = []
+    for d in _strings(data.get("domains"), "domain"):
+        try:
+            domains.append(normalize.normalize_domain(d))
+        except ValueError:
+            continue
+    phones = []
+    if data.get("phone"):
+        try:
+            phones.append(normalize.normalize_phone(str(data["phone"]), data.get("country") or None)[0])
+        except ValueError:
+            pass
+    return Organisation(name=str(data.get("name") or ""), domains=tuple(domains), phones=tuple(phones), address=str(data.get("address") or ""))
+
+
+# --- candidate lookup -------------------------------------------------------------------
+
+
+def _token_ids(tokens: set[str], limit: int) -> set[int]:
+    if not tokens:
+        return set()
+    return set(SearchToken.objects.filter(token__in=sorted(tokens), contact__isnull=False).values_list("contact_id", flat=True)[:limit])
+
+
+def contact_ids_like(p: Person) -> set[int]:
+    """Contacts sharing an e-mail, a phone, or a family name and a compatible given name."""
+    ids: set[int] = set()
+    if p.emails:
+        ids |= set(ContactEmail.objects.filter(email__in=p.emails).values_list("contact_id", flat=True)[:_PER_KEY])
+    if p.phones:
+        ids |= set(ContactPhone.objects.filter(e164__in=p.phones).values_list("contact_id", flat=True)[:_PER_KEY])
+    for given, family in ((p.given, p.family), (p.family, p.given)):
+        family_tokens = set(normalize.words(family))
+        if not family_tokens or not given:
+            continue
+        given_tokens = set(normalize.words(given))
+        for word in list(given_tokens):
+            given_tokens |= set(name_forms(word))
+        with_family = SearchToken.objects.filter(token__in=sorted(family_tokens), contact__isnull=False).values("contact_id")
+        ids |= set(
+            SearchToken.objects.filter(token__in=sorted(given_tokens), contact_id__in=with_family).values_list("contact_id", flat=True)[:_PER_KEY]
+        )
+    return ids
+
+
+def account_ids_like(o: Organisation) -> set[int]:
+    ids: set[int] = set()
+    if o.domains:
+        ids |= set(AccountDomain.objects.filter(domain__in=o.domains).values_list("account_id", flat=True)[:_PER_KEY])
+    name = normalize.normalize_org_name(o.name)
+    if name:
+        ids |= set(Account.objects.filter(normalized_name=name).values_list("pk", flat=True)[:_PER_KEY])
+        first = name.split()[0]
+        if len(first) >= 3:
+            ids |= set(
+                SearchToken.objects.filter(token=first, account__isnull=False).values_list("account_id", flat=True)[:_PER_KEY]
+            )
+    if o.phones:
+        ids |= set(Account.objects.filter(phone__in=o.phones).values_list("pk", flat=True)[:_PER_KEY])
+    return ids
+
+
+def _labels(kind: str, ids: list[int]) -> dict[int, tuple[str, str]]:
+    if kind == Kind.ACCOUNT:
+        return {pk: (name, "") for pk, name in Account.objects.filter(pk__in=ids).values_list("pk", "name")}
+    out = {pk: (name or f"Contact {pk}", "") for pk, name in Contact.objects.filter(pk__in=ids).values_list("pk", "full_name")}
+    for contact_id, account in Contact.accounts.through.objects.filter(contact_id__in=ids, is_primary=True).values_list("contact_id", "account__name"):
+        if contact_id in out:
+            out[contact_id] = (out[contact_id][0], account)
+    return out
+
+
+def _ranked(*, actor: Any, kind: str, probe: Any, ids: set[int], exclude: int | None, limit: int) -> list[Match]:
+    """Score the records ``ids`` the actor may see against ``probe``; the likely ones, best first."""
+    conf = MatchSettings.objects.order_by("pk").first() or MatchSettings()
+    model = current_model(kind, conf)
+    if exclude is not None:
+        ids = ids - {exclude}
+        dismissed = NotDuplicate.objects.filter(kind=kind).filter(Q(left_id=exclude) | Q(right_id=exclude))
+        ids -= {a if b == exclude else b for a, b in dismissed.values_list("left_id", "right_id")}
+    record_kind = RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT
+    model_cls = Contact if kind == Kind.CONTACT else Account
+    visible = set(permissions.visible(actor, record_kind, model_cls.objects.filter(pk__in=ids)).values_list("pk", flat=True))
+    loaded = dict(load.people(visible) if kind == Kind.CONTACT else load.organisations(visible))
+    matches = []
+    for other, data in loaded.items():
+        probability, bits, vector = score(kind, model, probe, data, conf.disabled_fields)
+        if probability >= conf.lower:
+            matches.append(Match(kind, other, probability, bits, list(vector), explain(kind, model, vector, conf.disabled_fields)))
+    matches.sort(key=lambda m: (-m.probability, m.record_id))
+    matches = matches[:limit]
+    labels = _labels(kind, [m.record_id for m in matches])
+    for m in matches:
+        m.label, m.detail = labels.get(m.record_id, ("", ""))
+    return matches
+
+
+def _require_view(actor: Any, kind: str) -> None:
+    permissions.require(actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT)
+
+
+def duplicates_check(
+    *, actor: Any, kind: str, data: dict[str, Any], exclude: int | None = None, limit: int = 5
+) -> list[Match]:
+    """Records the actor may see that are likely the one ``data`` describes, best first
+    (probability at or above the review threshold). ``data`` is a create payload: names,
+    ``emails``, ``phones``, ``organisation`` or ``account``, ``address``, ``custom``; for
+    an account ``name``, ``domains``, ``phone``, ``address``."""
+    _require_view(actor, kind)
+    if kind == Kind.CONTACT:
+        person = person_of(data)
+        return _ranked(actor=actor, kind=kind, probe=person, ids=contact_ids_like(person), exclude=exclude, limit=limit)
+    org = organisation_of(data)
+    return _ranked(actor=actor, kind=kind, probe=org, ids=account_ids_like(org), exclude=exclude, limit=limit)
+
+
+def record_data(kind: str, pk: int) -> Any:
+    """The stored record ``pk`` as matching sees it (None if it does not exist)."""
+    found = dict(load.people([pk]) if kind == Kind.CONTACT else load.organisations([pk]))
+    return found.get(pk)
+
+
+def similar_to_record(*, actor: Any, kind: str, pk: int, limit: int = 10) -> list[Match]:
+    """Records likely the same as the stored record ``pk``, scored now."""
+    _require_view(actor, kind)
+    record = record_data(kind, pk)
+    if record is None:
+        return []
+    ids = contact_ids_like(record) if kind == Kind.CONTACT else account_ids_like(record)
+    return _ranked(actor=actor, kind=kind, probe=record, ids=ids, exclude=pk, limit=limit)

@@ -1,0 +1,119 @@
+"""A full duplicate scan of contacts in memory: blocking, comparing every candidate pair,
+fitting the model without labels, and the pairs it calls duplicates. Database-free: the
+caller loads ``Person`` records and stores what comes back.
+
+Sized for a million contacts on a small machine: pairs stream from the blocking rules to
+the comparison, and each compared pair is kept as 12 bytes (the two positions in one
+64-bit number and the number of its distinct comparison vector) until the model is fitted
+and says which are matches. ``processes=2`` compares in two forked workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from rapport.identity import model as fs
+from rapport.identity.blocking import Person, iter_candidate_pairs
+from rapport.identity.compare import VECTOR_FIELDS, contact_vector
+from rapport.identity.frequency import NameFrequencies, count_names
+
+Vector = tuple[int, ...]
+_CHUNK = 20_000  # pairs sent to a worker at a time
+
+
+def compare_pairs(
+    people: Sequence[Person], pairs: Iterable[tuple[int, int]], frequencies: NameFrequencies | None = None
+) -> Iterator[tuple[int, int, Vector]]:
+    """(i, j, comparison vector) for each pair of positions in ``people``."""
+    for a, b in pairs:
+        yield a, b, contact_vector(people[a], people[b], frequencies)
+
+
+# What a forked worker compares against: set before the fork, inherited, never pickled.
+_shared: dict[str, Any] = {}
+
+
+def _compare_chunk(encoded: bytes) -> tuple[bytes, list[Vector], bytes]:
+    people, frequencies = _shared["people"], _shared["frequencies"]
+    pairs = array("Q")
+    pairs.frombytes(encoded)
+    table: dict[Vector, int] = {}
+    ids = array("I")
+    for code in pairs:
+        v = contact_vector(people[code >> 32], people[code & 0xFFFFFFFF], frequencies)
+        ids.append(table.setdefault(v, len(table)))
+    return encoded, list(table), ids.tobytes()
+
+
+def _chunks(pairs: Iterable[tuple[int, int]]) -> Iterator[bytes]:
+    it = iter(pairs)
+    while chunk := list(islice(it, _CHUNK)):
+        yield array("Q", [a << 32 | b for a, b in chunk]).tobytes()
+
+
+def vectors_parallel(
+    people: Sequence[Person],
+    pairs: Iterable[tuple[int, int]],
+    processes: int = 2,
+    frequencies: NameFrequencies | None = None,
+) -> Iterator[tuple[int, int, Vector]]:
+    """As ``compare_pairs``, in ``processes`` forked workers (the people are inherited, not
+    copied); the order of the pairs is kept. One process compares in this one."""
+    if processes <= 1:
+        yield from compare_pairs(people, pairs, frequencies)
+        return
+    _shared.update(people=people, frequencies=frequencies)
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            for encoded, table, id_bytes in pool.imap(_compare_chunk, _chunks(pairs)):
+                codes, ids = array("Q"), array("I")
+                codes.frombytes(encoded)
+                ids.frombytes(id_bytes)
+                for code, i in zip(codes, ids, strict=True):
+                    yield code >> 32, code & 0xFFFFFFFF, table[i]
+    finally:
+        _shared.clear()
+
+
+@dataclass
+class ScanResult:
+    model: fs.Model
+    pairs: array = field(default_factory=lambda: array("Q"))  # i << 32 | j per compared pair
+    vector_ids: array = field(default_factory=lambda: array("I"))  # into ``vectors``
+    vectors: list[Vector] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def matches(self, threshold: float = 0.5) -> Iterator[tuple[int, int, float]]:
+        """(i, j, probability) of the pairs the model calls duplicates, most certain first
+        within each vector."""
+        chance = [self.model.probability(v) for v in self.vectors]
+        for code, vid in zip(self.pairs, self.vector_ids, strict=True):
+            if chance[vid] >= threshold:
+                yield code >> 32, code & 0xFFFFFFFF, chance[vid]
+
+    def vector(self, position: int) -> Vector:
+        return self.vectors[self.vector_ids[position]]
+
+
+def scan_contacts(people: Sequence[Person], *, max_block: int = 200, processes: int = 1) -> ScanResult:
+    """Block, compare and fit over ``people``; ``ScanResult.matches()`` gives the pairs
+    (positions in ``people``) the fitted model calls duplicates."""
+    frequencies = count_names(people)
+    pairs = iter_candidate_pairs(people, max_block=max_block)
+    result = ScanResult(model=fs.Model(fields=list(VECTOR_FIELDS)))
+    index: dict[Vector, int] = {}
+    for a, b, v in vectors_parallel(people, pairs, processes, frequencies):
+        result.pairs.append(a << 32 | b)
+        result.vector_ids.append(index.setdefault(v, len(index)))
+    result.vectors = list(index)
+    counts = Counter(result.vector_ids)
+    result.model = fs.fit(VECTOR_FIELDS, {result.vectors[i]: n for i, n in counts.items()}, frequencies=frequencies)
+    return result

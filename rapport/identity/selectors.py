@@ -1,0 +1,198 @@
+"""Reads of identity resolution: the review queue, a cluster side by side, merges, scans."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+
+from rapport.core.errors import NotFound
+from rapport.core.pagination import Page, keyset_page
+from rapport.customers.models import Account, AccountMembership, Contact, ContactExternalId
+from rapport.identity import check, services
+from rapport.identity.models import Candidate, Cluster, Kind, Merge, MergedId, Scan
+from rapport.users import permissions
+from rapport.users.models import RecordKind, User
+
+
+def _require(actor: Any, kind: str | None = None) -> None:
+    permissions.require(actor, "view", RecordKind.DUPLICATE)
+    if kind is not None:
+        permissions.require(actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT)
+
+
+def _kind(kind: str) -> str:
+    if kind not in Kind.values:
+        raise NotFound(f"No such kind of record: {kind}.")
+    return kind
+
+
+def queue(
+    *, actor: Any, kind: str, status: str = Cluster.Status.OPEN, assigned: str = "", cursor: str | None = None, size: int = 25
+) -> Page:
+    """Clusters to review, the most valuable customers and the surest matches first.
+    ``assigned``: "" everyone's, "me" the actor's, "none" nobody's."""
+    _require(actor, _kind(kind))
+    qs = Cluster.objects.filter(kind=kind, status=status).select_related("assigned_to")
+    if assigned == "me":
+        qs = qs.filter(assigned_to=actor)
+    elif assigned == "none":
+        qs = qs.filter(assigned_to__isnull=True)
+    page = keyset_page(qs, order=["-value", "-score", "id"], cursor=cursor, size=size)
+    labels = check._labels(kind, sorted({pk for c in page.items for pk in c.record_ids}))
+    for c in page.items:
+        c.labels = [labels.get(pk, (f"{kind} {pk}", ""))[0] for pk in c.record_ids]
+    return page
+
+
+def queue_counts(*, actor: Any) -> dict[str, int]:
+    _require(actor)
+    return {k: Cluster.objects.filter(kind=k, status=Cluster.Status.OPEN).count() for k in Kind.values}
+
+
+def records_for_merge(*, actor: Any, kind: str, ids: list[int]) -> list[Contact | Account]:
+    """The records, with their parts, in the order given; NotFound if one is not visible."""
+    _require(actor, _kind(kind))
+    if kind == Kind.CONTACT:
+        qs: QuerySet = Contact.objects.select_related("owner").prefetch_related(
+            "emails", "phones", "addresses", "external_ids", "tags",
+            Prefetch("memberships", queryset=AccountMembership.objects.select_related("account")),
+        )  # fmt: skip
+        visible = permissions.visible(actor, RecordKind.CONTACT, qs.filter(pk__in=ids))
+    else:
+        qs = Account.objects.select_related("owner", "parent").prefetch_related("domains", "addresses", "external_ids", "tags")
+        visible = permissions.visible(actor, RecordKind.ACCOUNT, qs.filter(pk__in=ids))
+    found = {o.pk: o for o in visible}
+    missing = [pk for pk in ids if pk not in found]
+    if missing:
+        for pk in missing:
+            alias = MergedId.objects.filter(kind=kind, old_id=pk).first()
+            if alias is not None:
+                raise NotFound(f"{kind.title()} {pk} was merged into {alias.survivor_id} since.")
+        raise NotFound(f"No such {kind}: {', '.join(map(str, missing))}.")
+    return [found[pk] for pk in ids]
+
+
+def suggest_survivor(records: list[Contact | Account]) -> Contact | Account:
+    """The record to keep by default: the most complete, then the oldest."""
+
+    def parts(r: Any) -> int:
+        names = ("emails", "phones", "addresses", "external_ids", "memberships") if isinstance(r, Contact) else ("domains", "addresses", "external_ids")
+        filled = sum(1 for f in services.merge_fields("contact" if isinstance(r, Contact) else "account") if not services._blank(services._value(r, f)))
+        return filled + sum(len(getattr(r, n).all()) for n in names)
+
+    return max(records, key=lambda r: (parts(r), -r.pk))
+
+
+@dataclass
+class ClusterView:
+    cluster: Cluster | None
+    kind: str
+    records: list[Any]
+    survivor: Any
+    pairs: list[tuple[Candidate, list[check.Evidence]]] = field(default_factory=list)
+    preview: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def cluster_get(*, actor: Any, pk: int) -> ClusterView:
+    """A cluster's records side by side, each pair's evidence in words and what a merge
+    with the suggested survivor would keep."""
+    _require(actor)
+    cluster = Cluster.objects.select_related("assigned_to").filter(pk=pk).first()
+    if cluster is None:
+        raise NotFound("No such group of duplicates.")
+    view = compare_records(actor=actor, kind=cluster.kind, ids=list(cluster.record_ids))
+    view.cluster = cluster
+    model = check.current_model(cluster.kind)
+    pairs = Candidate.objects.filter(cluster=cluster).order_by("-probability")
+    view.pairs = [(c, check.explain(cluster.kind, model, tuple(c.vector))) for c in pairs]
+    return view
+
+
+def compare_records(*, actor: Any, kind: str, ids: list[int], survivor_id: int | None = None, choices: dict[str, int] | None = None) -> ClusterView:
+    """Any records side by side (from a cluster, a candidate list or a search)."""
+    records = records_for_merge(actor=actor, kind=kind, ids=ids)
+    survivor = next((r for r in records if r.pk == survivor_id), None) or suggest_survivor(records)
+    others = [r for r in records if r.pk != survivor.pk]
+    preview = services.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
+    return ClusterView(cluster=None, kind=kind, records=[survivor, *others], survivor=survivor, preview=preview)
+
+
+def candidates_for(*, actor: Any, kind: str, pk: int, limit: int = 10) -> list[check.Match]:
+    """Likely duplicates of one stored record, scored now (no scan needed)."""
+    _require(actor, _kind(kind))
+    return check.similar_to_record(actor=actor, kind=kind, pk=pk, limit=limit)
+
+
+def merge_list(*, actor: Any, kind: str | None = None, record_id: int | None = None, cursor: str | None = None, size: int = 25) -> Page:
+    _require(actor)
+    qs = Merge.objects.select_related("actor", "undone_by").defer("records", "journal")
+    if kind:
+        qs = qs.filter(kind=_kind(kind))
+    if record_id is not None:
+        qs = qs.filter(Q(survivor_id=record_id) | Q(aliases__old_id=record_id)).distinct()
+    return keyset_page(qs, order=["-id"], cursor=cursor, size=size)
+
+
+def merge_get(*, actor: Any, pk: int) -> Merge:
+    _require(actor)
+    merge = Merge.objects.select_related("actor", "undone_by").filter(pk=pk).first()
+    if merge is None:
+        raise NotFound("No such merge.")
+    return merge
+
+
+def merges_of_record(*, actor: Any, kind: str, pk: int) -> list[Merge]:
+    """Merges that made this record what it is (it survived them), newest first."""
+    _require(actor)
+    return list(Merge.objects.filter(kind=kind, survivor_id=pk).select_related("actor").defer("records", "journal").order_by("-id")[:20])
+
+
+def scan_list(*, actor: Any, kind: str | None = None, limit: int = 20) -> list[Scan]:
+    _require(actor)
+    qs = Scan.objects.select_related("requested_by").order_by("-id")
+    if kind:
+        qs = qs.filter(kind=_kind(kind))
+    return list(qs[:limit])
+
+
+def scan_get(*, actor: Any, pk: int) -> Scan:
+    _require(actor)
+    scan = Scan.objects.filter(pk=pk).first()
+    if scan is None:
+        raise NotFound("No such scan.")
+    return scan
+
+
+def assignees(*, actor: Any) -> list[User]:
+    """Active users who may review duplicates: the people a cluster can be handed to."""
+    _require(actor)
+    return [u for u in User.objects.filter(is_active=True).order_by("username") if permissions.can(u, "change", RecordKind.DUPLICATE)]
+
+
+def candidate_rows(*, actor: Any, kind: str) -> Iterator[list[Any]]:
+    """The open candidate pairs as CSV rows: both ids, their external ids, the scores."""
+    _require(actor, _kind(kind))
+    yield ["left_id", "right_id", "left_external_ids", "right_external_ids", "probability", "score", "status", "cluster_id"]
+    pairs = Candidate.objects.filter(kind=kind).exclude(status=Candidate.Status.DISMISSED).order_by("left_id", "right_id")
+    xid_model: Any = ContactExternalId if kind == Kind.CONTACT else Account.external_ids.rel.related_model
+    column = "contact_id" if kind == Kind.CONTACT else "account_id"
+    batch: list[Candidate] = []
+
+    def flush() -> Iterator[list[Any]]:
+        ids = {c.left_id for c in batch} | {c.right_id for c in batch}
+        xids: dict[int, list[str]] = {}
+        for owner, source, external in xid_model.objects.filter(**{f"{column}__in": ids}).values_list(column, "source", "external_id"):
+            xids.setdefault(owner, []).append(f"{source}:{external}")
+        for c in batch:
+            yield [c.left_id, c.right_id, " ".join(sorted(xids.get(c.left_id, []))), " ".join(sorted(xids.get(c.right_id, []))), f"{c.probability:.4f}", f"{c.score:.2f}", c.status, c.cluster_id or ""]
+
+    for c in pairs.iterator(chunk_size=2000):
+        batch.append(c)
+        if len(batch) >= 2000:
+            yield from flush()
+            batch = []
+    if batch:
+        yield from flush()

@@ -1,0 +1,12 @@
+"""Background work of identity resolution; each task takes an id and is safe to run twice."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def scan_run_task(scan_id: int) -> None:
+    from rapport.identity import scan
+
+    scan.run(scan_id)
