@@ -5,6 +5,7 @@
     rapport demo [--accounts N] [--contacts N]          realistic fake data
     rapport token create --user NAME [--name LABEL]     a personal API token
     rapport worker                                      run background tasks (and resume imports whose worker died)
+    rapport duplicates scan|export|status              find duplicates, export candidate pairs (see docs/duplicates.md)
     rapport <any manage.py command>                     migrate, createsuperuser, check --deploy…
 """
 

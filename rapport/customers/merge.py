@@ -16,7 +16,7 @@ from rapport.customers.models import (
     ContactPhone,
     SearchToken,
 )
-from rapport.identity.registry import Derived, Relation, Values, register
+from rapport.identity.registry import REGISTRY, Derived, Relation, Values, register
 
 _MEMBERSHIP_DETAILS = ("job_title", "buying_role", "rank", "started_on", "ended_on")
 
@@ -45,6 +45,27 @@ def _rebuild_search(kind: str, ids: list[int]) -> None:
     else:
         for account in Account.objects.filter(pk__in=ids):
             search_index.index_account(account)
+
+
+# A customer outranks a prospect in the review queue; deals and revenue add to this later.
+_LIFECYCLE_VALUE = {
+    "customer": 4.0,
+    "former_customer": 2.0,
+    "prospect": 2.0,
+    "lead": 1.0,
+    "subscriber": 0.5,
+}
+
+
+def _lifecycle_value(kind: str, ids: list[int]) -> dict[int, float]:
+    model = Contact if kind == "contact" else Account
+    out: dict[int, float] = {}
+    for i in range(0, len(ids), 900):
+        for pk, lifecycle in model.objects.filter(pk__in=ids[i : i + 900]).values_list(
+            "pk", "lifecycle"
+        ):
+            out[pk] = _LIFECYCLE_VALUE.get(lifecycle, 0.0)
+    return out
 
 
 def register_all() -> None:
@@ -84,3 +105,4 @@ def register_all() -> None:
     ):
         register(relation)
     register(Derived(SearchToken, ("contact", "account"), _rebuild_search))
+    REGISTRY.register_value(_lifecycle_value)

@@ -863,7 +863,7 @@ def part_get(*, parent: Contact | Account, part: str, pk: int) -> Any:
 
 # --- data dictionary ----------------------------------------------------------------------
 
-DATAFIELD_FIELDS = ("entity", "key", "label", "help_text", "type", "choices", "required", "view_roles", "edit_roles", "position", "is_active")
+DATAFIELD_FIELDS = ("entity", "key", "label", "help_text", "type", "choices", "required", "is_identifying", "view_roles", "edit_roles", "position", "is_active")
 
 
 def clean_datafield_data(data: dict, *, existing: DataField | None) -> dict:
@@ -910,7 +910,7 @@ def clean_datafield_data(data: dict, *, existing: DataField | None) -> dict:
             _add_error(errors, "choices", "Choices must be different from each other.")
         else:
             cleaned["choices"] = choices
-    for name in ("required", "is_active"):
+    for name in ("required", "is_identifying", "is_active"):
         if name in data:
             if not isinstance(data[name], bool):
                 _add_error(errors, name, "Must be true or false.")

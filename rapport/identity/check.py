@@ -8,13 +8,21 @@ how many records share a name, not on how many records there are.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Q
 
 from rapport.customers import normalize
-from rapport.customers.models import Account, AccountDomain, Contact, ContactEmail, ContactPhone, SearchToken
+from rapport.customers.models import (
+    Account,
+    AccountDomain,
+    Contact,
+    ContactEmail,
+    ContactPhone,
+    SearchToken,
+)
 from rapport.identity import load
 from rapport.identity import model as fs
 from rapport.identity.blocking import Organisation, Person
@@ -61,26 +69,41 @@ def fields_of(kind: str) -> tuple[str, ...]:
     return tuple(VECTOR_FIELDS) if kind == Kind.CONTACT else tuple(ACCOUNT_VECTOR_FIELDS)
 
 
-def vector_of(kind: str, a: Any, b: Any) -> tuple[int, ...]:
-    return tuple(contact_vector(a, b) if kind == Kind.CONTACT else account_vector(a, b))
+def vector_of(kind: str, a: Any, b: Any, model: fs.Model | None = None) -> tuple[int, ...]:
+    """The comparison vector; a contact's names are weighed by how rare they are in the
+    table the model was fitted with."""
+    if kind == Kind.CONTACT:
+        return tuple(contact_vector(a, b, model.frequencies if model is not None else None))
+    return tuple(account_vector(a, b))
 
 
 def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
     """The model the last full scan fitted, or a cautious default before any scan."""
     conf = conf or MatchSettings.objects.order_by("pk").first()
     stored = (conf.contact_model if kind == Kind.CONTACT else conf.account_model) if conf else None
-    if stored:
+    if stored and stored.get("fields") == list(fields_of(kind)):
         return fs.Model.from_json(stored)
-    return fs.default_model(list(fields_of(kind)))
+    # No scan yet (or one made with other comparison fields): EM's starting values, which
+    # call a pair the same when the strong identifiers agree.
+    return fs.fit(list(fields_of(kind)), [])
 
 
-def explain(kind: str, model: fs.Model, vector: tuple[int, ...], disabled: list[str] | None = None) -> list[Evidence]:
+def explain(
+    kind: str, model: fs.Model, vector: tuple[int, ...], disabled: list[str] | None = None
+) -> list[Evidence]:
     names = fields_of(kind)
     out = []
     for i, level in enumerate(vector):
         if names[i] in (disabled or []):
             continue
-        out.append(Evidence(names[i], int(level), round(model.weight(i, level), 2), describe(names[i], int(level))))
+        out.append(
+            Evidence(
+                names[i],
+                int(level),
+                round(model.weight(i, level), 2),
+                describe(names[i], int(level)),
+            )
+        )
     return sorted(out, key=lambda e: -abs(e.weight))
 
 
@@ -92,8 +115,10 @@ def masked(vector: tuple[int, ...], kind: str, disabled: list[str]) -> tuple[int
     return tuple(-1 if names[i] in disabled else lv for i, lv in enumerate(vector))
 
 
-def score(kind: str, model: fs.Model, a: Any, b: Any, disabled: list[str] | None = None) -> tuple[float, float, tuple[int, ...]]:
-    vector = masked(vector_of(kind, a, b), kind, disabled or [])
+def score(
+    kind: str, model: fs.Model, a: Any, b: Any, disabled: list[str] | None = None
+) -> tuple[float, float, tuple[int, ...]]:
+    vector = masked(vector_of(kind, a, b, model), kind, disabled or [])
     return model.probability(vector), model.score(vector), vector
 
 
@@ -128,13 +153,20 @@ def person_of(data: dict[str, Any]) -> Person:
             continue
     organisation = str(data.get("organisation") or "")
     if not organisation and data.get("account"):
-        organisation = Account.objects.filter(pk=data["account"]).values_list("name", flat=True).first() or ""
+        organisation = (
+            Account.objects.filter(pk=data["account"]).values_list("name", flat=True).first() or ""
+        )
     keys = load.identifying_keys("contact")
     custom = data.get("custom") or {}
     identifiers = tuple(f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, ""))
     return Person(
-        given=given, family=family, emails=tuple(emails), phones=tuple(phones), organisation=organisation,
-        address=str(data.get("address") or ""), identifiers=identifiers,
+        given=given,
+        family=family,
+        emails=tuple(emails),
+        phones=tuple(phones),
+        organisation=organisation,
+        address=str(data.get("address") or ""),
+        identifiers=identifiers,
     )
 
 
@@ -147,11 +179,16 @@ def organisation_of(data: dict[str, Any]) -> Organisation:
             continue
     phones = []
     if data.get("phone"):
-        try:
-            phones.append(normalize.normalize_phone(str(data["phone"]), data.get("country") or None)[0])
-        except ValueError:
-            pass
-    return Organisation(name=str(data.get("name") or ""), domains=tuple(domains), phones=tuple(phones), address=str(data.get("address") or ""))
+        with contextlib.suppress(ValueError):
+            phones.append(
+                normalize.normalize_phone(str(data["phone"]), data.get("country") or None)[0]
+            )
+    return Organisation(
+        name=str(data.get("name") or ""),
+        domains=tuple(domains),
+        phones=tuple(phones),
+        address=str(data.get("address") or ""),
+    )
 
 
 # --- candidate lookup -------------------------------------------------------------------
@@ -160,16 +197,28 @@ def organisation_of(data: dict[str, Any]) -> Organisation:
 def _token_ids(tokens: set[str], limit: int) -> set[int]:
     if not tokens:
         return set()
-    return set(SearchToken.objects.filter(token__in=sorted(tokens), contact__isnull=False).values_list("contact_id", flat=True)[:limit])
+    return set(
+        SearchToken.objects.filter(token__in=sorted(tokens), contact__isnull=False).values_list(
+            "contact_id", flat=True
+        )[:limit]
+    )
 
 
 def contact_ids_like(p: Person) -> set[int]:
     """Contacts sharing an e-mail, a phone, or a family name and a compatible given name."""
     ids: set[int] = set()
     if p.emails:
-        ids |= set(ContactEmail.objects.filter(email__in=p.emails).values_list("contact_id", flat=True)[:_PER_KEY])
+        ids |= set(
+            ContactEmail.objects.filter(email__in=p.emails).values_list("contact_id", flat=True)[
+                :_PER_KEY
+            ]
+        )
     if p.phones:
-        ids |= set(ContactPhone.objects.filter(e164__in=p.phones).values_list("contact_id", flat=True)[:_PER_KEY])
+        ids |= set(
+            ContactPhone.objects.filter(e164__in=p.phones).values_list("contact_id", flat=True)[
+                :_PER_KEY
+            ]
+        )
     for given, family in ((p.given, p.family), (p.family, p.given)):
         family_tokens = set(normalize.words(family))
         if not family_tokens or not given:
@@ -177,9 +226,13 @@ def contact_ids_like(p: Person) -> set[int]:
         given_tokens = set(normalize.words(given))
         for word in list(given_tokens):
             given_tokens |= set(name_forms(word))
-        with_family = SearchToken.objects.filter(token__in=sorted(family_tokens), contact__isnull=False).values("contact_id")
+        with_family = SearchToken.objects.filter(
+            token__in=sorted(family_tokens), contact__isnull=False
+        ).values("contact_id")
         ids |= set(
-            SearchToken.objects.filter(token__in=sorted(given_tokens), contact_id__in=with_family).values_list("contact_id", flat=True)[:_PER_KEY]
+            SearchToken.objects.filter(
+                token__in=sorted(given_tokens), contact_id__in=with_family
+            ).values_list("contact_id", flat=True)[:_PER_KEY]
         )
     return ids
 
@@ -187,47 +240,82 @@ def contact_ids_like(p: Person) -> set[int]:
 def account_ids_like(o: Organisation) -> set[int]:
     ids: set[int] = set()
     if o.domains:
-        ids |= set(AccountDomain.objects.filter(domain__in=o.domains).values_list("account_id", flat=True)[:_PER_KEY])
+        ids |= set(
+            AccountDomain.objects.filter(domain__in=o.domains).values_list("account_id", flat=True)[
+                :_PER_KEY
+            ]
+        )
     name = normalize.normalize_org_name(o.name)
     if name:
-        ids |= set(Account.objects.filter(normalized_name=name).values_list("pk", flat=True)[:_PER_KEY])
+        ids |= set(
+            Account.objects.filter(normalized_name=name).values_list("pk", flat=True)[:_PER_KEY]
+        )
         first = name.split()[0]
         if len(first) >= 3:
             ids |= set(
-                SearchToken.objects.filter(token=first, account__isnull=False).values_list("account_id", flat=True)[:_PER_KEY]
+                SearchToken.objects.filter(token=first, account__isnull=False).values_list(
+                    "account_id", flat=True
+                )[:_PER_KEY]
             )
     if o.phones:
-        ids |= set(Account.objects.filter(phone__in=o.phones).values_list("pk", flat=True)[:_PER_KEY])
+        ids |= set(
+            Account.objects.filter(phone__in=o.phones).values_list("pk", flat=True)[:_PER_KEY]
+        )
     return ids
 
 
 def _labels(kind: str, ids: list[int]) -> dict[int, tuple[str, str]]:
     if kind == Kind.ACCOUNT:
-        return {pk: (name, "") for pk, name in Account.objects.filter(pk__in=ids).values_list("pk", "name")}
-    out = {pk: (name or f"Contact {pk}", "") for pk, name in Contact.objects.filter(pk__in=ids).values_list("pk", "full_name")}
-    for contact_id, account in Contact.accounts.through.objects.filter(contact_id__in=ids, is_primary=True).values_list("contact_id", "account__name"):
+        return {
+            pk: (name, "")
+            for pk, name in Account.objects.filter(pk__in=ids).values_list("pk", "name")
+        }
+    out = {
+        pk: (name or f"Contact {pk}", "")
+        for pk, name in Contact.objects.filter(pk__in=ids).values_list("pk", "full_name")
+    }
+    for contact_id, account in Contact.accounts.through.objects.filter(
+        contact_id__in=ids, is_primary=True
+    ).values_list("contact_id", "account__name"):
         if contact_id in out:
             out[contact_id] = (out[contact_id][0], account)
     return out
 
 
-def _ranked(*, actor: Any, kind: str, probe: Any, ids: set[int], exclude: int | None, limit: int) -> list[Match]:
+def _ranked(
+    *, actor: Any, kind: str, probe: Any, ids: set[int], exclude: int | None, limit: int
+) -> list[Match]:
     """Score the records ``ids`` the actor may see against ``probe``; the likely ones, best first."""
     conf = MatchSettings.objects.order_by("pk").first() or MatchSettings()
     model = current_model(kind, conf)
     if exclude is not None:
         ids = ids - {exclude}
-        dismissed = NotDuplicate.objects.filter(kind=kind).filter(Q(left_id=exclude) | Q(right_id=exclude))
+        dismissed = NotDuplicate.objects.filter(kind=kind).filter(
+            Q(left_id=exclude) | Q(right_id=exclude)
+        )
         ids -= {a if b == exclude else b for a, b in dismissed.values_list("left_id", "right_id")}
     record_kind = RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT
     model_cls = Contact if kind == Kind.CONTACT else Account
-    visible = set(permissions.visible(actor, record_kind, model_cls.objects.filter(pk__in=ids)).values_list("pk", flat=True))
+    visible = set(
+        permissions.visible(actor, record_kind, model_cls.objects.filter(pk__in=ids)).values_list(
+            "pk", flat=True
+        )
+    )
     loaded = dict(load.people(visible) if kind == Kind.CONTACT else load.organisations(visible))
     matches = []
     for other, data in loaded.items():
         probability, bits, vector = score(kind, model, probe, data, conf.disabled_fields)
         if probability >= conf.lower:
-            matches.append(Match(kind, other, probability, bits, list(vector), explain(kind, model, vector, conf.disabled_fields)))
+            matches.append(
+                Match(
+                    kind,
+                    other,
+                    probability,
+                    bits,
+                    list(vector),
+                    explain(kind, model, vector, conf.disabled_fields),
+                )
+            )
     matches.sort(key=lambda m: (-m.probability, m.record_id))
     matches = matches[:limit]
     labels = _labels(kind, [m.record_id for m in matches])
@@ -237,7 +325,9 @@ def _ranked(*, actor: Any, kind: str, probe: Any, ids: set[int], exclude: int | 
 
 
 def _require_view(actor: Any, kind: str) -> None:
-    permissions.require(actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT)
+    permissions.require(
+        actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT
+    )
 
 
 def duplicates_check(
@@ -250,9 +340,18 @@ def duplicates_check(
     _require_view(actor, kind)
     if kind == Kind.CONTACT:
         person = person_of(data)
-        return _ranked(actor=actor, kind=kind, probe=person, ids=contact_ids_like(person), exclude=exclude, limit=limit)
+        return _ranked(
+            actor=actor,
+            kind=kind,
+            probe=person,
+            ids=contact_ids_like(person),
+            exclude=exclude,
+            limit=limit,
+        )
     org = organisation_of(data)
-    return _ranked(actor=actor, kind=kind, probe=org, ids=account_ids_like(org), exclude=exclude, limit=limit)
+    return _ranked(
+        actor=actor, kind=kind, probe=org, ids=account_ids_like(org), exclude=exclude, limit=limit
+    )
 
 
 def record_data(kind: str, pk: int) -> Any:

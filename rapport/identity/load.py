@@ -1,3 +1,4 @@
+# ruff: noqa: S608 -- table and column names come from the models; values are always parameters
 """Reading records into the plain forms matching compares (``Person``, ``Organisation``).
 
 Plain SQL, a few queries for any number of records: a full scan of a million contacts
@@ -54,7 +55,11 @@ def _in(ids: list[int] | None, column: str) -> Iterator[tuple[str, list[int]]]:
 
 
 def identifying_keys(kind: str) -> list[str]:
-    return list(DataField.objects.filter(entity=kind, is_identifying=True, is_active=True).values_list("key", flat=True))
+    return list(
+        DataField.objects.filter(entity=kind, is_identifying=True, is_active=True).values_list(
+            "key", flat=True
+        )
+    )
 
 
 def _address(street: str, postal_code: str, city: str) -> str:
@@ -98,15 +103,20 @@ def people(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Person]]:
             identifiers: tuple[str, ...] = ()
             if keys:
                 custom = row[3] if isinstance(row[3], dict) else json_loads(row[3])
-                identifiers = tuple(f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, ""))
-            yield pk, Person(
-                given=row[1],
-                family=row[2],
-                emails=tuple(emails.pop(pk, ())),
-                phones=tuple(phones.pop(pk, ())),
-                organisation=orgs.pop(pk, ""),
-                address=addresses.pop(pk, ""),
-                identifiers=identifiers,
+                identifiers = tuple(
+                    f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, "")
+                )
+            yield (
+                pk,
+                Person(
+                    given=row[1],
+                    family=row[2],
+                    emails=tuple(emails.pop(pk, ())),
+                    phones=tuple(phones.pop(pk, ())),
+                    organisation=orgs.pop(pk, ""),
+                    address=addresses.pop(pk, ""),
+                    identifiers=identifiers,
+                ),
             )
 
 
@@ -121,7 +131,9 @@ def json_loads(text: Any) -> dict:
 def organisations(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Organisation]]:
     """(id, Organisation) for the accounts ``ids`` (every account if None), in id order."""
     wanted = sorted(set(ids)) if ids is not None else None
-    domains = _multi(f"SELECT account_id, domain FROM {_table(AccountDomain)}", wanted, "account_id")
+    domains = _multi(
+        f"SELECT account_id, domain FROM {_table(AccountDomain)}", wanted, "account_id"
+    )
     addresses: dict[int, str] = {}
     for where, params in _in(wanted, "account_id"):
         sql = f"SELECT account_id, street, postal_code, city, is_primary FROM {_table(AccountAddress)}{where}"
@@ -129,10 +141,15 @@ def organisations(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Organ
             if primary or account_id not in addresses:
                 addresses[account_id] = _address(street, postal_code, city)
     for where, params in _in(wanted, "id"):
-        for pk, name, phone in _rows(f"SELECT id, name, phone FROM {_table(Account)}{where} ORDER BY id", params):
-            yield pk, Organisation(
-                name=name,
-                domains=tuple(domains.pop(pk, ())),
-                phones=(phone,) if phone else (),
-                address=addresses.pop(pk, ""),
+        for pk, name, phone in _rows(
+            f"SELECT id, name, phone FROM {_table(Account)}{where} ORDER BY id", params
+        ):
+            yield (
+                pk,
+                Organisation(
+                    name=name,
+                    domains=tuple(domains.pop(pk, ())),
+                    phones=(phone,) if phone else (),
+                    address=addresses.pop(pk, ""),
+                ),
             )

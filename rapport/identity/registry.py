@@ -202,10 +202,27 @@ class Derived:
     rebuild: Callable[[str, list[int]], None]
 
 
+# What a customer is worth to the business, for ordering the review queue: each app that
+# knows something (lifecycle, deals, revenue) adds a provider; the values add up.
+ValueProvider = Callable[[str, list[int]], dict[int, float]]
+
+
 @dataclass
 class Registry:
     relations: list[Relation] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
+    value_providers: list[ValueProvider] = field(default_factory=list)
+
+    def register_value(self, provider: ValueProvider) -> None:
+        if provider not in self.value_providers:
+            self.value_providers.append(provider)
+
+    def values(self, kind: str, ids: list[int]) -> dict[int, float]:
+        total: dict[int, float] = {}
+        for provider in self.value_providers:
+            for pk, value in provider(kind, ids).items():
+                total[pk] = total.get(pk, 0.0) + value
+        return total
 
     def register(self, item: Relation | Derived) -> None:
         if isinstance(item, Derived):

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from rapport.core.errors import NotFound
 from rapport.core.pagination import Page, keyset_page
+from rapport.customers.export import inert
 from rapport.customers.models import Account, AccountMembership, Contact, ContactExternalId
 from rapport.identity import check, services
 from rapport.identity.models import Candidate, Cluster, Kind, Merge, MergedId, Scan
@@ -20,7 +21,9 @@ from rapport.users.models import RecordKind, User
 def _require(actor: Any, kind: str | None = None) -> None:
     permissions.require(actor, "view", RecordKind.DUPLICATE)
     if kind is not None:
-        permissions.require(actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT)
+        permissions.require(
+            actor, "view", RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT
+        )
 
 
 def _kind(kind: str) -> str:
@@ -30,7 +33,13 @@ def _kind(kind: str) -> str:
 
 
 def queue(
-    *, actor: Any, kind: str, status: str = Cluster.Status.OPEN, assigned: str = "", cursor: str | None = None, size: int = 25
+    *,
+    actor: Any,
+    kind: str,
+    status: str = Cluster.Status.OPEN,
+    assigned: str = "",
+    cursor: str | None = None,
+    size: int = 25,
 ) -> Page:
     """Clusters to review, the most valuable customers and the surest matches first.
     ``assigned``: "" everyone's, "me" the actor's, "none" nobody's."""
@@ -49,7 +58,9 @@ def queue(
 
 def queue_counts(*, actor: Any) -> dict[str, int]:
     _require(actor)
-    return {k: Cluster.objects.filter(kind=k, status=Cluster.Status.OPEN).count() for k in Kind.values}
+    return {
+        k: Cluster.objects.filter(kind=k, status=Cluster.Status.OPEN).count() for k in Kind.values
+    }
 
 
 def records_for_merge(*, actor: Any, kind: str, ids: list[int]) -> list[Contact | Account]:
@@ -62,7 +73,9 @@ def records_for_merge(*, actor: Any, kind: str, ids: list[int]) -> list[Contact 
         )  # fmt: skip
         visible = permissions.visible(actor, RecordKind.CONTACT, qs.filter(pk__in=ids))
     else:
-        qs = Account.objects.select_related("owner", "parent").prefetch_related("domains", "addresses", "external_ids", "tags")
+        qs = Account.objects.select_related("owner", "parent").prefetch_related(
+            "domains", "addresses", "external_ids", "tags"
+        )
         visible = permissions.visible(actor, RecordKind.ACCOUNT, qs.filter(pk__in=ids))
     found = {o.pk: o for o in visible}
     missing = [pk for pk in ids if pk not in found]
@@ -79,8 +92,16 @@ def suggest_survivor(records: list[Contact | Account]) -> Contact | Account:
     """The record to keep by default: the most complete, then the oldest."""
 
     def parts(r: Any) -> int:
-        names = ("emails", "phones", "addresses", "external_ids", "memberships") if isinstance(r, Contact) else ("domains", "addresses", "external_ids")
-        filled = sum(1 for f in services.merge_fields("contact" if isinstance(r, Contact) else "account") if not services._blank(services._value(r, f)))
+        names = (
+            ("emails", "phones", "addresses", "external_ids", "memberships")
+            if isinstance(r, Contact)
+            else ("domains", "addresses", "external_ids")
+        )
+        filled = sum(
+            1
+            for f in services.merge_fields("contact" if isinstance(r, Contact) else "account")
+            if not services._blank(services._value(r, f))
+        )
         return filled + sum(len(getattr(r, n).all()) for n in names)
 
     return max(records, key=lambda r: (parts(r), -r.pk))
@@ -111,13 +132,22 @@ def cluster_get(*, actor: Any, pk: int) -> ClusterView:
     return view
 
 
-def compare_records(*, actor: Any, kind: str, ids: list[int], survivor_id: int | None = None, choices: dict[str, int] | None = None) -> ClusterView:
+def compare_records(
+    *,
+    actor: Any,
+    kind: str,
+    ids: list[int],
+    survivor_id: int | None = None,
+    choices: dict[str, int] | None = None,
+) -> ClusterView:
     """Any records side by side (from a cluster, a candidate list or a search)."""
     records = records_for_merge(actor=actor, kind=kind, ids=ids)
     survivor = next((r for r in records if r.pk == survivor_id), None) or suggest_survivor(records)
     others = [r for r in records if r.pk != survivor.pk]
     preview = services.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
-    return ClusterView(cluster=None, kind=kind, records=[survivor, *others], survivor=survivor, preview=preview)
+    return ClusterView(
+        cluster=None, kind=kind, records=[survivor, *others], survivor=survivor, preview=preview
+    )
 
 
 def candidates_for(*, actor: Any, kind: str, pk: int, limit: int = 10) -> list[check.Match]:
@@ -126,7 +156,14 @@ def candidates_for(*, actor: Any, kind: str, pk: int, limit: int = 10) -> list[c
     return check.similar_to_record(actor=actor, kind=kind, pk=pk, limit=limit)
 
 
-def merge_list(*, actor: Any, kind: str | None = None, record_id: int | None = None, cursor: str | None = None, size: int = 25) -> Page:
+def merge_list(
+    *,
+    actor: Any,
+    kind: str | None = None,
+    record_id: int | None = None,
+    cursor: str | None = None,
+    size: int = 25,
+) -> Page:
     _require(actor)
     qs = Merge.objects.select_related("actor", "undone_by").defer("records", "journal")
     if kind:
@@ -147,7 +184,12 @@ def merge_get(*, actor: Any, pk: int) -> Merge:
 def merges_of_record(*, actor: Any, kind: str, pk: int) -> list[Merge]:
     """Merges that made this record what it is (it survived them), newest first."""
     _require(actor)
-    return list(Merge.objects.filter(kind=kind, survivor_id=pk).select_related("actor").defer("records", "journal").order_by("-id")[:20])
+    return list(
+        Merge.objects.filter(kind=kind, survivor_id=pk)
+        .select_related("actor")
+        .defer("records", "journal")
+        .order_by("-id")[:20]
+    )
 
 
 def scan_list(*, actor: Any, kind: str | None = None, limit: int = 20) -> list[Scan]:
@@ -169,25 +211,60 @@ def scan_get(*, actor: Any, pk: int) -> Scan:
 def assignees(*, actor: Any) -> list[User]:
     """Active users who may review duplicates: the people a cluster can be handed to."""
     _require(actor)
-    return [u for u in User.objects.filter(is_active=True).order_by("username") if permissions.can(u, "change", RecordKind.DUPLICATE)]
+    return [
+        u
+        for u in User.objects.filter(is_active=True).order_by("username")
+        if permissions.can(u, "change", RecordKind.DUPLICATE)
+    ]
 
 
 def candidate_rows(*, actor: Any, kind: str) -> Iterator[list[Any]]:
     """The open candidate pairs as CSV rows: both ids, their external ids, the scores."""
     _require(actor, _kind(kind))
-    yield ["left_id", "right_id", "left_external_ids", "right_external_ids", "probability", "score", "status", "cluster_id"]
-    pairs = Candidate.objects.filter(kind=kind).exclude(status=Candidate.Status.DISMISSED).order_by("left_id", "right_id")
-    xid_model: Any = ContactExternalId if kind == Kind.CONTACT else Account.external_ids.rel.related_model
+    yield [
+        "left_id",
+        "right_id",
+        "left_external_ids",
+        "right_external_ids",
+        "probability",
+        "score",
+        "status",
+        "cluster_id",
+    ]
+    pairs = (
+        Candidate.objects.filter(kind=kind)
+        .exclude(status=Candidate.Status.DISMISSED)
+        .order_by("left_id", "right_id")
+    )
+    xid_model: Any = (
+        ContactExternalId if kind == Kind.CONTACT else Account.external_ids.rel.related_model
+    )
     column = "contact_id" if kind == Kind.CONTACT else "account_id"
     batch: list[Candidate] = []
 
     def flush() -> Iterator[list[Any]]:
         ids = {c.left_id for c in batch} | {c.right_id for c in batch}
         xids: dict[int, list[str]] = {}
-        for owner, source, external in xid_model.objects.filter(**{f"{column}__in": ids}).values_list(column, "source", "external_id"):
+        for owner, source, external in xid_model.objects.filter(
+            **{f"{column}__in": ids}
+        ).values_list(column, "source", "external_id"):
             xids.setdefault(owner, []).append(f"{source}:{external}")
         for c in batch:
-            yield [c.left_id, c.right_id, " ".join(sorted(xids.get(c.left_id, []))), " ".join(sorted(xids.get(c.right_id, []))), f"{c.probability:.4f}", f"{c.score:.2f}", c.status, c.cluster_id or ""]
+            left, right = (
+                " ".join(sorted(xids.get(c.left_id, []))),
+                " ".join(sorted(xids.get(c.right_id, []))),
+            )
+            # External ids come from other systems: made inert for spreadsheets.
+            yield [
+                c.left_id,
+                c.right_id,
+                inert(left),
+                inert(right),
+                f"{c.probability:.4f}",
+                f"{c.score:.2f}",
+                c.status,
+                c.cluster_id or "",
+            ]
 
     for c in pairs.iterator(chunk_size=2000):
         batch.append(c)

@@ -620,7 +620,7 @@ def settings_update(
 # --- scans ------------------------------------------------------------------------------
 
 
-def scan_start(*, actor: Actor, kind: str, mode: str = "full") -> Any:
+def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = True) -> Any:
     """Queue a duplicate scan of every record of ``kind`` ("full") or of those changed since
     the last scan ("incremental"). A scan already queued or running is returned instead."""
     from rapport.identity.models import Scan
@@ -629,15 +629,28 @@ def scan_start(*, actor: Actor, kind: str, mode: str = "full") -> Any:
     require_steward(actor.user)
     model_of(kind)
     if mode not in Scan.Mode.values:
-        raise ValidationFailed("Unknown scan mode.", errors={"mode": [f"Choose one of {', '.join(Scan.Mode.values)}."]})
+        raise ValidationFailed(
+            "Unknown scan mode.", errors={"mode": [f"Choose one of {', '.join(Scan.Mode.values)}."]}
+        )
     with transaction.atomic():
         stale = timezone.now() - dt.timedelta(minutes=10)
         Scan.objects.filter(kind=kind, state=Scan.State.RUNNING, heartbeat__lt=stale).update(
-            state=Scan.State.FAILED, error="The worker running this scan stopped answering.", finished_at=timezone.now()
+            state=Scan.State.FAILED,
+            error="The worker running this scan stopped answering.",
+            finished_at=timezone.now(),
         )
-        busy = Scan.objects.select_for_update().filter(kind=kind, state__in=[Scan.State.QUEUED, Scan.State.RUNNING]).first()
+        busy = (
+            Scan.objects.select_for_update()
+            .filter(kind=kind, state__in=[Scan.State.QUEUED, Scan.State.RUNNING])
+            .first()
+        )
         if busy is not None:
             return busy
-        scan = Scan.objects.create(kind=kind, mode=mode, requested_by=actor.user if getattr(actor.user, "pk", None) else None)
-        transaction.on_commit(lambda: scan_run_task.enqueue(scan.pk))
+        scan = Scan.objects.create(
+            kind=kind,
+            mode=mode,
+            requested_by=actor.user if getattr(actor.user, "pk", None) else None,
+        )
+        if enqueue:  # else the caller runs it in its own process (the command line)
+            transaction.on_commit(lambda: scan_run_task.enqueue(scan.pk))
     return scan

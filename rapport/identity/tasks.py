@@ -7,6 +7,6 @@ from django_tasks import task
 
 @task()
 def scan_run_task(scan_id: int) -> None:
-    from rapport.identity import scan
+    from rapport.identity import scanjob
 
-    scan.run(scan_id)
+    scanjob.run(scan_id)
