@@ -31,6 +31,7 @@ from rapport.identity.compare import (
     VECTOR_FIELDS,
     account_vector,
     contact_vector,
+    Level,
     describe,
     name_forms,
 )
@@ -83,9 +84,25 @@ def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
     stored = (conf.contact_model if kind == Kind.CONTACT else conf.account_model) if conf else None
     if stored and stored.get("fields") == list(fields_of(kind)):
         return fs.Model.from_json(stored)
-    # No scan yet (or one made with other comparison fields): EM's starting values, which
-    # call a pair the same when the strong identifiers agree.
-    return fs.fit(list(fields_of(kind)), [])
+    return cold_start(kind)
+
+
+# Values a person has several of, or changes with a job: that two records differ in one
+# is weak evidence against a match (unlike a different family name).
+_OFTEN_DIFFERENT = {"email", "phone", "organisation", "address", "domain"}
+
+
+def cold_start(kind: str) -> fs.Model:
+    """The model before any full scan has fitted one (or after the comparison fields
+    changed): EM's starting values, with a different e-mail, phone, employer or address
+    counting mildly against a match, as such values differ between duplicates often."""
+    model = fs.fit(list(fields_of(kind)), [])
+    for i, name in enumerate(model.fields):
+        if name in _OFTEN_DIFFERENT and Level.DIFFERENT in model.m[i]:
+            model.m[i][Level.DIFFERENT] = 0.3
+            total = sum(model.m[i].values())
+            model.m[i] = {lv: p / total for lv, p in model.m[i].items()}
+    return model
 
 
 def explain(
@@ -368,3 +385,18 @@ def similar_to_record(*, actor: Any, kind: str, pk: int, limit: int = 10) -> lis
         return []
     ids = contact_ids_like(record) if kind == Kind.CONTACT else account_ids_like(record)
     return _ranked(actor=actor, kind=kind, probe=record, ids=ids, exclude=pk, limit=limit)
+
+
+def likely_existing(person: Person, *, at_least: float | None = None) -> int | None:
+    """The one stored contact ``person`` near-certainly is (probability at or above the
+    automatic threshold, or ``at_least``), for imports set to match likely duplicates.
+    No permission filter: the caller refuses a match its user may not change."""
+    conf = MatchSettings.objects.order_by("pk").first() or MatchSettings()
+    threshold = conf.upper if at_least is None else at_least
+    model = current_model(Kind.CONTACT, conf)
+    best: tuple[float, int] | None = None
+    for pk, stored in load.people(contact_ids_like(person)):
+        probability, _, _ = score(Kind.CONTACT, model, person, stored, conf.disabled_fields)
+        if probability >= threshold and (best is None or probability > best[0]):
+            best = (probability, pk)
+    return best[1] if best else None

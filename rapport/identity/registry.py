@@ -26,6 +26,7 @@ A relation is declared with:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +45,9 @@ def row_values(obj: models.Model) -> Values:
     out: Values = {}
     for f in obj._meta.concrete_fields:
         value = f.value_from_object(obj)
-        if value is not None and not isinstance(value, str | int | float | bool | list | dict):
+        if isinstance(value, dt.datetime | dt.date | dt.time):
+            value = value.isoformat()  # to the microsecond (the JSON encoder keeps milliseconds)
+        elif value is not None and not isinstance(value, str | int | float | bool | list | dict):
             value = encoder.default(value)
         out[f.attname] = value
     return out

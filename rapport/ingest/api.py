@@ -18,15 +18,17 @@ from rapport.api.common import problems, user_of
 from rapport.core.errors import ValidationFailed
 from rapport.core.pagination import keyset_page
 from rapport.ingest import selectors, services, storage
-from rapport.ingest.models import ImportJob, ImportKind, OnMatch, SavedMapping
+from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
 
 router = Router(tags=["imports"])
 
 if TYPE_CHECKING:
     OnMatchT: TypeAlias = str
+    OnDuplicateT: TypeAlias = str
     ImportKindT: TypeAlias = str
 else:
     OnMatchT = Literal[tuple(OnMatch.values)]
+    OnDuplicateT = Literal[tuple(OnDuplicate.values)]
     ImportKindT = Literal[tuple(ImportKind.values)]
 
 MAX_PAGE_SIZE = 200
@@ -59,6 +61,7 @@ class ImportOut(Schema):
     region: str
     source: str
     on_match: str
+    on_duplicate: str = Field(description="review (create, queue likely duplicates) or match (update a near-certain one)")
     create_accounts: bool
     total_rows: int | None
     rows_seen: int
@@ -100,6 +103,7 @@ class ImportSettings(Schema):
     region: str | None = Field(None, description="Phone numbers without +code are read here")
     source: str | None = Field(None, description="The system the file's external ids belong to")
     on_match: OnMatchT | None = None
+    on_duplicate: OnDuplicateT | None = None
     create_accounts: bool | None = None
     save_as: str | None = Field(None, description="Also save the mapping under this name")
 
@@ -111,6 +115,7 @@ class ImportUpload(Schema):
     region: str | None = None
     source: str | None = None
     on_match: OnMatchT | None = None
+    on_duplicate: OnDuplicateT | None = None
     create_accounts: bool | None = None
     save_as: str | None = None
     start: bool = Field(True, description="Start at once; false to check the preview first")
@@ -179,7 +184,7 @@ class MappingOut(Schema):
 
 JOB_FIELDS = (
     "id", "kind", "state", "file_name", "checksum", "file_size", "headers", "mapping",
-    "mapping_name", "region", "source", "on_match", "create_accounts", "total_rows", "rows_seen",
+    "mapping_name", "region", "source", "on_match", "on_duplicate", "create_accounts", "total_rows", "rows_seen",
     "rows_done", "created", "updated", "unchanged", "skipped", "rejected", "accounts_created",
     "undone", "undo_refused", "cancel_requested", "rows_per_second", "seconds_left", "percent",
     "error", "created_at", "started_at", "finished_at",

@@ -56,7 +56,7 @@ from rapport.customers.models import (
 )
 from rapport.ingest import existing, storage
 from rapport.ingest.clean import AccountRef, ContactRow, Context, Problem, clean_batch
-from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
+from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnDuplicate, OnMatch
 from rapport.ingest.readers import FileProblem, Row
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
@@ -227,6 +227,24 @@ def lookup_contacts(rows: list[ContactRow]) -> _Lookups:
     return found
 
 
+def likely_contact(row: ContactRow) -> int | None:
+    """The existing contact a row near-certainly describes though no id, external id or
+    e-mail matched it (a nickname, another address, the phone written another way)."""
+    from rapport.identity import check
+    from rapport.identity.blocking import Person
+
+    address = row.address or {}
+    person = Person(
+        given=row.fields.get("given_name", ""),
+        family=row.fields.get("family_name", ""),
+        emails=tuple(e[0] for e in row.emails),
+        phones=tuple(p[0] for p in row.phones),
+        organisation=row.account.name if row.account else "",
+        address=" ".join(v for v in (address.get("street"), address.get("postal_code"), address.get("city")) if v),
+    )
+    return check.likely_existing(person)
+
+
 def match_row(row: ContactRow, found: _Lookups) -> tuple[int | None, Problem | None]:
     if row.id:
         if row.id not in found.ids:
@@ -327,6 +345,7 @@ class ContactImport:
         self.actor = actor
         self.writer = BulkWriter()
         self.on_match = job.on_match
+        self.match_likely = job.on_duplicate == OnDuplicate.MATCH
         user = actor.user
         self.can_add = permissions.can(user, "add", RecordKind.CONTACT)
         self.can_change = permissions.can(user, "change", RecordKind.CONTACT)
@@ -391,6 +410,8 @@ class ContactImport:
         updates: list[tuple[ContactRow, int, int | None]] = []
         for row in rows:
             match, problem = match_row(row, found)
+            if match is None and problem is None and self.match_likely:
+                match = likely_contact(row)
             if problem is None and match is not None and self.on_match == OnMatch.SKIP:
                 counts.skipped += 1
                 continue
@@ -708,9 +729,19 @@ def run(job_id: int, *, force: bool = False, progress: Callable[[ImportJob], Non
             job.save()
     if job.created >= 50_000 and not connection.in_atomic_block:
         _analyze()  # the planner's figures for the pages that read these tables next
+    if job.kind == "contacts" and job.state == ImportJob.State.DONE and job.created and job.on_duplicate == OnDuplicate.REVIEW:
+        _queue_duplicate_scan(job)
     if progress:
         progress(job)
     return job
+
+
+def _queue_duplicate_scan(job: ImportJob) -> None:
+    """New contacts that look like existing ones reach the steward's queue: an incremental
+    scan compares the records changed since the last scan (system work, not the importer's)."""
+    from rapport.identity import services as identity
+
+    identity.scan_start(actor=Actor(user=None, via=Via.IMPORT, context={"import": job.pk}), kind="contact", mode="incremental")
 
 
 def _fail(job_id: int, token: str, message: str, started: float, base_seconds: float) -> None:

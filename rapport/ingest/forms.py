@@ -15,7 +15,7 @@ from django.http import QueryDict
 from rapport.customers.forms import Errors, Form, FormField, Section, attach_errors
 from rapport.customers.models import DataField
 from rapport.ingest.mapping import targets_for
-from rapport.ingest.models import ImportJob, ImportKind, OnMatch
+from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch
 
 ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOT_IMPORTED = ("", "— not imported —")
@@ -117,7 +117,7 @@ def mapping_from_post(job: ImportJob, post: QueryDict) -> dict[str, str]:
     return {h: post.get(f"col-{i}", "").strip() for i, h in enumerate(job.headers)}
 
 
-SETTINGS_FIELDS = ("on_match", "region", "source", "create_accounts", "save_as")
+SETTINGS_FIELDS = ("on_match", "on_duplicate", "region", "source", "create_accounts", "save_as")
 
 
 def settings_form(
@@ -146,6 +146,16 @@ def settings_form(
         ),
     ]
     if job.kind == ImportKind.CONTACTS:
+        fields.append(
+            FormField(
+                "on_duplicate",
+                "When a new row looks like an existing contact",
+                "select",
+                value=job.on_duplicate,
+                choices=list(OnDuplicate.choices),
+                help_text="A different e-mail but the same person by name, phone or employer (see Duplicates).",
+            )
+        )
         fields.append(
             FormField(
                 "create_accounts",
@@ -183,4 +193,5 @@ def settings_data(job: ImportJob, post: QueryDict) -> dict[str, Any]:
     }
     if job.kind == ImportKind.CONTACTS:
         data["create_accounts"] = "create_accounts" in post
+        data["on_duplicate"] = post.get("on_duplicate", job.on_duplicate)
     return data

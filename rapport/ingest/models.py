@@ -20,6 +20,14 @@ class OnMatch(models.TextChoices):
     SKIP = "skip", "Skip the row"
 
 
+class OnDuplicate(models.TextChoices):
+    """What a row that matches no contact by id, external id or e-mail does when it looks
+    like an existing contact (the duplicate check of the identity app)."""
+
+    REVIEW = "review", "Create it; queue the likely duplicates for a data steward"
+    MATCH = "match", "Update the existing contact when the match is near-certain"
+
+
 class SavedMapping(TimestampedModel):
     """A named column mapping, reused for files of the same shape."""
 
@@ -75,6 +83,7 @@ class ImportJob(TimestampedModel):
     region = models.CharField(max_length=2, default="GB", help_text="Phone numbers without +code")
     source = models.CharField(max_length=100, help_text="External ids belong to this system")
     on_match = models.CharField(max_length=12, choices=OnMatch.choices, default=OnMatch.FILL_EMPTY)
+    on_duplicate = models.CharField(max_length=10, choices=OnDuplicate.choices, default=OnDuplicate.REVIEW)
     create_accounts = models.BooleanField(default=True)
 
     total_rows = models.PositiveIntegerField(null=True, blank=True)

@@ -18,7 +18,7 @@ from rapport.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rapport.customers.datadict import active_fields
 from rapport.ingest import storage
 from rapport.ingest.mapping import suggest_mapping, targets_for
-from rapport.ingest.models import ImportJob, ImportKind, OnMatch, SavedMapping
+from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
 from rapport.ingest.readers import FileProblem
 from rapport.users import permissions
 from rapport.users.models import RecordKind
@@ -107,6 +107,7 @@ def import_configure(
     region: str | None = None,
     source: str | None = None,
     on_match: str | None = None,
+    on_duplicate: str | None = None,
     create_accounts: bool | None = None,
     save_as: str = "",
 ) -> ImportJob:
@@ -133,6 +134,8 @@ def import_configure(
             errors["source"] = ["Name the system the file comes from (at most 100 characters)."]
     if on_match is not None and on_match not in OnMatch.values:
         errors["on_match"] = [f"Choose one of: {', '.join(OnMatch.values)}."]
+    if on_duplicate is not None and on_duplicate not in OnDuplicate.values:
+        errors["on_duplicate"] = [f"Choose one of: {', '.join(OnDuplicate.values)}."]
     if save_as and len(save_as) > 100:
         errors["save_as"] = ["At most 100 characters."]
     if errors:
@@ -147,6 +150,8 @@ def import_configure(
             job.source = source
         if on_match is not None:
             job.on_match = on_match
+        if on_duplicate is not None:
+            job.on_duplicate = on_duplicate
         if create_accounts is not None:
             job.create_accounts = create_accounts
         job.save()

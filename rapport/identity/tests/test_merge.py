@@ -367,3 +367,16 @@ def test_property_merge_then_unmerge_gives_back_the_original_state(
         before, keep
     )
     assert _state("account", [a.pk for a in accounts]) == accounts_before
+
+
+def test_unmerge_restores_timestamps_to_the_microsecond(personas):
+    import datetime as dt
+
+    a, b = make_contact(), make_contact()
+    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 500, tzinfo=dt.UTC)  # 0.0005 s: lost at millisecond precision
+    Contact.objects.filter(pk=b.pk).update(updated_at=moment)
+    ContactEmail.objects.filter(contact=b).update(created_at=moment)
+    merge = services.records_merge(actor=actor(personas["stella"]), kind="contact", survivor_id=a.pk, merged_ids=[b.pk])
+    services.merge_undo(actor=actor(personas["stella"]), merge=merge)
+    assert Contact.objects.get(pk=b.pk).updated_at == moment
+    assert ContactEmail.objects.get(contact=b).created_at == moment

@@ -1,5 +1,6 @@
 """rapport import contacts|accounts FILE [--mapping NAME] [--region GB] [--source NAME]
                                          [--on-match fill_empty|overwrite|skip] [--user NAME]
+                                         [--on-duplicate review|match]
                                          [--no-create-accounts] [--enqueue]
 rapport import resume|status|cancel|undo ID
 rapport import rejected ID FILE.csv
@@ -22,7 +23,7 @@ from rapport.audit.models import Via
 from rapport.audit.services import Actor
 from rapport.core.errors import RapportError
 from rapport.ingest import engine, selectors, services, undo
-from rapport.ingest.models import ImportJob, OnMatch
+from rapport.ingest.models import ImportJob, OnDuplicate, OnMatch
 from rapport.users.models import User
 
 
@@ -42,6 +43,10 @@ class Command(BaseCommand):
         parser.add_argument("--region", default=None, help="phone numbers without +code are read in this region")
         parser.add_argument("--source", default=None, help="the system the file's ids come from")
         parser.add_argument("--on-match", choices=OnMatch.values, default=None)
+        parser.add_argument(
+            "--on-duplicate", choices=OnDuplicate.values, default=None,
+            help="a new row that looks like an existing contact: create it and queue it for review, or update the existing one",
+        )
         parser.add_argument("--no-create-accounts", action="store_true")
         parser.add_argument("--user", help="import as this user (their rights, named in the history)")
         parser.add_argument("--enqueue", action="store_true", help="let the background worker run it")
@@ -95,7 +100,7 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot read {opts['target']}: {exc.strerror}.") from None
         services.import_configure(
             actor=actor, job=job, mapping_name=opts["mapping"], region=opts["region"], source=opts["source"],
-            on_match=opts["on_match"], create_accounts=False if opts["no_create_accounts"] else None,
+            on_match=opts["on_match"], on_duplicate=opts["on_duplicate"], create_accounts=False if opts["no_create_accounts"] else None,
         )  # fmt: skip
         job.refresh_from_db()
         unmapped = [h for h in job.headers if not job.mapping.get(h)]
