@@ -29,9 +29,9 @@ from rapport.identity.blocking import Organisation, Person
 from rapport.identity.compare import (
     ACCOUNT_VECTOR_FIELDS,
     VECTOR_FIELDS,
+    Level,
     account_vector,
     contact_vector,
-    Level,
     describe,
     name_forms,
 )
