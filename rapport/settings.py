@@ -204,6 +204,8 @@ PROCESS_CACHE_SECONDS = 0 if TESTING else env_int("PROCESS_CACHE_SECONDS", 10)
 # and how long a silent run is presumed alive before another worker may resume it.
 IMPORT_BATCH_ROWS = env_int("RAPPORT_IMPORT_BATCH_ROWS", 5000)
 IMPORT_PROCESSES = env_int("RAPPORT_IMPORT_PROCESSES", 0 if TESTING else max(1, min((os.cpu_count() or 1) - 1, 4)))
+# Processes comparing candidate pairs in a full duplicate scan (forked; 1 compares in the worker).
+IDENTITY_SCAN_PROCESSES = env_int("RAPPORT_IDENTITY_SCAN_PROCESSES", 1 if TESTING else max(1, min(os.cpu_count() or 1, 4)))
 IMPORT_STALE_SECONDS = env_int("RAPPORT_IMPORT_STALE_SECONDS", 120)
 IMPORT_MAX_UPLOAD_BYTES = env_int("RAPPORT_IMPORT_MAX_UPLOAD_BYTES", 2 * 1024**3)
 # Uploaded files (imports): on local disk by default. Several app servers need storage they
