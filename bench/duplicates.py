@@ -72,8 +72,23 @@ def step_load(records: int, seed: int) -> dict:
 
     from rapport.core.bulk import BulkWriter
     from rapport.customers import normalize, search_index
-    from rapport.customers.models import Account, AccountMembership, Contact, ContactAddress, ContactEmail, ContactPhone, SearchToken
-    from rapport.ingest.engine import ACCOUNT_COLUMNS, ADDRESS_COLUMNS, CONTACT_COLUMNS, EMAIL_COLUMNS, MEMBER_COLUMNS, PHONE_COLUMNS
+    from rapport.customers.models import (
+        Account,
+        AccountMembership,
+        Contact,
+        ContactAddress,
+        ContactEmail,
+        ContactPhone,
+        SearchToken,
+    )
+    from rapport.ingest.engine import (
+        ACCOUNT_COLUMNS,
+        ADDRESS_COLUMNS,
+        CONTACT_COLUMNS,
+        EMAIL_COLUMNS,
+        MEMBER_COLUMNS,
+        PHONE_COLUMNS,
+    )
 
     started = time.perf_counter()
     people, truth = _labelled().generate(records, 0.1, seed)
