@@ -11,6 +11,7 @@ from ninja import NinjaAPI, Swagger
 from rapport.api import errors
 from rapport.api.auth import BearerAuth, SessionAuth
 from rapport.customers.api import datafields, exports, parts, records, search
+from rapport.identity import api as identity_api
 from rapport.ingest import api as ingest_api
 from rapport.users import api as users_api
 
@@ -37,3 +38,4 @@ api.add_router("", search.router)
 api.add_router("", exports.router)
 api.add_router("", users_api.router)
 api.add_router("", ingest_api.router)
+api.add_router("", identity_api.router)

@@ -8,7 +8,7 @@ def history_for(
 ) -> QuerySet[AuditEntry]:
     """A record's history (or several records' together), newest first (callers check the
     actor may see the record)."""
-    ids = entity_ids if entity_ids is not None else [entity_id]
+    ids: list[int | None] = list(entity_ids) if entity_ids is not None else [entity_id]
     if len(ids) == 1:
         return AuditEntry.objects.filter(entity_kind=entity_kind, entity_id=ids[0]).order_by("-id")
     return AuditEntry.objects.filter(entity_kind=entity_kind, entity_id__in=ids).order_by("-id")

@@ -332,6 +332,40 @@ def contact_data(
     return data, new_parts
 
 
+# --- the duplicate check before a record is created --------------------------------------
+
+
+def contact_probe(data: dict[str, Any], parts: ContactParts | None) -> dict[str, Any]:
+    """What the duplicate check compares of a new contact's form: its names, first e-mail
+    and phone, account and data-dictionary values (identifying ones count)."""
+    probe = {k: data[k] for k in ("full_name", *NAME_PARTS, "custom") if k in data}
+    if parts is not None:
+        probe["emails"] = parts.emails or []
+        probe["phones"] = parts.phones or []
+        account = str((parts.memberships or [{}])[0].get("account", ""))
+        if account.isdigit():
+            probe["account"] = int(account)
+    return probe
+
+
+def account_probe(data: dict[str, Any], domains: list[str]) -> dict[str, Any]:
+    """What the duplicate check compares of a new account's form: name, domains, phone."""
+    name, phone = _clean_space(data.get("name", "")), data.get("phone", "")
+    probe: dict[str, Any] = {"name": name, "domains": domains, "phone": phone}
+    # The country is the phone's region; one typed as a name ("France") is left out.
+    country = str(data.get("country", "")).strip()
+    if len(country) == 2 and country.isalpha():
+        probe["country"] = country.upper()
+    return probe
+
+
+def probe_is_worth_checking(probe: dict[str, Any]) -> bool:
+    """A name, e-mail, phone or domain to go on: an empty form matches nothing useful."""
+    names = [probe.get(k) for k in ("full_name", "given_name", "family_name", "name")]
+    parts = [probe.get(k) for k in ("emails", "phones", "domains")]
+    return any(str(v or "").strip() for v in names) or any(parts)
+
+
 # --- accounts ---------------------------------------------------------------------------
 
 
@@ -473,6 +507,16 @@ def datafield_form(*, field_: DataField | None = None, post: QueryDict | None = 
             help_text="For choice fields: one per line",
         ),
         FormField("required", "Required", "checkbox", value=f.required if f else False),
+        FormField(
+            "is_identifying",
+            "Identifying (equal values mark the same person)",
+            "checkbox",
+            value=f.is_identifying if f else False,
+            help_text=(
+                "Such as a customer or tax number: two records with the same value are taken "
+                "as very likely the same when looking for duplicates."
+            ),
+        ),
         FormField("view_roles", "Roles that see it", "checkboxes", value=f.view_roles if f else [], choices=ROLE_CHOICES, help_text="None ticked: every role"),
         FormField("edit_roles", "Roles that change it", "checkboxes", value=f.edit_roles if f else [], choices=ROLE_CHOICES, help_text="None ticked: every role that sees it"),
         FormField("position", "Position", "number", value=str(f.position) if f else "0", help_text="Order on forms, smallest first"),
@@ -493,6 +537,7 @@ def datafield_data(post: QueryDict, *, creating: bool) -> dict[str, Any]:
         "help_text": post.get("help_text", ""),
         "choices": post.get("choices", ""),
         "required": "required" in post,
+        "is_identifying": "is_identifying" in post,
         "view_roles": post.getlist("view_roles"),
         "edit_roles": post.getlist("edit_roles"),
         "position": post.get("position", "") or 0,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -37,6 +38,9 @@ from rapport.customers.models import (
     Lifecycle,
     Tag,
 )
+from rapport.customers.web_selectors import HistoryRow
+from rapport.identity import check
+from rapport.identity import selectors as identity_selectors
 from rapport.users import permissions
 from rapport.users.models import RecordKind, Role, User
 
@@ -159,6 +163,139 @@ def account_list(request: HttpRequest) -> HttpResponse:
     return render_page(request, "customers/account_list.html", context, fragment="customers/_account_results.html")
 
 
+# --- duplicates: the check before create, the panel on a record, merges in its history ---
+
+# The steward pages of rapport.identity (compare, merge): plain paths, so these pages do not
+# depend on that app's URLs being installed.
+COMPARE_PATH = "/duplicates/compare/?kind={kind}&ids={ids}"
+MERGE_PATH = "/duplicates/merges/{pk}/"
+
+
+def _int_or_none(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def _possible_duplicates(request: HttpRequest, kind: str, probe: dict[str, Any]) -> list[check.Match]:
+    if not forms.probe_is_worth_checking(probe):
+        return []
+    return check.duplicates_check(actor=user_of(request), kind=kind, data=probe)
+
+
+@dataclass
+class DuplicateRow:
+    """One likely duplicate as the pages show it: the match, and its evidence in words."""
+
+    match: check.Match
+    reasons: list[str]  # what makes them alike, strongest first
+    doubts: list[str]  # what tells them apart
+    compare: str = ""
+
+
+def _rows(matches: list[check.Match], compare_with: int | None = None) -> list[DuplicateRow]:
+    rows = []
+    for m in matches:
+        reasons = [e.words for e in m.evidence if e.weight > 0]
+        if reasons:
+            reasons[0] = reasons[0][:1].upper() + reasons[0][1:]
+        doubts = [e.words for e in m.evidence if e.weight < 0]
+        compare = COMPARE_PATH.format(kind=m.kind, ids=f"{compare_with},{m.record_id}")
+        rows.append(DuplicateRow(m, reasons, doubts, compare if compare_with else ""))
+    return rows
+
+
+def _warning_context(request: HttpRequest, kind: str, matches: list[check.Match], *, blocking: bool) -> dict[str, Any]:
+    """The panel saying "this looks like …": a hint while typing, or, after a submit that
+    created nothing (``blocking``), the choice to open, merge or create anyway."""
+    return {
+        "matches": _rows(matches),
+        "dup_kind": kind,
+        "blocking": blocking,
+        "can_merge": permissions.can(user_of(request), "change", RecordKind.DUPLICATE),
+    }
+
+
+def _duplicate_choice(request: HttpRequest) -> tuple[bool, int | None]:
+    """What the user chose on the warning: (create anyway, the record to merge with after
+    creating). Merging is for the roles that may merge duplicates."""
+    merge_with = _int_or_none(request.POST.get("merge_with"))
+    if merge_with is not None:
+        permissions.require(user_of(request), "change", RecordKind.DUPLICATE)
+    return request.POST.get("create_anyway") == "1" or merge_with is not None, merge_with
+
+
+def _after_create(kind: str, pk: int, merge_with: int | None) -> HttpResponse:
+    if merge_with is not None:
+        return redirect(COMPARE_PATH.format(kind=kind, ids=f"{merge_with},{pk}"))
+    return redirect(f"customers:{kind}-detail", pk=pk)
+
+
+def _duplicates_panel(request: HttpRequest, kind: str, pk: int) -> dict[str, Any]:
+    """The record's likely duplicates, scored now, and the merges it survived. The caller
+    has checked that the user may see the record."""
+    user = user_of(request)
+    permissions.require(user, "view", RecordKind.DUPLICATE)
+    candidates = identity_selectors.candidates_for(actor=user, kind=kind, pk=pk)
+    return {
+        "duplicates": _rows(candidates, compare_with=pk),
+        "merges": [
+            (m, MERGE_PATH.format(pk=m.pk))
+            for m in identity_selectors.merges_of_record(actor=user, kind=kind, pk=pk)
+        ],
+        "record_kind": kind,
+    }
+
+
+@dataclass
+class IdentityNote:
+    """A merge or unmerge in the history, in words: ``before`` [links] ``after``."""
+
+    before: str
+    links: list[tuple[str, str]]  # (text, href) of the records named
+    after: str = ""
+
+
+@dataclass
+class HistoryRowWithNote(HistoryRow):
+    note: IdentityNote | None = None
+
+
+IDENTITY_CHANGES = ("merged", "merged_into", "unmerged", "restored_from")
+
+
+def _identity_note(entry: Any, kind: str, pk: int) -> IdentityNote | None:
+    changes = entry.changes
+
+    def links(ids: list[Any], capital: bool = False) -> list[tuple[str, str]]:
+        label = kind.capitalize() if capital else kind
+        detail = f"customers:{kind}-detail"
+        return [(f"{label} {i}", reverse(detail, args=[i])) for i in ids if isinstance(i, int)]
+
+    if "merged" in changes:
+        return IdentityNote("Merged", links(changes["merged"][1] or []), "into this record")
+    if "merged_into" in changes:
+        if entry.entity_id != pk:  # a record merged into this one: its history shows here
+            return IdentityNote("", links([entry.entity_id], capital=True), "was merged into this record")
+        return IdentityNote("Merged into", links([changes["merged_into"][1]]))
+    if "unmerged" in changes:
+        return IdentityNote("Unmerged:", links(changes["unmerged"][1] or []), "restored")
+    if "restored_from" in changes:
+        return IdentityNote("Restored from", links([changes["restored_from"][0]]))
+    return None
+
+
+def _history(request: HttpRequest, kind: str, obj: Any) -> list[HistoryRowWithNote] | None:
+    """The record's history rows; merges and unmerges say what happened in words."""
+    rows = web_selectors.history_rows(actor=user_of(request), kind=kind, obj=obj)
+    if rows is None:
+        return None
+    out = []
+    for row in rows:
+        note = _identity_note(row.entry, kind, obj.pk) if row.entry.action in ("merge", "unmerge") else None
+        changes = [c for c in row.changes if c[0] not in IDENTITY_CHANGES] if note else row.changes
+        out.append(HistoryRowWithNote(row.entry, changes, note))
+    return out
+
+
 # --- contact detail and its parts -------------------------------------------------------
 
 
@@ -184,7 +321,7 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
         "show": {n: access.can_view(n) for n in ("owner", "lifecycle", "source", "tags", "emails", "phones", "addresses", "memberships", "external_ids", *services.CONTACT_FIELDS)},
         "edit_parts": {p: can["change"] and access.can_edit(p) for p in CONTACT_PARTS},
         "custom_rows": _custom_rows(request, RecordKind.CONTACT, contact),
-        "history": web_selectors.history_rows(actor=user_of(request), kind=RecordKind.CONTACT, obj=contact),
+        "history": _history(request, RecordKind.CONTACT, contact),
         "can": can,
         "kinds": forms.KIND_CHOICES,
         "buying_roles": forms.BUYING_ROLE_CHOICES,
@@ -193,6 +330,8 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
         "part_message": "",
         "open_part": "",  # the add form rendered open (no JavaScript), else loaded on click
         "account_candidates": [],
+        "can_view_duplicates": permissions.can(user_of(request), "view", RecordKind.DUPLICATE),
+        "duplicates": None,  # the panel loads after the page (htmx), or with ?panel=duplicates
     }
     context.update(extra)
     return context
@@ -238,6 +377,14 @@ def _contact_of(values: dict[str, Any], user: Any) -> Contact:
 
 @web_view
 def contact_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The contact's page; ``?panel=duplicates`` its possible duplicates (the panel alone
+    for htmx, which loads it after the page, since scoring takes a moment)."""
+    if request.GET.get("panel") == "duplicates":
+        contact = selectors.contact_get(actor=user_of(request), pk=pk)
+        panel = _duplicates_panel(request, RecordKind.CONTACT, contact.pk)
+        if getattr(request, "htmx", False):
+            return render_page(request, "customers/_duplicates_panel.html", panel)
+        return render_page(request, "customers/contact_detail.html", _contact_context(request, contact, **panel))
     contact = _contact_of(selectors.contact_detail(actor=user_of(request), pk=pk), user_of(request))
     return render_page(request, "customers/contact_detail.html", _contact_context(request, contact))
 
@@ -331,27 +478,44 @@ def contact_part_delete(request: HttpRequest, pk: int, part: str, part_pk: int) 
 # --- contact create / edit / delete ------------------------------------------------------
 
 
-def _contact_form_page(request: HttpRequest, *, contact: Contact | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None) -> HttpResponse:
-    context = {"contact": contact, "form": form, "conflict": conflict, "version": version}
+def _contact_form_page(request: HttpRequest, *, contact: Contact | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None, **extra: Any) -> HttpResponse:
+    context = {"contact": contact, "form": form, "conflict": conflict, "version": version, **extra}
     return render_page(request, "customers/contact_form.html", context, status=status)
 
 
 @web_view
 def contact_create(request: HttpRequest) -> HttpResponse:
+    """The new-contact form. A submit that looks like a contact already there creates
+    nothing and shows the likely matches, until the user chooses to create anyway (or to
+    create and merge). ``GET ?check=duplicates&…`` answers the same panel as a hint while
+    the user types."""
     user = user_of(request)
     permissions.require(user, "add", RecordKind.CONTACT)
     access = permissions.field_access(user, RecordKind.CONTACT)
     datafields = selectors.datafields_for(actor=user, entity=RecordKind.CONTACT)
+    if request.method == "GET" and request.GET.get("check") == "duplicates":
+        data, parts = forms.contact_data(post=request.GET, access=access, datafields=datafields)
+        matches = _possible_duplicates(request, RecordKind.CONTACT, forms.contact_probe(data, parts))
+        context = _warning_context(request, RecordKind.CONTACT, matches, blocking=False)
+        return render_page(request, "customers/_duplicate_warning.html", context)
     errors: dict[str, list[str]] = {}
+    warning: dict[str, Any] = {}
+    create_anyway = False
     if request.method == "POST":
         data, parts = forms.contact_data(post=request.POST, access=access, datafields=datafields)
-        try:
-            contact = services.contact_create(actor=actor_of(request), data=data, parts=parts)
-        except ValidationFailed as exc:
-            errors = exc.errors
+        create_anyway, merge_with = _duplicate_choice(request)
+        probe = forms.contact_probe(data, parts)
+        matches = [] if create_anyway else _possible_duplicates(request, RecordKind.CONTACT, probe)
+        if matches:
+            warning = _warning_context(request, RecordKind.CONTACT, matches, blocking=True)
         else:
-            messages.success(request, f"Created {contact}.")
-            return redirect("customers:contact-detail", pk=contact.pk)
+            try:
+                contact = services.contact_create(actor=actor_of(request), data=data, parts=parts)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                messages.success(request, f"Created {contact}.")
+                return _after_create(RecordKind.CONTACT, contact.pk, merge_with)
     form = forms.contact_form(
         access=access,
         datafields=datafields,
@@ -361,7 +525,8 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         errors=errors,
         default_owner=user.pk,
     )
-    return _contact_form_page(request, contact=None, form=form, status=422 if errors else 200)
+    status = 422 if errors else 409 if warning else 200
+    return _contact_form_page(request, contact=None, form=form, status=status, create_anyway=create_anyway, **warning)
 
 
 @web_view
@@ -426,13 +591,15 @@ def _account_context(request: HttpRequest, account: Account, **extra: Any) -> di
         "people": selectors.account_people(actor=user_of(request), account=account),
         "children": web_selectors.account_children(actor=user_of(request), account=account),
         "parent_visible": account.parent is not None and permissions.can_see_record(user_of(request), RecordKind.ACCOUNT, account.parent),
-        "history": web_selectors.history_rows(actor=user_of(request), kind=RecordKind.ACCOUNT, obj=account),
+        "history": _history(request, RecordKind.ACCOUNT, account),
         "can": can,
         "kinds": forms.KIND_CHOICES,
         "part_errors": {},
         "part_values": {},
         "part_message": "",
         "open_part": "",
+        "can_view_duplicates": permissions.can(user_of(request), "view", RecordKind.DUPLICATE),
+        "duplicates": None,
     }
     context.update(extra)
     return context
@@ -440,7 +607,13 @@ def _account_context(request: HttpRequest, account: Account, **extra: Any) -> di
 
 @web_view
 def account_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The account's page; ``?panel=duplicates`` its possible duplicates, as for contacts."""
     account = selectors.account_get(actor=user_of(request), pk=pk)
+    if request.GET.get("panel") == "duplicates":
+        panel = _duplicates_panel(request, RecordKind.ACCOUNT, account.pk)
+        if getattr(request, "htmx", False):
+            return render_page(request, "customers/_duplicates_panel.html", panel)
+        return render_page(request, "customers/account_detail.html", _account_context(request, account, **panel))
     return render_page(request, "customers/account_detail.html", _account_context(request, account))
 
 
@@ -456,27 +629,43 @@ def account_part_delete(request: HttpRequest, pk: int, part: str, part_pk: int) 
     return _part_change(request, kind=RecordKind.ACCOUNT, pk=pk, part=part, part_pk=part_pk)
 
 
-def _account_form_page(request: HttpRequest, *, account: Account | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None) -> HttpResponse:
-    context = {"account": account, "form": form, "conflict": conflict, "version": version}
+def _account_form_page(request: HttpRequest, *, account: Account | None, form: forms.Form, status: int = 200, conflict: str = "", version: int | None = None, **extra: Any) -> HttpResponse:
+    context = {"account": account, "form": form, "conflict": conflict, "version": version, **extra}
     return render_page(request, "customers/account_form.html", context, status=status)
 
 
 @web_view
 def account_create(request: HttpRequest) -> HttpResponse:
+    """The new-account form, with the same duplicate check as the contact form."""
     user = user_of(request)
     permissions.require(user, "add", RecordKind.ACCOUNT)
     access = permissions.field_access(user, RecordKind.ACCOUNT)
     datafields = selectors.datafields_for(actor=user, entity=RecordKind.ACCOUNT)
+    if request.method == "GET" and request.GET.get("check") == "duplicates":
+        data, domains = forms.account_data(post=request.GET, access=access, datafields=datafields)
+        probe = forms.account_probe(data, domains if access.can_edit("domains") else [])
+        matches = _possible_duplicates(request, RecordKind.ACCOUNT, probe)
+        context = _warning_context(request, RecordKind.ACCOUNT, matches, blocking=False)
+        return render_page(request, "customers/_duplicate_warning.html", context)
     errors: dict[str, list[str]] = {}
+    warning: dict[str, Any] = {}
+    create_anyway = False
     if request.method == "POST":
         data, domains = forms.account_data(post=request.POST, access=access, datafields=datafields)
-        try:
-            account = services.account_create(actor=actor_of(request), data=data, domains=domains if access.can_edit("domains") else [])
-        except ValidationFailed as exc:
-            errors = exc.errors
+        domains = domains if access.can_edit("domains") else []
+        create_anyway, merge_with = _duplicate_choice(request)
+        probe = forms.account_probe(data, domains)
+        matches = [] if create_anyway else _possible_duplicates(request, RecordKind.ACCOUNT, probe)
+        if matches:
+            warning = _warning_context(request, RecordKind.ACCOUNT, matches, blocking=True)
         else:
-            messages.success(request, f"Created {account}.")
-            return redirect("customers:account-detail", pk=account.pk)
+            try:
+                account = services.account_create(actor=actor_of(request), data=data, domains=domains)
+            except ValidationFailed as exc:
+                errors = exc.errors
+            else:
+                messages.success(request, f"Created {account}.")
+                return _after_create(RecordKind.ACCOUNT, account.pk, merge_with)
     form = forms.account_form(
         access=access,
         datafields=datafields,
@@ -486,7 +675,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
         errors=errors,
         default_owner=user.pk,
     )
-    return _account_form_page(request, account=None, form=form, status=422 if errors else 200)
+    status = 422 if errors else 409 if warning else 200
+    return _account_form_page(request, account=None, form=form, status=status, create_anyway=create_anyway, **warning)
 
 
 @web_view

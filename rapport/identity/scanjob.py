@@ -234,7 +234,7 @@ def scan_processes() -> int:
 def _lookup_pairs(kind: str, changed: set[int]) -> tuple[dict[int, Any], set[tuple[int, int]]]:
     """Pairs of each changed record with the records its indexes point at."""
     loader = load.people if kind == Kind.CONTACT else load.organisations
-    probes = dict(loader(changed))
+    probes: dict[int, Any] = dict(loader(changed))
     pairs: set[tuple[int, int]] = set()
     for pk, probe in probes.items():
         others = (

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Field, Q
 from django.utils import timezone
 
 from rapport.audit.models import AuditEntry
@@ -472,7 +472,7 @@ def _typed(model: type[Contact] | type[Account], name: str, value: Any) -> Any:
     if name.startswith("custom.") or value is None:
         return value
     field = model._meta.get_field(name)
-    return field.to_python(value)
+    return field.to_python(value) if isinstance(field, Field) else value
 
 
 # --- decisions --------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Accounts and contacts: list, read, create, change, delete, history."""
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
@@ -11,19 +13,24 @@ from rapport.customers import selectors, services
 from rapport.customers.api import render
 from rapport.customers.api.schemas import (
     AccountCreate,
+    AccountCreated,
     AccountOut,
     AccountPage,
     AccountPatch,
     ContactCreate,
+    ContactCreated,
     ContactOut,
     ContactPage,
     ContactPatch,
+    DuplicateProblem,
     HistoryEntryOut,
     LifecycleT,
+    OnDuplicateT,
     PersonOut,
     SortT,
 )
 from rapport.customers.services import ContactParts
+from rapport.identity import api as identity_api
 
 router = Router()
 
@@ -48,6 +55,25 @@ def _filters(query: ListQuery) -> selectors.ListFilters:
     return selectors.ListFilters(**{**query.model_dump(), "lifecycle": query.lifecycle or ""})
 
 
+# A create may look for likely duplicates first: `report` says which, `refuse` stops there.
+ON_DUPLICATE = Query(  # noqa: B008 - ninja's way to document a parameter
+    "ignore",
+    description="ignore (default): create without looking; report: create and list likely "
+    "duplicates under `duplicates`; refuse: 409 with `duplicates` if any, else create",
+)
+CREATE_PROBLEMS = {**problems(403, 409), 409: DuplicateProblem}
+
+
+def _duplicates(
+    request: HttpRequest, kind: str, payload: Schema, on_duplicate: str
+) -> list[dict[str, Any]]:
+    if on_duplicate == "ignore":
+        return []
+    return identity_api.duplicates_found(
+        user=user_of(request), kind=kind, record=payload.model_dump(exclude_unset=True)
+    )
+
+
 # --- contacts ------------------------------------------------------------------------------
 
 
@@ -67,20 +93,32 @@ def contact_list(request: HttpRequest, query: Query[ContactListQuery]):
 
 @router.post(
     "/contacts",
-    response={201: ContactOut, **problems(403)},
+    response={201: ContactCreated, **CREATE_PROBLEMS},
     exclude_unset=True,
     url_name="contact-create",
     tags=["contacts"],
 )
-def contact_create(request: HttpRequest, payload: ContactCreate, response: HttpResponse):
-    """Create a contact, with its e-mails, phones, addresses, memberships and external ids."""
+def contact_create(
+    request: HttpRequest,
+    payload: ContactCreate,
+    response: HttpResponse,
+    on_duplicate: OnDuplicateT = ON_DUPLICATE,
+):
+    """Create a contact, with its e-mails, phones, addresses, memberships and external ids.
+    With `on_duplicate` it first looks for contacts you may see that are likely the same."""
+    duplicates = _duplicates(request, "contact", payload, on_duplicate)
+    if on_duplicate == "refuse" and duplicates:
+        return identity_api.duplicates_refused("contact", duplicates)
     parts = ContactParts(**{p: [data_of(i) for i in getattr(payload, p)] for p in PARTS})
     contact = services.contact_create(
         actor=actor_of(request), data=data_of(payload, exclude=PARTS), parts=parts
     )
     set_etag(response, contact.version)
     response["Location"] = reverse("api:contact-detail", kwargs={"contact_id": contact.pk})
-    return Status(201, render.contact(user_of(request), contact))
+    body = render.contact(user_of(request), contact)
+    if on_duplicate == "report":
+        body["duplicates"] = duplicates
+    return Status(201, body)
 
 
 @router.get(
@@ -171,13 +209,22 @@ def account_list(request: HttpRequest, query: Query[ListQuery]):
 
 @router.post(
     "/accounts",
-    response={201: AccountOut, **problems(403)},
+    response={201: AccountCreated, **CREATE_PROBLEMS},
     exclude_unset=True,
     url_name="account-create",
     tags=["accounts"],
 )
-def account_create(request: HttpRequest, payload: AccountCreate, response: HttpResponse):
-    """Create an account, with its web domains, external ids and addresses."""
+def account_create(
+    request: HttpRequest,
+    payload: AccountCreate,
+    response: HttpResponse,
+    on_duplicate: OnDuplicateT = ON_DUPLICATE,
+):
+    """Create an account, with its web domains, external ids and addresses. With
+    `on_duplicate` it first looks for accounts you may see that are likely the same."""
+    duplicates = _duplicates(request, "account", payload, on_duplicate)
+    if on_duplicate == "refuse" and duplicates:
+        return identity_api.duplicates_refused("account", duplicates)
     account = services.account_create(
         actor=actor_of(request),
         data=data_of(payload, exclude=("domains", "external_ids", "addresses")),
@@ -187,7 +234,10 @@ def account_create(request: HttpRequest, payload: AccountCreate, response: HttpR
     )
     set_etag(response, account.version)
     response["Location"] = reverse("api:account-detail", kwargs={"account_id": account.pk})
-    return Status(201, render.account(user_of(request), account))
+    body = render.account(user_of(request), account)
+    if on_duplicate == "report":
+        body["duplicates"] = duplicates
+    return Status(201, body)
 
 
 @router.get(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from rapport.api.common import Problem
 from rapport.customers.models import Account, AccountMembership, Contact, DataField, Kind, Lifecycle
 from rapport.users.models import Role
 
@@ -281,6 +282,38 @@ class ContactPage(Schema):
     next_cursor: str | None
 
 
+# --- likely duplicates (the check before a create, and the identity API) --------------------
+
+
+class EvidenceOut(Schema):
+    field: str = Field(description="The comparison field, e.g. family, given, email, phone")
+    level: int = Field(description="-1 missing, 0 disagrees, higher agrees more")
+    weight: float = Field(description="Its evidence in bits: positive for, negative against")
+    words: str = Field(description="What the level means, for a person")
+
+
+class DuplicateOut(Schema):
+    """A stored record that is likely the same customer, with the evidence field by field."""
+
+    id: int
+    kind: Literal["contact", "account"]
+    label: str = Field(description="The contact's name or the account's name")
+    detail: str = Field(description="For a contact, its primary account's name")
+    probability: float = Field(description="0–1: how likely it is the same customer")
+    percent: int
+    score: float = Field(description="The total evidence in bits")
+    evidence: list[EvidenceOut] = Field(description="Strongest evidence first")
+
+
+OnDuplicateT = Literal["ignore", "report", "refuse"]
+
+
+class ContactCreated(ContactOut):
+    duplicates: list[DuplicateOut] | None = Field(
+        None, description="With `on_duplicate=report`: likely duplicates found before creating"
+    )
+
+
 # --- accounts ---------------------------------------------------------------------------
 
 
@@ -353,6 +386,18 @@ class AccountPage(Schema):
     next_cursor: str | None
 
 
+class AccountCreated(AccountOut):
+    duplicates: list[DuplicateOut] | None = Field(
+        None, description="With `on_duplicate=report`: likely duplicates found before creating"
+    )
+
+
+class DuplicateProblem(Problem):
+    """409 from a create with `on_duplicate=refuse`: nothing was created."""
+
+    duplicates: list[DuplicateOut]
+
+
 # --- data dictionary -----------------------------------------------------------------------
 
 
@@ -409,7 +454,9 @@ class HistoryEntryOut(Schema):
     object_kind: str
     object_id: int | None
     changes: dict[str, list[Any]] = Field(description="{field: [old, new]}")
-    import_id: int | None = Field(None, description="The import that made the change (via 'import')")
+    import_id: int | None = Field(
+        None, description="The import that made the change (via 'import')"
+    )
 
 
 class SearchHitOut(Schema):
