@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("rapport.users.urls")),
     path("", include("rapport.customers.urls")),
     path("", include("rapport.ingest.urls")),
+    path("", include("rapport.identity.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -45,6 +45,7 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONTACT: (_EDIT, Visibility.TEAM, [], ["owner"]),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
+        RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
     },
     # Marketing segments the whole base and exports lists, but does not read sales notes.
     Role.MARKETING: {
@@ -54,6 +55,7 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONTACT: ({**_EDIT, "export": True}, Visibility.ALL, [], ["owner"]),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_NONE, Visibility.NONE, [], []),
+        RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
     },
     # The contact center must find any caller, and keeps their details current.
     Role.SERVICE: {
@@ -61,6 +63,7 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONTACT: ({**_EDIT, "add": True}, Visibility.ALL, [], ["owner"]),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
+        RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
     },
     # Stewards review and merge duplicates (change); only admins tune matching (delete).
     Role.STEWARD: {
@@ -75,6 +78,7 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONTACT: (_READ, Visibility.ALL, [], []),
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_NONE, Visibility.NONE, [], []),
+        RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
     },
 }
 
