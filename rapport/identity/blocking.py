@@ -62,7 +62,14 @@ class Organisation:
     address: str = ""
 
 
-_CODES = {**dict.fromkeys("bfpv", "1"), **dict.fromkeys("cgjkqsxz", "2"), **dict.fromkeys("dt", "3"), "l": "4", **dict.fromkeys("mn", "5"), "r": "6"}
+_CODES = {
+    **dict.fromkeys("bfpv", "1"),
+    **dict.fromkeys("cgjkqsxz", "2"),
+    **dict.fromkeys("dt", "3"),
+    "l": "4",
+    **dict.fromkeys("mn", "5"),
+    "r": "6",
+}
 
 
 @lru_cache(maxsize=65536)
@@ -180,10 +187,14 @@ def iter_candidate_pairs(
                 elif held[-1] != i:
                     held.append(i)
         # First every oversized key of this kind: the first shared key must be a usable one.
-        oversized.update(k for k, m in blocks.items() if not isinstance(m, int) and len(m) > max_block)
+        oversized.update(
+            k for k, m in blocks.items() if not isinstance(m, int) and len(m) > max_block
+        )
         earlier = kinds[: rank + 1]
 
-        def first_shared(a: int, b: int, earlier: Sequence[Callable[[Any], list[str]]] = earlier) -> str:
+        def first_shared(
+            a: int, b: int, earlier: Sequence[Callable[[Any], list[str]]] = earlier
+        ) -> str:
             shared: set[str] = set()
             for k in earlier:
                 shared = set(k(records[a])) & set(k(records[b])) - oversized
@@ -201,7 +212,9 @@ def iter_candidate_pairs(
         del blocks
 
 
-def _pairs_by_id(records: Iterable[tuple[int, Any]], max_block: int, kinds: Sequence[Callable[[Any], list[str]]]) -> set[tuple[int, int]]:
+def _pairs_by_id(
+    records: Iterable[tuple[int, Any]], max_block: int, kinds: Sequence[Callable[[Any], list[str]]]
+) -> set[tuple[int, int]]:
     ids, items = [], []
     for pk, record in records:
         ids.append(pk)
@@ -214,13 +227,17 @@ def _pairs_by_id(records: Iterable[tuple[int, Any]], max_block: int, kinds: Sequ
     return out
 
 
-def candidate_pairs(people: Iterable[tuple[int, Person]], *, max_block: int = 200) -> set[tuple[int, int]]:
+def candidate_pairs(
+    people: Iterable[tuple[int, Person]], *, max_block: int = 200
+) -> set[tuple[int, int]]:
     """Pairs (lower id first) of records sharing a blocking key; blocks larger than
     ``max_block`` are skipped (a common name alone is not worth 20,000 comparisons).
     For millions of records, ``iter_candidate_pairs`` streams them instead."""
     return _pairs_by_id(people, max_block, CONTACT_KEY_KINDS)
 
 
-def account_candidate_pairs(orgs: Iterable[tuple[int, Organisation]], *, max_block: int = 200) -> set[tuple[int, int]]:
+def account_candidate_pairs(
+    orgs: Iterable[tuple[int, Organisation]], *, max_block: int = 200
+) -> set[tuple[int, int]]:
     """Pairs (lower id first) of organisations sharing a blocking key (``account_keys``)."""
     return _pairs_by_id(orgs, max_block, ACCOUNT_KEY_KINDS)

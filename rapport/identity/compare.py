@@ -134,8 +134,11 @@ def _close(a: str, b: str, cutoff: float = 0.9) -> bool:
 
 def _one_slip(a: str, b: str) -> bool:
     """One letter dropped, added, replaced or two swapped, in names long enough that a
-    single slip does not usually make another real name ('Rachel'/'Rarhel', not 'Mark'/'Mary')."""
-    return min(len(a), len(b)) >= 5 and OSA.distance(a, b, score_cutoff=1) <= 1
+    single slip does not usually make another real name ('Rachel'/'Rarhel', not 'Mark'/'Mary');
+    two neighbours swapped in a shorter name ('Sean'/'Saen') too."""
+    if min(len(a), len(b)) < 4 or OSA.distance(a, b, score_cutoff=1) > 1:
+        return False
+    return min(len(a), len(b)) >= 5 or sorted(a) == sorted(b)
 
 
 @lru_cache(maxsize=1 << 18)
@@ -184,7 +187,9 @@ def person_names(given_a: str, family_a: str, given_b: str, family_b: str) -> Le
 
 
 @lru_cache(maxsize=1 << 17)
-def _mailboxes(addresses: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
+def _mailboxes(
+    addresses: tuple[str, ...],
+) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
     """(addresses as written, lower case; their mailboxes; the personal ones among those;
     the personal local parts long enough to be telling)."""
     raw = frozenset(a.strip().lower() for a in addresses if a.strip())
@@ -276,6 +281,15 @@ _POSTCODES = (
     re.compile(r"\b(\d{4})\b(?!\s*$)"),  # four digits before the town: Belgium, Denmark…
 )
 _HOUSE_NUMBER = re.compile(r"^\d{1,5}[a-z]?$")
+_UNIT_WORDS = frozenset({"apt", "ste", "fl", "unit", "room", "no"})
+
+
+def _street_suffix(token: str) -> str:
+    # 'Hauptstrasse' and 'Hauptstr' are 'Haupt Strasse' written as one word.
+    for suffix in ("strasse", "str"):
+        if token.endswith(suffix) and len(token) > len(suffix) + 2:
+            return token[: -len(suffix)] + " st"
+    return token
 
 
 @lru_cache(maxsize=1 << 16)
@@ -295,9 +309,17 @@ def address_parts(address: str) -> tuple[str, str, str, frozenset[str]]:
             break
     tokens = [_STREET_WORDS.get(t, t) for t in text.split()]
     # 'Hauptstrasse' is 'Haupt Strasse' written as one word.
-    tokens = [t[:-7] + " st" if t.endswith("strasse") and len(t) > 7 else t for t in tokens]
+    tokens = [_street_suffix(t) for t in tokens]
     tokens = " ".join(tokens).split()
-    number = next((t for t in tokens if _HOUSE_NUMBER.match(t)), "")
+    # The house number, not a flat's or a floor's ('Flat 3, 12 High Street' is number 12).
+    number = next(
+        (
+            t
+            for i, t in enumerate(tokens)
+            if _HOUSE_NUMBER.match(t) and (i == 0 or tokens[i - 1] not in _UNIT_WORDS)
+        ),
+        "",
+    )
     words = frozenset(t for t in tokens if t != number)
     normalised = " ".join(sorted(words)) + f"|{number}|{postcode}"
     return normalised, postcode, number, words
@@ -359,6 +381,21 @@ VECTOR_FIELDS = (
 )  # fmt: skip
 # Fields whose level is not a ``Level`` but how rare the agreeing value is (see ``frequency``).
 RARITY_FIELDS = frozenset({"given_rarity", "family_rarity"})
+# Fields where agreement is evidence but a difference is not: people move, and a contact's
+# postal address is most often the employer's office, which changes with the job together
+# with the organisation, e-mail and phone (counting it again would count one move twice).
+AGREEMENT_ONLY_FIELDS = frozenset({"address"})
+
+
+def _local_parts_are_names(a: Any, b: Any, given: str, family: str) -> bool:
+    """Whether the only thing two sets of addresses share is a personal part built from the
+    person's own names (no mailbox and no team mailbox in common)."""
+    _, keys_a, _, locals_a = _mailboxes(a.emails)
+    _, keys_b, _, locals_b = _mailboxes(b.emails)
+    if keys_a & keys_b:
+        return False
+    names = {n for n in (given, family) if len(n) >= 3}
+    return all(any(n in part for n in names) for part in locals_a & locals_b)
 
 
 def contact_vector(a: Any, b: Any, frequencies: Any = None) -> tuple[int, ...]:
@@ -382,10 +419,15 @@ def contact_vector(a: Any, b: Any, frequencies: Any = None) -> tuple[int, ...]:
             given_rarity = frequencies.rarity("given", x_given)
         if family == Level.EXACT:
             family_rarity = frequencies.rarity("family", x_family)
+    email = _email_level(a.emails, b.emails)
+    if email == Level.WEAK and _local_parts_are_names(a, b, x_given, x_family):
+        # 'ann.lee@' at two domains says the names agree, which the names already say: at a
+        # hundred thousand contacts most such pairs are namesakes at other companies.
+        email = Level.DIFFERENT
     return (
         int(given),
         int(family),
-        int(_email_level(a.emails, b.emails)),
+        int(email),
         int(_phone_level(a.phones, b.phones)),
         int(_organisation_level(a.organisation, b.organisation)),
         int(_address_level(getattr(a, "address", ""), getattr(b, "address", ""))),
@@ -500,7 +542,11 @@ def describe(field: str, level: int) -> str:
         from rapport.identity.frequency import rarity_bound  # the bands are defined there
 
         bound = rarity_bound(level)
-        return f"{part} shared by at most {bound:,} records" if bound <= 16 else f"common {part} (up to {bound:,} records)"
+        return (
+            f"{part} shared by at most {bound:,} records"
+            if bound <= 16
+            else f"common {part} (up to {bound:,} records)"
+        )
     phrases = _PHRASES.get(field)
     if phrases is None:
         raise KeyError(f"no comparison field called {field!r}")

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.identity.compare import Level
+from rapport.identity.compare import AGREEMENT_ONLY_FIELDS, RARITY_FIELDS, Level
 from rapport.identity.frequency import NameFrequencies
 
 Vector = tuple[int, ...]
@@ -39,9 +39,13 @@ class Model:
     iterations: int = 0
     # The name frequencies the vectors were built with, to build a new record's the same way.
     frequencies: NameFrequencies | None = None
+    # Fields whose DIFFERENT level weighs nothing (see compare.AGREEMENT_ONLY_FIELDS).
+    agreement_only: list[str] = field(default_factory=list)
 
     def weight(self, i: int, level: int) -> float:
         if level == Level.MISSING:
+            return 0.0
+        if level == Level.DIFFERENT and self.fields[i] in self.agreement_only:
             return 0.0
         m, u = self.m[i].get(level, _FLOOR), self.u[i].get(level, _FLOOR)
         return math.log2(max(m, _FLOOR) / max(u, _FLOOR))
@@ -69,6 +73,7 @@ class Model:
             "u": [{str(k): v for k, v in table.items()} for table in self.u],
             "iterations": self.iterations,
             "frequencies": self.frequencies.to_json() if self.frequencies else None,
+            "agreement_only": self.agreement_only,
         }
 
     @classmethod
@@ -81,11 +86,22 @@ class Model:
             u=[{int(k): float(v) for k, v in table.items()} for table in data["u"]],
             iterations=int(data.get("iterations", 0)),
             frequencies=NameFrequencies.from_json(frequencies) if frequencies else None,
+            agreement_only=list(data.get("agreement_only", [])),
         )
 
 
-_M_START: dict[int, float] = {Level.EXACT: 0.7, Level.STRONG: 0.15, Level.WEAK: 0.1, Level.DIFFERENT: 0.05}
-_U_START: dict[int, float] = {Level.EXACT: 0.05, Level.STRONG: 0.05, Level.WEAK: 0.1, Level.DIFFERENT: 0.8}
+_M_START: dict[int, float] = {
+    Level.EXACT: 0.7,
+    Level.STRONG: 0.15,
+    Level.WEAK: 0.1,
+    Level.DIFFERENT: 0.05,
+}
+_U_START: dict[int, float] = {
+    Level.EXACT: 0.05,
+    Level.STRONG: 0.05,
+    Level.WEAK: 0.1,
+    Level.DIFFERENT: 0.8,
+}
 
 
 def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
@@ -98,11 +114,26 @@ def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[i
         if set(field_levels) == set(LEVELS):
             m.append(dict(_M_START))
             u.append(dict(_U_START))
-        else:
+        elif field_levels:
             even = 1 / len(field_levels)
             m.append(dict.fromkeys(field_levels, even))
             u.append(dict.fromkeys(field_levels, even))
+        else:
+            m.append({})
+            u.append({})
     return m, u
+
+
+def default_model(fields: Sequence[str], *, prior: float = 0.05) -> Model:
+    """The model before any data: the starting weights EM begins from (agreement counts for,
+    difference against, rarity and missing values nothing). For checks before the first scan."""
+    model = Model(
+        fields=list(fields),
+        prior=prior,
+        agreement_only=[f for f in fields if f in AGREEMENT_ONLY_FIELDS],
+    )
+    model.m, model.u = _start([LEVELS if f not in RARITY_FIELDS else [] for f in fields])
+    return model
 
 
 def fit(
@@ -113,6 +144,7 @@ def fit(
     max_iterations: int = 200,
     tolerance: float = 1e-7,
     frequencies: NameFrequencies | None = None,
+    agreement_only: Iterable[str] = AGREEMENT_ONLY_FIELDS,
 ) -> Model:
     """Estimate the model from the candidate pairs' comparison vectors (no labels);
     ``vectors`` may also be a mapping of each distinct vector to how many pairs have it
@@ -124,6 +156,7 @@ def fit(
         counts = Counter(tuple(int(lv) for lv in v) for v in vectors)
     n_fields = len(fields)
     model = Model(fields=list(fields), prior=prior, frequencies=frequencies)
+    model.agreement_only = [f for f in fields if f in set(agreement_only)]
     seen: list[set[int]] = [set() for _ in range(n_fields)]
     for v in counts:
         for i, lv in enumerate(v):

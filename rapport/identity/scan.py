@@ -28,7 +28,9 @@ _CHUNK = 20_000  # pairs sent to a worker at a time
 
 
 def compare_pairs(
-    people: Sequence[Person], pairs: Iterable[tuple[int, int]], frequencies: NameFrequencies | None = None
+    people: Sequence[Person],
+    pairs: Iterable[tuple[int, int]],
+    frequencies: NameFrequencies | None = None,
 ) -> Iterator[tuple[int, int, Vector]]:
     """(i, j, comparison vector) for each pair of positions in ``people``."""
     for a, b in pairs:
@@ -103,7 +105,9 @@ class ScanResult:
         return self.vectors[self.vector_ids[position]]
 
 
-def scan_contacts(people: Sequence[Person], *, max_block: int = 200, processes: int = 1) -> ScanResult:
+def scan_contacts(
+    people: Sequence[Person], *, max_block: int = 200, processes: int = 1
+) -> ScanResult:
     """Block, compare and fit over ``people``; ``ScanResult.matches()`` gives the pairs
     (positions in ``people``) the fitted model calls duplicates."""
     frequencies = count_names(people)
@@ -115,5 +119,7 @@ def scan_contacts(people: Sequence[Person], *, max_block: int = 200, processes: 
         result.vector_ids.append(index.setdefault(v, len(index)))
     result.vectors = list(index)
     counts = Counter(result.vector_ids)
-    result.model = fs.fit(VECTOR_FIELDS, {result.vectors[i]: n for i, n in counts.items()}, frequencies=frequencies)
+    result.model = fs.fit(
+        VECTOR_FIELDS, {result.vectors[i]: n for i, n in counts.items()}, frequencies=frequencies
+    )
     return result

@@ -6,8 +6,18 @@ from rapport.identity.compare import Level
 FIELDS = ["name", "email", "phone", "organisation"]
 # The truth the synthetic pairs are drawn from: per field, P(level) among matches and
 # among non-matches (EXACT, STRONG, WEAK, DIFFERENT).
-TRUE_M = [(0.6, 0.3, 0.08, 0.02), (0.7, 0.1, 0.05, 0.15), (0.5, 0.1, 0.1, 0.3), (0.6, 0.2, 0.1, 0.1)]
-TRUE_U = [(0.002, 0.01, 0.05, 0.938), (0.001, 0.001, 0.01, 0.988), (0.001, 0.002, 0.02, 0.977), (0.05, 0.05, 0.1, 0.8)]
+TRUE_M = [
+    (0.6, 0.3, 0.08, 0.02),
+    (0.7, 0.1, 0.05, 0.15),
+    (0.5, 0.1, 0.1, 0.3),
+    (0.6, 0.2, 0.1, 0.1),
+]
+TRUE_U = [
+    (0.002, 0.01, 0.05, 0.938),
+    (0.001, 0.001, 0.01, 0.988),
+    (0.001, 0.002, 0.02, 0.977),
+    (0.05, 0.05, 0.1, 0.8),
+]
 ORDER = [Level.EXACT, Level.STRONG, Level.WEAK, Level.DIFFERENT]
 
 
@@ -19,7 +29,9 @@ def _pairs(rng: random.Random, n: int, share: float) -> list[tuple[tuple[int, ..
         vector = []
         for probs in table:
             level = rng.choices(ORDER, weights=probs)[0]
-            vector.append(int(Level.MISSING) if rng.random() < 0.1 else int(level))  # some values missing
+            vector.append(
+                int(Level.MISSING) if rng.random() < 0.1 else int(level)
+            )  # some values missing
         out.append((tuple(vector), is_match))
     return out
 
@@ -49,3 +61,60 @@ def test_weights_say_which_fields_agreed_and_missing_values_weigh_nothing():
 def test_no_pairs_gives_the_starting_model():
     model = fs.fit(FIELDS, [])
     assert model.iterations == 0 and model.weight(0, Level.EXACT) > 0
+
+
+def test_a_model_round_trips_through_json_with_its_name_frequencies():
+    import json
+
+    from rapport.identity.frequency import NameFrequencies
+
+    rng = random.Random(5)
+    frequencies = NameFrequencies(given={"raven": 2}, family={"smith": 400})
+    model = fs.fit(FIELDS, [v for v, _ in _pairs(rng, 5_000, share=0.1)], frequencies=frequencies)
+    again = fs.Model.from_json(json.loads(json.dumps(model.to_json())))
+    vector = (int(Level.EXACT), int(Level.WEAK), int(Level.MISSING), int(Level.DIFFERENT))
+    assert again.score(vector) == model.score(vector) and again.prior == model.prior
+    assert again.frequencies == frequencies
+
+
+def test_rarity_levels_are_learnt_and_a_rare_name_weighs_more_than_a_common_one():
+    # Matches agree on names of every frequency; non-matches that agree agree on common ones.
+    rng = random.Random(6)
+    vectors = []
+    for _ in range(20_000):
+        if rng.random() < 0.1:
+            vectors.append((int(Level.EXACT), int(Level.EXACT), rng.choice([15, 14, 12, 10, 8])))
+        else:
+            name = rng.choice([Level.EXACT, Level.DIFFERENT])
+            vectors.append(
+                (
+                    int(Level.DIFFERENT),
+                    int(name),
+                    rng.choice([10, 8]) if name == Level.EXACT else -1,
+                )
+            )
+    model = fs.fit(["email", "family", "family_rarity"], vectors)
+    assert model.weight(2, 15) > 2 > model.weight(2, 8)
+    assert model.weight(2, Level.MISSING) == 0
+
+
+def test_a_different_address_weighs_nothing_but_the_same_one_counts():
+    rng = random.Random(7)
+    vectors = []
+    for _ in range(10_000):
+        match = rng.random() < 0.1
+        email = Level.EXACT if match and rng.random() < 0.9 else Level.DIFFERENT
+        address = (
+            rng.choice([Level.EXACT, Level.DIFFERENT])
+            if match
+            else rng.choice([Level.DIFFERENT] * 20 + [Level.EXACT])
+        )
+        vectors.append((int(email), int(address)))
+    model = fs.fit(["email", "address"], vectors)
+    assert model.weight(1, Level.DIFFERENT) == 0 and model.weight(1, Level.EXACT) > 2
+
+
+def test_the_default_model_counts_agreement_before_any_scan():
+    model = fs.default_model(["given", "email", "address", "family_rarity"])
+    assert model.weight(1, Level.EXACT) > 0 > model.weight(1, Level.DIFFERENT)
+    assert model.weight(2, Level.DIFFERENT) == 0 and model.weight(3, 15) == 0
