@@ -33,6 +33,8 @@ from rapport.customers.normalize import fold, normalize_org_name
 from rapport.identity.compare import (
     address_parts,
     email_key,
+    fold_family,
+    fold_name,
     is_role_address,
     organisation_domain,
     registered_domain,
@@ -118,13 +120,44 @@ def _org_keys(person: Person) -> list[str]:
     return [f"org:{org}:{family}"] if org and family else []
 
 
-# In the order a pair sharing several keys is produced by: the first kind it shares.
+# In the order a pair sharing several keys is produced by: the first kind it shares. The
+# name kind is last and windowed (see ``iter_candidate_pairs``).
 CONTACT_KEY_KINDS: tuple[Callable[[Person], list[str]], ...] = (
     _email_keys,
     lambda p: _phone_keys(p.phones),
-    _name_keys,
     _org_keys,
+    _name_keys,
 )
+# Inside a name block larger than SMALL_BLOCK, each record is compared with its WINDOW
+# nearest neighbours in two orders (family then given name, and given then family), not
+# with everyone: the sorted-neighbourhood method. A name block grows with the database
+# ("Smith, J…" is thousands of people in a million); the pairs it yields then grow only
+# linearly, and a typo in one of the two names leaves the other to sort the pair together.
+WINDOW = 3
+SMALL_BLOCK = 2 * WINDOW
+
+
+def _name_orders(person: Person, key: str) -> tuple[tuple[str, str], tuple[str, str]]:
+    """The person's (family, given) and (given, family), taken the way round that made
+    ``key``: a swapped record sorts next to the straight one."""
+    family, given = person.family, person.given
+    if key != f"name:{soundex(family)}:{_initial(given)}":
+        family, given = given, family
+    f, g = fold_family(family), fold_name(given)
+    return (f, g), (g, f)
+
+
+def _windowed(members: list[int], records: Sequence[Any], key: str) -> set[tuple[int, int]]:
+    if len(members) <= SMALL_BLOCK:
+        return {(a, b) for x, a in enumerate(members) for b in members[x + 1 :]}
+    orders = {m: _name_orders(records[m], key) for m in members}
+    pairs: set[tuple[int, int]] = set()
+    for which in (0, 1):
+        ranked = sorted(members, key=lambda m: (orders[m][which], m))
+        for x, a in enumerate(ranked):
+            for b in ranked[x + 1 : x + 1 + WINDOW]:
+                pairs.add((a, b) if a < b else (b, a))
+    return pairs
 
 
 def keys(person: Person) -> set[str]:
@@ -167,6 +200,7 @@ def iter_candidate_pairs(
     *,
     max_block: int = 200,
     kinds: Sequence[Callable[[Any], list[str]]] = CONTACT_KEY_KINDS,
+    windowed: Callable[[Any], list[str]] | None = _name_keys,
 ) -> Iterator[tuple[int, int]]:
     """Pairs (i, j), i < j, of positions in ``records`` sharing a blocking key, each once;
     a block larger than ``max_block`` is skipped (a common name alone is not worth 20,000
@@ -186,6 +220,17 @@ def iter_candidate_pairs(
                         blocks[key] = [held, i]
                 elif held[-1] != i:
                     held.append(i)
+        if kind is windowed:
+            # Last kind: pairs sharing a key of an earlier kind were produced there.
+            exact = kinds[:rank]
+            for key, members in blocks.items():
+                if isinstance(members, int):
+                    continue
+                for a, b in sorted(_windowed(members, records, key)):
+                    if not any(set(k(records[a])) & set(k(records[b])) - oversized for k in exact):
+                        yield (a, b)
+            del blocks
+            continue
         # First every oversized key of this kind: the first shared key must be a usable one.
         oversized.update(
             k for k, m in blocks.items() if not isinstance(m, int) and len(m) > max_block
