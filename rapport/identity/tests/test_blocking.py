@@ -1,8 +1,8 @@
 import pytest
 
 from rapport.identity.blocking import (
-    Organisation,
     WINDOW,
+    Organisation,
     Person,
     account_candidate_pairs,
     account_keys,
