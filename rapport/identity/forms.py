@@ -105,7 +105,9 @@ class MergeInput:
 def merge_input(post: QueryDict, fields: list[str]) -> MergeInput:
     """Read the merge form. ``shown`` lists every record on the screen (for the versions),
     ``ids`` those ticked for the merge, ``survivor`` the one kept, ``choice-<field>`` the
-    record whose value the field takes, ``version-<id>`` each record's version."""
+    record whose value the field takes (``rule-<field>``: the one the rules picked, so a
+    choice left as suggested is not recorded as the steward's), ``version-<id>`` each
+    record's version."""
     shown = [i for i in (_int(v) for v in post.getlist("shown")) if i is not None]
     ticked = [i for i in (_int(v) for v in post.getlist("ids")) if i is not None]
     survivor = _int(post.get("survivor"))
@@ -118,6 +120,8 @@ def merge_input(post: QueryDict, fields: list[str]) -> MergeInput:
     choices: dict[str, int] = {}
     for name in fields:
         pk = _int(post.get(f"choice-{name}"))
+        if pk is not None and pk == _int(post.get(f"rule-{name}")):
+            continue  # left as the rules suggested
         # A value from a record left out of the merge cannot survive it: the rule decides.
         if pk is not None and pk in chosen_records:
             choices[name] = pk
