@@ -78,13 +78,38 @@ def vector_of(kind: str, a: Any, b: Any, model: fs.Model | None = None) -> tuple
     return tuple(account_vector(a, b))
 
 
+_MODEL_COLUMNS = ("contact_model", "account_model")
+# Fitted models parsed once per process: (settings id, version, saved at) -> kind -> model. The
+# stored model holds the name frequency table (hundreds of kilobytes of JSON), too much
+# to read and parse for every check before a create.
+_models: dict[tuple[int, int, Any], dict[str, fs.Model]] = {}
+
+
+def match_settings() -> MatchSettings:
+    """The thresholds and rules, without the stored models (see ``current_model``)."""
+    return MatchSettings.objects.defer(*_MODEL_COLUMNS).order_by("pk").first() or MatchSettings()
+
+
 def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
     """The model the last full scan fitted, or a cautious default before any scan."""
-    conf = conf or MatchSettings.objects.order_by("pk").first()
-    stored = (conf.contact_model if kind == Kind.CONTACT else conf.account_model) if conf else None
-    if stored and stored.get("fields") == list(fields_of(kind)):
-        return fs.Model.from_json(stored)
-    return cold_start(kind)
+    conf = conf or match_settings()
+    if conf.pk is None:
+        return cold_start(kind)
+    key = (conf.pk, conf.version, conf.updated_at)
+    cached = _models.get(key, {}).get(kind)
+    if cached is not None:
+        return cached
+    column = "contact_model" if kind == Kind.CONTACT else "account_model"
+    stored = MatchSettings.objects.filter(pk=conf.pk).values_list(column, flat=True).first()
+    model = (
+        fs.Model.from_json(stored)
+        if stored and stored.get("fields") == list(fields_of(kind))
+        else cold_start(kind)
+    )
+    if len(_models) > 4:
+        _models.clear()
+    _models.setdefault(key, {})[kind] = model
+    return model
 
 
 # Values a person has several of, or changes with a job: that two records differ in one
@@ -167,7 +192,10 @@ def person_of(data: dict[str, Any]) -> Person:
         try:
             phones.append(normalize.normalize_phone(p, data.get("region"))[0])
         except ValueError:
-            continue
+            # An international number phonenumbers does not know (a new range): its digits.
+            digits = "".join(c for c in p if c.isdigit())
+            if p.strip().startswith(("+", "00")) and len(digits) >= 8:
+                phones.append("+" + digits.removeprefix("00"))
     organisation = str(data.get("organisation") or "")
     if not organisation and data.get("account"):
         organisation = (
@@ -237,7 +265,10 @@ def contact_ids_like(p: Person) -> set[int]:
             ]
         )
     for given, family in ((p.given, p.family), (p.family, p.given)):
-        family_tokens = set(normalize.words(family))
+        # The family name's longest word: "van der Kint" is looked up by "kint", not by the
+        # particles a hundred thousand people share.
+        family_words = sorted(normalize.words(family), key=len)
+        family_tokens = set(family_words[-1:])
         if not family_tokens or not given:
             continue
         given_tokens = set(normalize.words(given))
@@ -303,7 +334,7 @@ def _ranked(
     *, actor: Any, kind: str, probe: Any, ids: set[int], exclude: int | None, limit: int
 ) -> list[Match]:
     """Score the records ``ids`` the actor may see against ``probe``; the likely ones, best first."""
-    conf = MatchSettings.objects.order_by("pk").first() or MatchSettings()
+    conf = match_settings()
     model = current_model(kind, conf)
     if exclude is not None:
         ids = ids - {exclude}
@@ -391,7 +422,7 @@ def likely_existing(person: Person, *, at_least: float | None = None) -> int | N
     """The one stored contact ``person`` near-certainly is (probability at or above the
     automatic threshold, or ``at_least``), for imports set to match likely duplicates.
     No permission filter: the caller refuses a match its user may not change."""
-    conf = MatchSettings.objects.order_by("pk").first() or MatchSettings()
+    conf = match_settings()
     threshold = conf.upper if at_least is None else at_least
     model = current_model(Kind.CONTACT, conf)
     best: tuple[float, int] | None = None

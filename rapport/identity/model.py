@@ -124,6 +124,22 @@ def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[i
     return m, u
 
 
+# A prior belief, not a label: at least this share of one person's records differ in the
+# field (people have several addresses and numbers, and change jobs). Without it, EM can
+# explain matches as "the e-mail agrees" and give a different e-mail an impossible weight
+# (2^-20), so a person who changed jobs or wrote from a new address is never proposed.
+CHANGES_AMONG_MATCHES = {"email": 0.05, "phone": 0.05, "organisation": 0.05}
+
+
+def _at_least(shares: dict[int, float], level: int, least: float) -> None:
+    if shares.get(level, 0.0) >= least:
+        return
+    rest = sum(p for lv, p in shares.items() if lv != level)
+    scale = (1 - least) / rest if rest else 0.0
+    for lv in shares:
+        shares[lv] = least if lv == level else shares[lv] * scale
+
+
 def default_model(fields: Sequence[str], *, prior: float = 0.05) -> Model:
     """The model before any data: the starting weights EM begins from (agreement counts for,
     difference against, rarity and missing values nothing). For checks before the first scan."""
@@ -145,6 +161,7 @@ def fit(
     tolerance: float = 1e-7,
     frequencies: NameFrequencies | None = None,
     agreement_only: Iterable[str] = AGREEMENT_ONLY_FIELDS,
+    changes_among_matches: Mapping[str, float] | None = None,
 ) -> Model:
     """Estimate the model from the candidate pairs' comparison vectors (no labels);
     ``vectors`` may also be a mapping of each distinct vector to how many pairs have it
@@ -164,6 +181,10 @@ def fit(
                 seen[i].add(lv)
     levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
     model.m, model.u = _start(levels)
+    changes = CHANGES_AMONG_MATCHES if changes_among_matches is None else changes_among_matches
+    floors = {
+        i: changes[f] for i, f in enumerate(fields) if f in changes and Level.DIFFERENT in levels[i]
+    }
     total = sum(counts.values())
     if not total:
         return model
@@ -185,6 +206,8 @@ def fit(
                 mass = sum(shares.values())
                 for lv in shares:
                     shares[lv] = max(shares[lv] / mass, _FLOOR) if mass else 1 / len(shares)
+        for i, least in floors.items():
+            _at_least(m_new[i], Level.DIFFERENT, least)
         new_prior = min(max(matches / total, _FLOOR), 1 - _FLOOR)
         change = abs(new_prior - model.prior) + max(
             abs(m_new[i][lv] - model.m[i][lv]) + abs(u_new[i][lv] - model.u[i][lv])

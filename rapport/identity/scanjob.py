@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from rapport.audit.models import Via
@@ -173,8 +174,11 @@ def _store_model(conf: MatchSettings, kind: str, fitted: fs.Model, pairs: int) -
     (a new or small database): then the starting weights go on being used."""
     if pairs < MIN_FIT_PAIRS:
         return
-    setattr(conf, f"{kind}_model", fitted.to_json())
-    MatchSettings.objects.filter(pk=conf.pk).update(**{f"{kind}_model": fitted.to_json()})
+    # A new version: every process parses the new model once (see check.current_model).
+    MatchSettings.objects.filter(pk=conf.pk).update(
+        **{f"{kind}_model": fitted.to_json()}, version=F("version") + 1, updated_at=timezone.now()
+    )
+    conf.refresh_from_db(fields=["version", "updated_at"])
 
 
 Kept = dict[tuple[int, int], tuple[float, float, list[int]]]

@@ -118,3 +118,13 @@ def test_the_default_model_counts_agreement_before_any_scan():
     model = fs.default_model(["given", "email", "address", "family_rarity"])
     assert model.weight(1, Level.EXACT) > 0 > model.weight(1, Level.DIFFERENT)
     assert model.weight(2, Level.DIFFERENT) == 0 and model.weight(3, 15) == 0
+
+
+def test_a_field_that_always_agrees_among_the_fitted_matches_still_may_differ():
+    # Matches here all share their e-mail: plain EM would make a different e-mail nearly
+    # impossible for a match (a weight around -20 bits); the prior keeps it plausible.
+    vectors = [(3, 3, 3)] * 200 + [(0, 3, 0)] * 50 + [(0, 0, 0)] * 5000 + [(3, 0, 0)] * 300
+    free = fs.fit(["given", "email", "phone"], vectors, changes_among_matches={})
+    held = fs.fit(["given", "email", "phone"], vectors)
+    assert free.weight(1, Level.DIFFERENT) < -15
+    assert -6 < held.weight(1, Level.DIFFERENT) < 0
