@@ -32,6 +32,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -106,26 +107,83 @@ def step_load(records: int, seed: int) -> dict:
         chunk = people[start : start + 5000]
         with transaction.atomic():
             ids = w.reserve_ids(Contact, len(chunk))
-            names = sorted({p.organisation for p in chunk if p.organisation and p.organisation not in accounts})
+            names = sorted(
+                {p.organisation for p in chunk if p.organisation and p.organisation not in accounts}
+            )
             if names:
                 account_ids = w.reserve_ids(Account, len(names))
                 rows = []
                 for pk, name in zip(account_ids, names, strict=True):
                     accounts[name] = pk
-                    rows.append((pk, now, now, 1, name, "", normalize.normalize_org_name(name)[:200], "", "", "", "", None, None, "customer", "", "{}"))
+                    rows.append(
+                        (
+                            pk,
+                            now,
+                            now,
+                            1,
+                            name,
+                            "",
+                            normalize.normalize_org_name(name)[:200],
+                            "",
+                            "",
+                            "",
+                            "",
+                            None,
+                            None,
+                            "customer",
+                            "",
+                            "{}",
+                        )
+                    )
                 w.insert(Account, ACCOUNT_COLUMNS, rows)
             contacts, emails, phones, addresses, members, tokens = [], [], [], [], [], []
             for pk, p in zip(ids, chunk, strict=True):
                 positions.append(pk)
                 parts = {"given_name": p.given, "family_name": p.family}
-                contacts.append((pk, now, now, 1, None, "bench", "", p.given, "", p.family, "", normalize.display_name(parts), normalize.sort_key(parts), "", "", "none", "", "", "lead", "{}"))
+                contacts.append(
+                    (
+                        pk,
+                        now,
+                        now,
+                        1,
+                        None,
+                        "bench",
+                        "",
+                        p.given,
+                        "",
+                        p.family,
+                        "",
+                        normalize.display_name(parts),
+                        normalize.sort_key(parts),
+                        "",
+                        "",
+                        "none",
+                        "",
+                        "",
+                        "lead",
+                        "{}",
+                    )
+                )
                 for i, e in enumerate(dict.fromkeys(p.emails)):
-                    emails.append((now, now, pk, e.lower(), e.rpartition("@")[2].lower(), "work", i == 0, "bench"))
+                    emails.append(
+                        (
+                            now,
+                            now,
+                            pk,
+                            e.lower(),
+                            e.rpartition("@")[2].lower(),
+                            "work",
+                            i == 0,
+                            "bench",
+                        )
+                    )
                 for i, number in enumerate(dict.fromkeys(p.phones)):
                     phones.append((now, now, pk, number, number, "", "work", i == 0, "bench"))
                 if p.address:
                     street, postcode, city = _split_address(p.address)
-                    addresses.append((now, now, pk, "work", street, city, "", postcode, "GB", True, "bench"))
+                    addresses.append(
+                        (now, now, pk, "work", street, city, "", postcode, "GB", True, "bench")
+                    )
                 if p.organisation:
                     members.append((now, now, pk, accounts[p.organisation], True, "", "", None))
                 words = set(normalize.words(f"{p.given} {p.family}"))
@@ -144,7 +202,40 @@ def step_load(records: int, seed: int) -> dict:
             cursor.execute("ANALYZE")
     truth_ids = sorted((positions[a], positions[b]) for a, b in truth)
     (WORK / "truth.json").write_text(json.dumps({"truth": truth_ids, "positions": positions}))
-    return {"records": len(people), "duplicates": len(truth), "accounts": len(accounts), "generated_s": generated, "seconds": time.perf_counter() - started}
+    return {
+        "records": len(people),
+        "duplicates": len(truth),
+        "accounts": len(accounts),
+        "generated_s": generated,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def _tree_pss_mb() -> float:
+    """Proportional set size of this process and its children: shared pages (a forked
+    worker's copy-on-write view of the parent) counted once, split between the sharers."""
+    pids, total = [os.getpid()], 0
+    for pid in pids:
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    pids += [int(c) for c in f.read().split()]
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                total += next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+        except (OSError, StopIteration, ValueError):
+            continue
+    return total / 1024
+
+
+class _PeakMemory(threading.Thread):
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peak = 0.0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(0.5):
+            self.peak = max(self.peak, _tree_pss_mb())
 
 
 def step_scan(processes: int) -> dict:
@@ -155,11 +246,18 @@ def step_scan(processes: int) -> dict:
     from rapport.identity import scanjob, services
     from rapport.identity.models import Candidate
 
-    scan = services.scan_start(actor=Actor(user=None, via=Via.SYSTEM), kind="contact", enqueue=False)
+    scan = services.scan_start(
+        actor=Actor(user=None, via=Via.SYSTEM), kind="contact", enqueue=False
+    )
     phases: list[tuple[str, float]] = []
+    sampler = _PeakMemory()
+    sampler.start()
     started = time.perf_counter()
-    done = scanjob.run(scan.pk, progress=lambda s: phases.append((s.phase, time.perf_counter() - started)))
+    done = scanjob.run(
+        scan.pk, progress=lambda s: phases.append((s.phase, time.perf_counter() - started))
+    )
     seconds = time.perf_counter() - started
+    sampler.stopped.set()
     assert done is not None and done.state == "done", done and done.error
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -170,7 +268,7 @@ def step_scan(processes: int) -> dict:
     recall = tp / len(truth) if truth else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {
-        "seconds": seconds, "peak_mb": round(peak), "peak_child_mb": round(peak_children), "records": done.records,
+        "seconds": seconds, "peak_mb": round(peak), "peak_child_mb": round(peak_children), "peak_pss_mb": round(sampler.peak), "records": done.records,
         "pairs": done.pairs_compared, "candidates": done.candidates, "clusters": done.clusters,
         "precision": precision, "recall": recall, "f1": f1, "phases": phases,
     }  # fmt: skip
@@ -183,7 +281,15 @@ def step_check(probes: int, seed: int) -> dict:
 
     rng = random.Random(seed)
     positions = json.loads((WORK / "truth.json").read_text())["positions"]
-    nick = {"robert": "Bob", "william": "Bill", "elizabeth": "Liz", "margaret": "Maggie", "james": "Jim", "michael": "Mike", "thomas": "Tom"}
+    nick = {
+        "robert": "Bob",
+        "william": "Bill",
+        "elizabeth": "Liz",
+        "margaret": "Maggie",
+        "james": "Jim",
+        "michael": "Mike",
+        "thomas": "Tom",
+    }
     payloads: list[tuple[dict, int | None]] = []
     for pk in rng.sample(positions, probes // 2):
         stored = dict(load.people([pk]))[pk]
@@ -191,9 +297,29 @@ def step_check(probes: int, seed: int) -> dict:
         phone = stored.phones[0] if stored.phones else ""
         # Another writing of a stored person: nickname, phone with spaces, another address.
         spaced = f"{phone[:3]} {phone[3:6]} {phone[6:]}" if phone else ""
-        payloads.append(({"given_name": given, "family_name": stored.family, "emails": [f"{stored.given.lower()}.x{pk}@gmail.com"], "phones": [spaced] if spaced else [], "organisation": stored.organisation}, pk))
+        payloads.append(
+            (
+                {
+                    "given_name": given,
+                    "family_name": stored.family,
+                    "emails": [f"{stored.given.lower()}.x{pk}@gmail.com"],
+                    "phones": [spaced] if spaced else [],
+                    "organisation": stored.organisation,
+                },
+                pk,
+            )
+        )
     for i in range(probes - len(payloads)):
-        payloads.append(({"given_name": f"Nobody{i}", "family_name": rng.choice(["Smith", "Müller", "Martin", "de Vries", "Johnson"]), "emails": [f"new{i}@example.org"]}, None))
+        payloads.append(
+            (
+                {
+                    "given_name": f"Nobody{i}",
+                    "family_name": rng.choice(["Smith", "Müller", "Martin", "de Vries", "Johnson"]),
+                    "emails": [f"new{i}@example.org"],
+                },
+                None,
+            )
+        )
     rng.shuffle(payloads)
     timings, first, expected = [], 0, 0
     for data, pk in payloads:
@@ -205,11 +331,22 @@ def step_check(probes: int, seed: int) -> dict:
             first += bool(matches) and matches[0].record_id == pk
     timings.sort()
     pct = statistics.quantiles(timings, n=100)
-    return {"probes": len(payloads), "contacts": Contact.objects.count(), "p50": pct[49], "p95": pct[94], "p99": pct[98], "found_first": first / expected if expected else 0.0}
+    return {
+        "probes": len(payloads),
+        "contacts": Contact.objects.count(),
+        "p50": pct[49],
+        "p95": pct[94],
+        "p99": pct[98],
+        "found_first": first / expected if expected else 0.0,
+    }
 
 
 def fresh_env(db: str) -> dict[str, str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rapport.settings", "RAPPORT_MEDIA_ROOT": str(WORK / "media")}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rapport.settings",
+        "RAPPORT_MEDIA_ROOT": str(WORK / "media"),
+    }
     data = WORK / db
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
@@ -223,20 +360,33 @@ def fresh_env(db: str) -> dict[str, str]:
         env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
     else:
         env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
+    subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True, cwd=ROOT
+    )  # noqa: S603
     return env
 
 
 def run_step(env: dict[str, str], *args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], env=env, check=True, cwd=ROOT, capture_output=True, text=True)  # noqa: S603
+    out = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )  # noqa: S603
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
-    parser.add_argument("--processes", type=int, default=2, help="processes comparing pairs in the scan")
+    parser.add_argument(
+        "--processes", type=int, default=2, help="processes comparing pairs in the scan"
+    )
     parser.add_argument("--probes", type=int, default=1000, help="checks before create to time")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("step", nargs="?", help=argparse.SUPPRESS)
@@ -251,15 +401,22 @@ def main() -> None:
         print(json.dumps(step_check(opts.probes, opts.seed)))
         return
     WORK.mkdir(parents=True, exist_ok=True)
-    print(f"{opts.records:,} contacts, 10% with a known duplicate; machine: {os.cpu_count()} cores", flush=True)
+    print(
+        f"{opts.records:,} contacts, 10% with a known duplicate; machine: {os.cpu_count()} cores",
+        flush=True,
+    )
     for db in ["sqlite", "pg"] if opts.db == "both" else [opts.db]:
         env = fresh_env(db)
         loaded = run_step(env, "--records", str(opts.records), "--seed", str(opts.seed), "_load")
-        print(f"{db:6} load   {loaded['records']:,} contacts ({loaded['duplicates']:,} duplicate pairs, {loaded['accounts']:,} accounts) in {loaded['seconds']:.0f} s", flush=True)
+        print(
+            f"{db:6} load   {loaded['records']:,} contacts ({loaded['duplicates']:,} duplicate pairs, {loaded['accounts']:,} accounts) in {loaded['seconds']:.0f} s",
+            flush=True,
+        )
         scan = run_step(env, "--processes", str(opts.processes), "_scan")
         phases = ", ".join(f"{name} at {t:.0f} s" for name, t in scan["phases"])
         print(
-            f"{db:6} scan   {scan['seconds']:.1f} s, peak {scan['peak_mb']} MB (+ comparing processes {scan['peak_child_mb']} MB each); "
+            f"{db:6} scan   {scan['seconds']:.1f} s, peak memory of the scan and its workers together {scan['peak_pss_mb']} MB "
+            f"(PSS; RSS: scan {scan['peak_mb']} MB, each worker {scan['peak_child_mb']} MB, shared pages counted in each); "
             f"{scan['pairs']:,} pairs compared, {scan['candidates']:,} candidates in {scan['clusters']:,} groups; "
             f"precision {scan['precision']:.3f}, recall {scan['recall']:.3f}, F1 {scan['f1']:.3f}",
             flush=True,
