@@ -213,3 +213,29 @@ def test_only_stewards_and_admins_start_scans(personas):
 
     with pytest.raises(PermissionDenied):
         services.scan_start(actor=actor(personas["bob"]), kind="contact")
+
+
+def test_automatic_merging_is_off_by_default_and_merges_only_the_near_certain_when_on(
+    personas, people, run_scan
+):
+    from rapport.customers.models import Contact
+    from rapport.identity.models import Merge
+
+    run_scan(personas["stella"])
+    assert not Merge.objects.exists()  # off by default: everything waits for review
+    conf = services.settings_get()
+    services.settings_update(
+        actor=actor(personas["alice"]),
+        data={"auto_merge": True, "upper": 0.95},
+        expected_version=conf.version,
+    )
+    scan = run_scan(personas["stella"])
+    merged = list(Merge.objects.all())
+    assert scan.auto_merged == len(merged) >= 1
+    for merge in merged:
+        assert merge.via == "automation"
+        assert all(
+            c.probability >= 0.95 for c in Candidate.objects.filter(kind="contact", status="merged")
+        )
+        assert not Contact.objects.filter(pk__in=merge.merged_ids).exists()
+    assert Cluster.objects.filter(status="open").exists()  # the less certain ones still wait
