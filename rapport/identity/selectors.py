@@ -124,12 +124,30 @@ def cluster_get(*, actor: Any, pk: int) -> ClusterView:
     cluster = Cluster.objects.select_related("assigned_to").filter(pk=pk).first()
     if cluster is None:
         raise NotFound("No such group of duplicates.")
+    _drop_deleted(cluster)
     view = compare_records(actor=actor, kind=cluster.kind, ids=list(cluster.record_ids))
     view.cluster = cluster
     model = check.current_model(cluster.kind)
     pairs = Candidate.objects.filter(cluster=cluster).order_by("-probability")
     view.pairs = [(c, check.explain(cluster.kind, model, tuple(c.vector))) for c in pairs]
     return view
+
+
+def _drop_deleted(cluster: Cluster) -> None:
+    """Records deleted since the scan leave the group; a group of one is done."""
+    model: Any = Contact if cluster.kind == Kind.CONTACT else Account
+    alive = set(model.objects.filter(pk__in=cluster.record_ids).values_list("pk", flat=True))
+    if len(alive) == len(cluster.record_ids):
+        return
+    cluster.record_ids = [pk for pk in cluster.record_ids if pk in alive]
+    cluster.size = len(cluster.record_ids)
+    if cluster.size < 2:
+        cluster.status = Cluster.Status.DONE
+    Cluster.objects.filter(pk=cluster.pk).update(
+        record_ids=cluster.record_ids, size=cluster.size, status=cluster.status
+    )
+    if cluster.size < 2:
+        raise NotFound("The other records of this group were deleted or merged since the scan.")
 
 
 def compare_records(

@@ -239,3 +239,19 @@ def test_automatic_merging_is_off_by_default_and_merges_only_the_near_certain_wh
         )
         assert not Contact.objects.filter(pk__in=merge.merged_ids).exists()
     assert Cluster.objects.filter(status="open").exists()  # the less certain ones still wait
+
+
+def test_a_group_whose_record_was_deleted_since_the_scan_closes_itself(personas, people, run_scan):
+    from rapport.core.errors import NotFound
+    from rapport.customers import services as customer_services
+    from rapport.customers.tests.factories import SYSTEM
+    from rapport.identity import selectors
+
+    (a, b), *_ = people[0]
+    run_scan(personas["stella"])
+    cluster = next(c for c in Cluster.objects.all() if a.pk in c.record_ids)
+    customer_services.contact_delete(actor=SYSTEM, contact=b)
+    with pytest.raises(NotFound):
+        selectors.cluster_get(actor=personas["stella"], pk=cluster.pk)
+    cluster.refresh_from_db()
+    assert cluster.status == Cluster.Status.DONE and cluster.record_ids == [a.pk]
