@@ -255,3 +255,32 @@ def test_a_group_whose_record_was_deleted_since_the_scan_closes_itself(personas,
         selectors.cluster_get(actor=personas["stella"], pk=cluster.pk)
     cluster.refresh_from_db()
     assert cluster.status == Cluster.Status.DONE and cluster.record_ids == [a.pk]
+
+
+def test_an_identifying_data_field_is_compared(personas):
+    from rapport.customers.models import DataField
+
+    DataField.objects.create(
+        entity="contact",
+        key="customer_no",
+        label="Customer number",
+        type="text",
+        is_identifying=True,
+    )
+    stored = make_contact(
+        given_name="Ann", family_name="Lee", emails=[], custom={"customer_no": "C-77"}
+    )
+    same = check.duplicates_check(
+        actor=personas["alice"],
+        kind="contact",
+        data={"given_name": "Ann", "family_name": "Lee", "custom": {"customer_no": "C-77"}},
+    )
+    other = check.duplicates_check(
+        actor=personas["alice"],
+        kind="contact",
+        data={"given_name": "Ann", "family_name": "Lee", "custom": {"customer_no": "C-78"}},
+    )
+    assert [m.record_id for m in same] == [stored.pk]
+    identifier = next(e for e in same[0].evidence if e.field == "identifier")
+    assert identifier.weight > 0
+    assert not other or other[0].probability < same[0].probability
