@@ -97,7 +97,7 @@ def _namer() -> NickNamer:
     return NickNamer()
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def fold_name(name: str) -> str:
     """A given name as compared and counted: lower case, no accents, no surrounding dots."""
     return fold(name).strip(" .")
@@ -108,7 +108,7 @@ def fold_name(name: str) -> str:
 _UMLAUT_SPELLING = re.compile(r"(?<=[bcdfghklmnprstvwxz])(ue|oe|ae)")
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def fold_family(name: str) -> str:
     """A family name as compared and counted: as ``fold_name``, with umlauts written out
     met ('Müller' and 'Mueller' both give 'muller')."""
@@ -141,7 +141,7 @@ def _one_slip(a: str, b: str) -> bool:
     return min(len(a), len(b)) >= 5 or sorted(a) == sorted(b)
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def _given_level(x: str, y: str) -> Level:
     if not x or not y:
         return Level.MISSING
@@ -159,7 +159,7 @@ def given_names(a: str, b: str) -> Level:
     return _given_level(fold_name(a), fold_name(b))
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 16)
 def _family_level(x: str, y: str) -> Level:
     if not x or not y:
         return Level.MISSING
@@ -186,7 +186,7 @@ def person_names(given_a: str, family_a: str, given_b: str, family_b: str) -> Le
     return straight
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 14)
 def _mailboxes(
     addresses: tuple[str, ...],
 ) -> tuple[frozenset[str], frozenset[str], frozenset[str], frozenset[str]]:
@@ -225,7 +225,7 @@ def emails(a: Iterable[str], b: Iterable[str]) -> Level:
     return _email_level(tuple(sorted(a)), tuple(sorted(b)))
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 14)
 def _phone_tails(numbers: tuple[str, ...]) -> frozenset[str]:
     return frozenset(p[-8:] for p in numbers if len(p) >= 9)
 
@@ -246,7 +246,7 @@ def phones(a: Iterable[str], b: Iterable[str]) -> Level:
     return _phone_level(tuple(a), tuple(b))
 
 
-@lru_cache(maxsize=1 << 18)
+@lru_cache(maxsize=1 << 15)
 def _organisation_level(a: str, b: str) -> Level:
     x, y = normalize_org_name(a), normalize_org_name(b)
     if not x or not y:
@@ -292,7 +292,7 @@ def _street_suffix(token: str) -> str:
     return token
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def address_parts(address: str) -> tuple[str, str, str, frozenset[str]]:
     """(normalised address, postcode, house number, street and town words) of a postal
     address written on one or several lines: '12 High Street, London SW1A 1AA' and
@@ -325,7 +325,7 @@ def address_parts(address: str) -> tuple[str, str, str, frozenset[str]]:
     return normalised, postcode, number, words
 
 
-@lru_cache(maxsize=1 << 17)
+@lru_cache(maxsize=1 << 14)
 def _address_level(a: str, b: str) -> Level:
     norm_a, post_a, num_a, words_a = address_parts(a)
     norm_b, post_b, num_b, words_b = address_parts(b)

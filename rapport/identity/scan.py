@@ -10,7 +10,10 @@ and says which are matches. ``processes=2`` compares in two forked workers.
 
 from __future__ import annotations
 
+import gc
+import io
 import multiprocessing
+import pickle
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -41,14 +44,40 @@ def compare_pairs(
 _shared: dict[str, Any] = {}
 
 
+class _Packed:
+    """The people pickled one after the other into a single bytes object, with offsets.
+
+    A forked worker that read the parent's ``Person`` objects would copy them page by page
+    (reading an object writes its reference count), ending with a private copy of every
+    person, a gigabyte per worker at a million contacts. One bytes object is never written,
+    so its pages stay shared; a worker unpickles the few people of each chunk it compares.
+    """
+
+    def __init__(self, people: Sequence[Person]) -> None:
+        buffer = io.BytesIO()
+        self.offsets = array("Q", [0])
+        for person in people:
+            buffer.write(pickle.dumps(person, protocol=pickle.HIGHEST_PROTOCOL))
+            self.offsets.append(buffer.tell())
+        self.data = buffer.getvalue()
+
+    def get(self, i: int) -> Person:
+        person: Person = pickle.loads(self.data[self.offsets[i] : self.offsets[i + 1]])  # noqa: S301 - our own bytes
+        return person
+
+
 def _compare_chunk(encoded: bytes) -> tuple[bytes, list[Vector], bytes]:
-    people, frequencies = _shared["people"], _shared["frequencies"]
+    packed, frequencies = _shared["packed"], _shared["frequencies"]
     pairs = array("Q")
     pairs.frombytes(encoded)
     table: dict[Vector, int] = {}
     ids = array("I")
+    seen: dict[int, Person] = {}  # a chunk's pairs come from a few blocks: people repeat
     for code in pairs:
-        v = contact_vector(people[code >> 32], people[code & 0xFFFFFFFF], frequencies)
+        a, b = code >> 32, code & 0xFFFFFFFF
+        pa = seen.get(a) or seen.setdefault(a, packed.get(a))
+        pb = seen.get(b) or seen.setdefault(b, packed.get(b))
+        v = contact_vector(pa, pb, frequencies)
         ids.append(table.setdefault(v, len(table)))
     return encoded, list(table), ids.tobytes()
 
@@ -65,12 +94,13 @@ def vectors_parallel(
     processes: int = 2,
     frequencies: NameFrequencies | None = None,
 ) -> Iterator[tuple[int, int, Vector]]:
-    """As ``compare_pairs``, in ``processes`` forked workers (the people are inherited, not
-    copied); the order of the pairs is kept. One process compares in this one."""
+    """As ``compare_pairs``, in ``processes`` forked workers (the people are inherited
+    packed, see ``_Packed``); the order of the pairs is kept. One process compares in this one."""
     if processes <= 1:
         yield from compare_pairs(people, pairs, frequencies)
         return
-    _shared.update(people=people, frequencies=frequencies)
+    _shared.update(packed=_Packed(people), frequencies=frequencies)
+    gc.freeze()  # the collector in a worker must not write to every inherited object
     try:
         with multiprocessing.get_context("fork").Pool(processes) as pool:
             for encoded, table, id_bytes in pool.imap(_compare_chunk, _chunks(pairs)):
@@ -81,6 +111,7 @@ def vectors_parallel(
                     yield code >> 32, code & 0xFFFFFFFF, table[i]
     finally:
         _shared.clear()
+        gc.unfreeze()
 
 
 @dataclass
