@@ -208,6 +208,7 @@ def iter_candidate_pairs(
     several keys is produced by the first of them, found again from the two records' keys,
     instead of remembered in a set of millions of pairs."""
     oversized: set[str] = set()
+    produced: set[int] = set()
     for rank, kind in enumerate(kinds):
         blocks: dict[str, int | list[int]] = {}
         for i, record in enumerate(records):
@@ -221,13 +222,13 @@ def iter_candidate_pairs(
                 elif held[-1] != i:
                     held.append(i)
         if kind is windowed:
-            # Last kind: pairs sharing a key of an earlier kind were produced there.
-            exact = kinds[:rank]
+            # Last kind: a pair the exact kinds produced (few: shared e-mails, phones,
+            # employers) is not produced again; remembered as one number each.
             for key, members in blocks.items():
                 if isinstance(members, int):
                     continue
                 for a, b in sorted(_windowed(members, records, key)):
-                    if not any(set(k(records[a])) & set(k(records[b])) - oversized for k in exact):
+                    if (a << 32 | b) not in produced:
                         yield (a, b)
             del blocks
             continue
@@ -253,6 +254,8 @@ def iter_candidate_pairs(
             for x, a in enumerate(members):
                 for b in members[x + 1 :]:
                     if first_shared(a, b) == key:
+                        if windowed is not None:
+                            produced.add(a << 32 | b)
                         yield (a, b)
         del blocks
 

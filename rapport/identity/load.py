@@ -8,6 +8,7 @@ reads each table once, in primary-key order, without building model instances.
 from __future__ import annotations
 
 import json
+import sys
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -108,12 +109,13 @@ def people(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Person]]:
                 )
             yield (
                 pk,
+                # Names and employers repeat across a million people: one string each.
                 Person(
-                    given=row[1],
-                    family=row[2],
+                    given=sys.intern(row[1]),
+                    family=sys.intern(row[2]),
                     emails=tuple(emails.pop(pk, ())),
                     phones=tuple(phones.pop(pk, ())),
-                    organisation=orgs.pop(pk, ""),
+                    organisation=sys.intern(orgs.pop(pk, "")),
                     address=addresses.pop(pk, ""),
                     identifiers=identifiers,
                 ),
