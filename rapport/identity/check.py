@@ -39,7 +39,12 @@ from rapport.identity.models import Kind, MatchSettings, NotDuplicate
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
-_PER_KEY = 200  # records read per lookup: a name shared by more says little on its own
+_PER_KEY = 200  # records read per lookup of an e-mail, a phone or an account name
+# Records read per name lookup: "Margaret Williams" is hundreds of people in a million;
+# the ones that also share an e-mail or a phone come from those lookups anyway.
+_PER_NAME = 50
+# The swapped lookup (family name typed as given) runs when the name as written found fewer.
+_SWAP_AFTER = 20
 
 
 @dataclass
@@ -264,7 +269,10 @@ def contact_ids_like(p: Person) -> set[int]:
                 :_PER_KEY
             ]
         )
-    for given, family in ((p.given, p.family), (p.family, p.given)):
+    named = 0
+    for swapped, (given, family) in enumerate(((p.given, p.family), (p.family, p.given))):
+        if swapped and named >= _SWAP_AFTER:
+            break  # a common name as written: looking it up the other way round costs most
         # The family name's longest word: "van der Kint" is looked up by "kint", not by the
         # particles a hundred thousand people share.
         family_words = sorted(normalize.words(family), key=len)
@@ -277,11 +285,13 @@ def contact_ids_like(p: Person) -> set[int]:
         with_family = SearchToken.objects.filter(
             token__in=sorted(family_tokens), contact__isnull=False
         ).values("contact_id")
-        ids |= set(
+        found = set(
             SearchToken.objects.filter(
                 token__in=sorted(given_tokens), contact_id__in=with_family
-            ).values_list("contact_id", flat=True)[:_PER_KEY]
+            ).values_list("contact_id", flat=True)[:_PER_NAME]
         )
+        named += len(found)
+        ids |= found
     return ids
 
 
