@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "rapport.customers",
     "rapport.ingest",
     "rapport.identity",
+    "rapport.timeline",
     "rapport.api",
 ]
 
