@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("rapport.customers.urls")),
     path("", include("rapport.ingest.urls")),
     path("", include("rapport.identity.urls")),
+    path("", include("rapport.timeline.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
