@@ -5,10 +5,8 @@ for when a call comes in. The same services and selectors as the web pages."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
-from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from ninja import Query, Router, Schema, Status
@@ -17,18 +15,12 @@ from pydantic import ConfigDict, Field
 from rapport.api.auth import actor_of
 from rapport.api.common import data_of, problems, user_of
 from rapport.core.errors import ValidationFailed
-from rapport.customers.models import Account, AccountMembership, Contact
-from rapport.customers.normalize import normalize_phone
 from rapport.timeline import events, render, selectors, services
 from rapport.timeline.models import Channel, Department, Entry, EntryLink
-from rapport.users import permissions
-from rapport.users.models import User
 
 router = Router(tags=["timeline"])
 
 MAX_PAGE_SIZE = 100
-LOOKUP_LIMIT = 10  # a screen pop with more matches than this is no pop
-LOOKUP_ENTRIES = 5
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -291,23 +283,6 @@ def account_note(request: HttpRequest, account_id: int, payload: NoteIn, respons
 # --- the screen pop --------------------------------------------------------------------------
 
 
-def _e164(phone: str, region: str | None) -> str | None:
-    # The caller's region first: a number with its +code reads the same in any region, and
-    # one without it means what it means where the caller is.
-    for reg in (region, None) if region else (None,):
-        try:
-            return normalize_phone(phone, reg)[0]
-        except ValueError:
-            continue
-    digits = re.sub(r"\D", "", phone)
-    return f"+{digits}" if digits else None
-
-
-def _latest(user: User, kind: str, pk: int) -> list[dict[str, Any]]:
-    page = selectors.timeline(actor=user, kind=kind, pk=pk, size=LOOKUP_ENTRIES)
-    return [item_out(link) for link in page.items]
-
-
 @router.get(
     "/lookup",
     response={200: LookupOut, **problems(403)},
@@ -322,37 +297,13 @@ def lookup(
     """Who is calling: the contacts (and accounts) you may see with this number, in any
     format, each contact with its accounts, buying role and rank, and its latest entries."""
     user = user_of(request)
-    phone, q = phone.strip(), q.strip()
-    if not phone and not q:
-        raise ValidationFailed("Give a phone number or q.", errors={"phone": ["Required."]})
-    e164 = _e164(phone, region.strip() or None) if phone else None
-    contacts: Any = Contact.objects.none()
-    accounts: Any = Account.objects.none()
-    if e164:
-        contacts = Contact.objects.filter(phones__e164=e164)
-        accounts = Account.objects.filter(phone=e164)
-    elif q and "@" in q:
-        contacts = Contact.objects.filter(emails__email=q.lower())
-    elif q:
-        contacts = Contact.objects.filter(Q(full_name__iexact=q) | Q(sort_name__iexact=q))
-    memberships = AccountMembership.objects.filter(
-        account__in=permissions.visible(user, "account", Account.objects.all())
-    ).select_related("account")
-    found = list(
-        permissions.visible(user, "contact", contacts)
-        .distinct()
-        .order_by("sort_name", "id")
-        .prefetch_related(Prefetch("memberships", queryset=memberships))[:LOOKUP_LIMIT]
-    )
-    found_accounts = list(
-        permissions.visible(user, "account", accounts).order_by("name", "id")[:LOOKUP_LIMIT]
-    )
+    found = selectors.lookup(actor=user, phone=phone, region=region, q=q)
     return {
-        "phone": e164,
+        "phone": found.phone,
         "contacts": [
             {
-                "id": c.pk,
-                "full_name": c.full_name,
+                "id": c.record.pk,
+                "full_name": c.record.full_name,
                 "accounts": [
                     {
                         "account_id": m.account_id,
@@ -361,19 +312,19 @@ def lookup(
                         "buying_role": m.buying_role,
                         "rank": m.rank,
                     }
-                    for m in c.memberships.all()
+                    for m in c.record.memberships.all()
                 ],
-                "entries": _latest(user, "contact", c.pk),
+                "entries": [item_out(link) for link in c.entries],
             }
-            for c in found
+            for c in found.contacts
         ],
         "accounts": [
             {
-                "id": a.pk,
-                "name": a.name,
-                "phone": a.phone,
-                "entries": _latest(user, "account", a.pk),
+                "id": a.record.pk,
+                "name": a.record.name,
+                "phone": a.record.phone,
+                "entries": [item_out(link) for link in a.entries],
             }
-            for a in found_accounts
+            for a in found.accounts
         ],
     }

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
-from rapport.core.errors import NotFound
+from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, keyset_page
 from rapport.customers.detail_query import raise_if_merged
-from rapport.customers.models import Account, Contact
+from rapport.customers.models import Account, AccountMembership, Contact
+from rapport.customers.normalize import normalize_phone
 from rapport.timeline.models import Attachment, Entry, EntryLink
 from rapport.users import permissions
 
@@ -96,3 +98,79 @@ def entry_get(*, actor: Any, pk: int) -> Entry:
             continue
         return entry
     raise NotFound("No such timeline entry.")
+
+
+# --- the screen pop --------------------------------------------------------------------------
+
+LOOKUP_LIMIT = 10  # a screen pop with more matches than this is no pop
+LOOKUP_ENTRIES = 5
+
+
+@dataclass
+class Found:
+    record: Any  # a Contact (memberships with their accounts loaded) or an Account
+    entries: list[EntryLink]
+
+
+@dataclass
+class Lookup:
+    phone: str | None
+    contacts: list[Found]
+    accounts: list[Found]
+
+
+def phone_e164(phone: str, region: str | None) -> str | None:
+    """A number as typed, in E.164: the caller's region first (a number with its +code
+    reads the same in any region; one without means what it means where the caller is),
+    then the default region, then its digits."""
+    for reg in (region, None) if region else (None,):
+        try:
+            return normalize_phone(phone, reg)[0]
+        except ValueError:
+            continue
+    digits = re.sub(r"\D", "", phone)
+    return f"+{digits}" if digits else None
+
+
+def lookup(*, actor: Any, phone: str = "", region: str = "", q: str = "") -> Lookup:
+    """Who is calling: the contacts (and accounts) the actor may see with this number in any
+    format (or this e-mail address or exact name), each contact with its accounts, buying
+    role and rank, and its latest entries, today's first."""
+    phone, q = phone.strip(), q.strip()
+    if not phone and not q:
+        raise ValidationFailed(
+            "Give a phone number, an e-mail address or a name.", errors={"phone": ["Required."]}
+        )
+    e164 = phone_e164(phone, region.strip() or None) if phone else None
+    contacts: Any = Contact.objects.none()
+    accounts: Any = Account.objects.none()
+    if e164:
+        contacts = Contact.objects.filter(phones__e164=e164)
+        accounts = Account.objects.filter(phone=e164)
+    elif "@" in q:
+        contacts = Contact.objects.filter(emails__email=q.lower())
+    elif q:
+        contacts = Contact.objects.filter(Q(full_name__iexact=q) | Q(sort_name__iexact=q))
+    memberships = AccountMembership.objects.filter(
+        account__in=permissions.visible(actor, "account", Account.objects.all())
+    ).select_related("account")
+    found = list(
+        permissions.visible(actor, "contact", contacts)
+        .distinct()
+        .order_by("sort_name", "id")
+        .prefetch_related(Prefetch("memberships", queryset=memberships))[:LOOKUP_LIMIT]
+    )
+    found_accounts = list(
+        permissions.visible(actor, "account", accounts).order_by("name", "id")[:LOOKUP_LIMIT]
+    )
+    return Lookup(
+        phone=e164,
+        contacts=[
+            Found(c, timeline(actor=actor, kind="contact", pk=c.pk, size=LOOKUP_ENTRIES).items)
+            for c in found
+        ],
+        accounts=[
+            Found(a, timeline(actor=actor, kind="account", pk=a.pk, size=LOOKUP_ENTRIES).items)
+            for a in found_accounts
+        ],
+    )
