@@ -258,3 +258,78 @@ def note_add(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
         return render_page(request, "timeline/_panel.html", context)
     # Without JavaScript: the panel's own page, which shows the note first.
     return redirect(f"timeline:{kind}-panel", pk=pk)
+
+
+# --- the agent's screen pop and the quick call log -------------------------------------------
+
+
+@require_GET
+@web_view
+def lookup(request: HttpRequest) -> HttpResponse:
+    """For contact-center agents: type a number (any format), an e-mail address or a name;
+    the people found, their accounts and roles, and their latest touches, today's first."""
+    phone_or_q = request.GET.get("q", "").strip()
+    region = request.GET.get("region", "").strip().upper()
+    context: dict[str, Any] = {
+        "q": phone_or_q,
+        "region": region,
+        "found": None,
+        "directions": Direction.choices,
+    }
+    if phone_or_q:
+        looks_like_phone = sum(c.isdigit() for c in phone_or_q) >= 6 and "@" not in phone_or_q
+        found = selectors.lookup(
+            actor=user_of(request),
+            phone=phone_or_q if looks_like_phone else "",
+            q="" if looks_like_phone else phone_or_q,
+            region=region,
+        )
+        context["found"] = found
+        context["contacts"] = [
+            {
+                "record": f.record,
+                "days": _days(f.entries),
+                "can_log": permissions.can(request.user, "change", "contact"),
+            }
+            for f in found.contacts
+        ]
+    return render_page(
+        request, "timeline/lookup.html", context, fragment="timeline/_lookup_results.html"
+    )
+
+
+@require_POST
+@web_view
+def call_log(request: HttpRequest, pk: int) -> HttpResponse:
+    """A call, logged in a few seconds: direction, duration in minutes, outcome, notes."""
+    post = request.POST
+    try:
+        minutes = float(post.get("minutes") or 0)
+    except ValueError:
+        minutes = -1
+    if minutes < 0 or minutes > 24 * 60:
+        raise ValidationFailed(
+            "The call has problems.", errors={"minutes": ["Give the duration in minutes."]}
+        )
+    outcome = post.get("outcome", "").strip()
+    notes = post.get("notes", "").strip()
+    direction = post.get("direction", Direction.INBOUND)
+    services.entry_add(
+        actor=actor_of(request),
+        data={
+            "kind": "call",
+            "summary": f"{'Inbound' if direction == Direction.INBOUND else 'Outbound'} call"
+            + (f": {outcome}" if outcome else ""),
+            "contacts": [pk],
+            "direction": direction,
+            "duration_seconds": round(minutes * 60),
+            "outcome": outcome[:100],
+            "body": notes,
+        },
+    )
+    target = (
+        reverse("timeline:lookup")
+        + "?"
+        + urlencode({"q": post.get("q", ""), "region": post.get("region", "")})
+    )
+    return redirect(target if post.get("q") else reverse("customers:contact-detail", args=[pk]))
