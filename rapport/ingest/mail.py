@@ -1,0 +1,482 @@
+"""E-mail onto the timeline: read a message (.eml or one from an mbox), find the contacts it
+concerns by their addresses, and record it once on each of their timelines.
+
+    message = mail.parse(raw_bytes)          # MailProblem if it cannot be read
+    result = mail.store(message, actor=actor)  # stored, duplicate or unmatched
+    summary = mail.ingest_file(path, actor)  # a whole .eml or mbox file, message by message
+
+MIME is the standard library's ``email`` package (``policy.default``); this module only
+decides what to keep. A message is stored once per Message-ID, whoever delivers it again.
+"""
+
+from __future__ import annotations
+
+import codecs
+import datetime as dt
+import email
+import email.utils
+import hashlib
+import mailbox
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import errors as email_errors
+from email import policy
+from email.message import EmailMessage, MIMEPart
+from html.parser import HTMLParser
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from rapport.audit.services import Actor
+from rapport.customers.models import ContactEmail
+from rapport.customers.normalize import normalize_email
+from rapport.timeline import events
+from rapport.timeline.models import Attachment, Direction, Entry
+from rapport.users.models import User
+
+SOURCE = "mail"
+DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+
+Address = tuple[str, str]  # (display name, address as written or normalised)
+
+
+class MailProblem(Exception):
+    """A message that cannot be read; ``reason`` says why, in a sentence."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class MailAttachment:
+    filename: str
+    content_type: str
+    size: int
+    payload: bytes = field(repr=False)
+
+
+@dataclass
+class Message:
+    message_id: str
+    in_reply_to: str
+    references: list[str]
+    thread_id: str
+    subject: str
+    sent_at: dt.datetime
+    from_: Address
+    to: list[Address]
+    cc: list[Address]
+    text: str  # the whole readable body
+    new_text: str  # what this message adds: quoted history folded away
+    attachments: list[MailAttachment] = field(default_factory=list)
+    # Attachments left out (too large): filename, content_type, size, reason.
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+
+# --- Reading -------------------------------------------------------------------------------
+
+
+def parse(raw: bytes) -> Message:
+    """One RFC 5322 message, decoded: headers, readable text, attachments."""
+    if not raw or not raw.strip():
+        raise MailProblem("The message is empty.")
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    if not isinstance(msg, EmailMessage):  # pragma: no cover - policy.default always gives one
+        raise MailProblem("The message could not be read.")
+    if not msg.keys():
+        raise MailProblem("No headers: this is not an e-mail message.")
+    problems = []
+    senders = _addresses(msg, "from")
+    if not senders:
+        problems.append("no sender (the From header is missing or unreadable)")
+    if any(isinstance(d, email_errors.StartBoundaryNotFoundDefect) for d in msg.defects):
+        problems.append("its MIME parts are unreadable (the boundary never appears)")
+    if problems:
+        raise MailProblem("The message is broken: " + " and ".join(problems) + ".")
+
+    message_id = _ids(_header(msg, "message-id"))[:1]
+    own_id = message_id[0] if message_id else _generated_id(raw)
+    in_reply_to = (_ids(_header(msg, "in-reply-to")) or [""])[0]
+    references = _ids(_header(msg, "references"))
+    text, body_parts = _body(msg)
+    attachments, skipped = _attachments(msg, body_parts)
+    return Message(
+        message_id=own_id,
+        in_reply_to=in_reply_to,
+        references=references,
+        thread_id=references[0] if references else in_reply_to or own_id,
+        subject=" ".join(_header(msg, "subject").split()),
+        sent_at=_date(msg),
+        from_=senders[0],
+        to=_addresses(msg, "to"),
+        cc=_addresses(msg, "cc"),
+        text=text,
+        new_text=fold_quoted(text),
+        attachments=attachments,
+        skipped=skipped,
+    )
+
+
+def _header(msg: EmailMessage, name: str) -> str:
+    try:
+        value = msg.get(name)
+        return str(value).strip() if value is not None else ""
+    except (ValueError, IndexError, TypeError, email_errors.HeaderParseError):
+        # A header the parser chokes on counts as absent, not as a broken message.
+        return ""
+
+
+_ID = re.compile(r"<([^<>\s]+)>")
+
+
+def _ids(value: str) -> list[str]:
+    """Message ids without their angle brackets; a bare id is accepted too."""
+    found = _ID.findall(value)
+    if not found and value.strip():
+        found = [value.strip().strip("<>").split()[0]]
+    return [i[:250] for i in found]
+
+
+def _generated_id(raw: bytes) -> str:
+    # Stable: the same bytes delivered twice are one message.
+    return f"{hashlib.sha256(raw).hexdigest()[:40]}@generated.rapport"
+
+
+def _addresses(msg: EmailMessage, name: str) -> list[Address]:
+    out: list[Address] = []
+    try:
+        headers = msg.get_all(name) or []
+        pairs = [(a.display_name, a.addr_spec) for h in headers for a in h.addresses]
+    except (ValueError, IndexError, TypeError, AttributeError, email_errors.HeaderParseError):
+        pairs = email.utils.getaddresses([_header(msg, name)])
+    for display, addr in pairs:
+        addr = (addr or "").strip()
+        if not addr or "@" not in addr:
+            continue
+        try:
+            addr = normalize_email(addr)[0]
+        except ValueError:
+            addr = addr.lower()  # kept for the record; no contact will match it
+        out.append((" ".join((display or "").split()), addr))
+    return out
+
+
+def _date(msg: EmailMessage) -> dt.datetime:
+    value = _header(msg, "date")
+    try:
+        when = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError):
+        when = None
+    if when is None:
+        return timezone.now()
+    if timezone.is_naive(when):  # "-0000": the sender's zone is unknown; UTC is the rule
+        when = when.replace(tzinfo=dt.UTC)
+    return when
+
+
+def _decode(part: MIMEPart) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return ""
+    charset = (part.get_content_charset() or "").lower()
+    if charset in ("", "us-ascii", "ascii"):
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            charset = "windows-1252"
+    # As browsers do: a message labelled Latin-1 is Windows-1252 (its "€", curly quotes…).
+    if charset in ("iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1"):
+        charset = "windows-1252"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    return payload.decode(charset, errors="replace")
+
+
+def _body(msg: EmailMessage) -> tuple[str, list[MIMEPart]]:
+    """The readable text, and the parts it came from (not attachments)."""
+    plain = msg.get_body(preferencelist=("plain",))
+    html = msg.get_body(preferencelist=("html",))
+    if plain is not None:
+        text = _decode(plain)
+    elif html is not None:
+        text = html_to_text(_decode(html))
+    else:
+        text = ""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return text, [p for p in (plain, html) if p is not None]
+
+
+def _attachments(
+    msg: EmailMessage, body_parts: list[MIMEPart]
+) -> tuple[list[MailAttachment], list[dict[str, Any]]]:
+    limit = int(getattr(settings, "MAIL_MAX_ATTACHMENT_BYTES", DEFAULT_MAX_ATTACHMENT_BYTES))
+    kept: list[MailAttachment] = []
+    skipped: list[dict[str, Any]] = []
+    for part in msg.walk():
+        if part.is_multipart() or any(part is b for b in body_parts):
+            continue
+        filename = part.get_filename()
+        if part.get_content_disposition() != "attachment" and not filename:
+            continue  # an alternative body or an unnamed inline part
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            payload = b""
+        name = os.path.basename((filename or "attachment").replace("\\", "/")) or "attachment"
+        content_type = part.get_content_type()
+        if len(payload) > limit:
+            skipped.append(
+                {
+                    "filename": name,
+                    "content_type": content_type,
+                    "size": len(payload),
+                    "reason": f"larger than {limit:,} bytes",
+                }
+            )
+            continue
+        kept.append(MailAttachment(name, content_type, len(payload), payload))
+    return kept, skipped
+
+
+class _TextExtractor(HTMLParser):
+    BLOCKS = {
+        "p", "div", "br", "li", "tr", "table", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6",
+        "blockquote", "hr", "section", "article", "header", "footer", "pre", "dd", "dt",
+    }  # fmt: skip
+    HIDDEN = {"script", "style", "head", "title", "template", "noscript"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.chunks.append("\n")
+            if tag == "li":
+                self.chunks.append("- ")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.BLOCKS:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS and tag != "li":
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            # HTML's white space: runs of spaces and newlines in the source are one space.
+            self.chunks.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    """Readable text from HTML: tags gone, blocks on their own lines, no script or style."""
+    parser = _TextExtractor()
+    parser.feed(html)
+    parser.close()
+    lines = [line.strip() for line in "".join(parser.chunks).split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+# Where quoted history starts: "On … wrote:" (also wrapped over two lines, and in a few
+# languages), Outlook's "-----Original Message-----" or its line of underscores, or ">".
+_ATTRIBUTION = re.compile(
+    r"^(on|le|am|el|il|op)\s.*\b(wrote|a écrit|schrieb|escribió|ha scritto|schreef)\s*:\s*$",
+    re.IGNORECASE,
+)
+_ORIGINAL = re.compile(r"^(-{3,}\s*original message\s*-{3,}|_{10,})\s*$", re.IGNORECASE)
+
+
+def fold_quoted(text: str) -> str:
+    """The text a reply adds: everything before its quoted history (the whole text when
+    nothing is quoted, or when nothing comes before the quote)."""
+    lines = text.split("\n")
+    cut = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        wrapped = stripped.lower().startswith("on ") and _ATTRIBUTION.match(
+            f"{stripped} {following}"
+        )
+        if (
+            stripped.startswith(">")
+            or _ORIGINAL.match(stripped)
+            or _ATTRIBUTION.match(stripped)
+            or wrapped
+        ):
+            cut = i
+            break
+    if cut is None:
+        return text
+    new = "\n".join(lines[:cut]).strip()
+    return new or text
+
+
+# --- Storing -------------------------------------------------------------------------------
+
+
+@dataclass
+class StoreResult:
+    status: str  # "stored", "duplicate" or "unmatched"
+    entry: Entry | None = None
+    contacts: list[int] = field(default_factory=list)
+    # For an unmatched message: who sent it, and the outside addresses no contact has.
+    sender: Address | None = None
+    unknown: list[Address] = field(default_factory=list)
+
+
+def store(message: Message, *, actor: Actor) -> StoreResult:
+    """Record a message once on the timeline of every contact among its sender and
+    recipients, with their role. From a staff address it is outbound, otherwise inbound.
+    A Message-ID already recorded is a duplicate; a message no contact is part of is not
+    stored but returned as unmatched, with its outside addresses."""
+    existing = Entry.objects.filter(source=SOURCE, external_id=message.message_id).first()
+    if existing is not None:
+        return StoreResult("duplicate", entry=existing)
+
+    participants: list[tuple[str, Address]] = [("from", message.from_)]
+    participants += [("to", a) for a in message.to] + [("cc", a) for a in message.cc]
+    addresses = list(dict.fromkeys(a for _, (_, a) in participants))
+    staff_query = Q()
+    for addr in addresses:
+        staff_query |= Q(email__iexact=addr)
+    staff = {u.email.lower(): u for u in User.objects.filter(staff_query)}
+    owners: dict[str, set[int]] = {}
+    for email_addr, contact_id in ContactEmail.objects.filter(email__in=addresses).values_list(
+        "email", "contact_id"
+    ):
+        owners.setdefault(email_addr, set()).add(contact_id)
+
+    roles: dict[int, str] = {}
+    rank: dict[str, int] = {"from": 0, "to": 1, "cc": 2}  # a contact in two places: the first
+    for role, (_, addr) in participants:
+        for contact_id in owners.get(addr, ()):
+            if contact_id not in roles or rank[role] < rank[roles[contact_id]]:
+                roles[contact_id] = role
+    if not roles:
+        unknown = [p for _, p in participants if p[1] not in staff]
+        return StoreResult("unmatched", sender=message.from_, unknown=list(dict.fromkeys(unknown)))
+
+    outbound = message.from_[1] in staff
+    staff_user = staff.get(message.from_[1]) if outbound else None
+    if staff_user is None:
+        staff_user = next((staff[a] for _, (_, a) in participants if a in staff), actor.user)
+    first_line = next((ln.strip() for ln in message.new_text.split("\n") if ln.strip()), "")
+    data = {
+        "message_id": message.message_id,
+        "thread_id": message.thread_id,
+        "in_reply_to": message.in_reply_to,
+        "from": message.from_[1],
+        "to": [a for _, a in message.to],
+        "cc": [a for _, a in message.cc],
+        "text_length": len(message.text),
+        "attachments_skipped": message.skipped,
+    }
+    saved: list[str] = []
+    try:
+        with transaction.atomic():
+            entry = events.record(
+                kind="email",
+                summary=message.subject or first_line or "(no subject)",
+                contacts=list(roles),
+                occurred_at=message.sent_at,
+                channel="email",
+                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+                staff=staff_user,
+                body=message.new_text,
+                source=SOURCE,
+                external_id=message.message_id,
+                data=data,
+                roles=roles,
+            )
+            for att in message.attachments:
+                row = Attachment(
+                    entry=entry,
+                    name=att.filename[:255],
+                    content_type=att.content_type[:100],
+                    size=att.size,
+                )
+                row.file.save(att.filename, ContentFile(att.payload), save=False)
+                saved.append(row.file.name)
+                row.save()
+    except BaseException:
+        # The rows roll back; the files written so far must not outlive them.
+        for name in saved:
+            default_storage.delete(name)
+        raise
+    return StoreResult("stored", entry=entry, contacts=sorted(roles))
+
+
+# --- Files ---------------------------------------------------------------------------------
+
+
+def read_mbox(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """Each message of an mbox file, as its raw bytes (without the "From " line)."""
+    box = mailbox.mbox(os.fspath(path), create=False)
+    try:
+        for key in box.iterkeys():
+            yield box.get_bytes(key)
+    finally:
+        box.close()
+
+
+def read_messages(path: str | os.PathLike[str]) -> Iterator[bytes]:
+    """The messages of a file: an mbox (it starts with a "From " line) or one message."""
+    with open(path, "rb") as f:
+        head = f.read(5)
+    if head == b"From ":
+        yield from read_mbox(path)
+    else:
+        with open(path, "rb") as f:
+            yield f.read()
+
+
+@dataclass
+class Summary:
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    unmatched: list[Address] = field(default_factory=list)  # each unmatched message's sender
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (which message, reason)
+
+
+def ingest_file(path: str | os.PathLike[str], actor: Actor) -> Summary:
+    """Every message of a .eml or mbox file onto the timeline, each in its own transaction:
+    a broken message is counted with its reason and never stops or half-writes another."""
+    summary = Summary()
+    for number, raw in enumerate(read_messages(path), start=1):
+        summary.read += 1
+        label = f"message {number}"
+        try:
+            message = parse(raw)
+            label = f"message {number} ({message.subject or message.message_id})"
+            result = store(message, actor=actor)
+        except MailProblem as exc:
+            summary.errors.append((label, exc.reason))
+            continue
+        except Exception as exc:  # one bad message must not stop the file
+            summary.errors.append((label, f"{type(exc).__name__}: {exc}"))
+            continue
+        if result.status == "stored":
+            summary.stored += 1
+        elif result.status == "duplicate":
+            summary.duplicates += 1
+        else:
+            assert result.sender is not None
+            summary.unmatched.append(result.sender)
+    return summary
