@@ -1,29 +1,42 @@
 """rapport ingest mail FILE [--user NAME]
+rapport ingest vcard FILE [--user NAME] [--event TEXT] [--on-duplicate skip|update|create]
 
-Puts the e-mail in FILE (one .eml message, or an mbox file) on the timelines of the
+mail: puts the e-mail in FILE (one .eml message, or an mbox file) on the timelines of the
 contacts it concerns, and prints how many messages were read, stored, already there
 (duplicates), matched no contact, and could not be read (with the reason for each).
+
+vcard: turns each business card in FILE (vCard 3.0 or 4.0, one card or many) into a
+contact, and prints per card what happened (created, updated, skipped as a duplicate,
+values left out, problems) and the totals.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
-from rapport.ingest import mail
+from rapport.ingest import mail, vcard
 from rapport.users.models import User
 
 
 class Command(BaseCommand):
-    help = "Ingest e-mail (.eml or mbox) onto the contacts' timelines."
+    help = "Ingest e-mail (.eml or mbox) onto the contacts' timelines, or business cards (.vcf)."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("channel", choices=["mail"])
-        parser.add_argument("file", help="a .eml message or an mbox file")
+        parser.add_argument("channel", choices=["mail", "vcard"])
+        parser.add_argument("file", help="a .eml message or an mbox file; a .vcf file for vcard")
         parser.add_argument("--user", help="ingest as this user (named in the history)")
+        parser.add_argument("--event", default="", help="vcard: where the cards were collected")
+        parser.add_argument(
+            "--on-duplicate",
+            choices=vcard.ON_DUPLICATE,
+            default="skip",
+            help="vcard: what to do with a card that matches a contact (default: skip)",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         user = None
@@ -32,6 +45,9 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No active user named {opts['user']!r}.")
         actor = Actor(user=user, via=Via.IMPORT, context={"path": "cli", "file": opts["file"]})
+        if opts["channel"] == "vcard":
+            self._vcard(actor, opts)
+            return
         try:
             summary = mail.ingest_file(opts["file"], actor)
         except OSError as exc:
@@ -45,3 +61,29 @@ class Command(BaseCommand):
             self.stdout.write(f"  unmatched: from {f'{name} <{address}>' if name else address}")
         for label, reason in summary.errors:
             self.stdout.write(f"  error: {label}: {reason}")
+
+    def _vcard(self, actor: Actor, opts: dict[str, Any]) -> None:
+        path = Path(opts["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None
+        summary = vcard.ingest_bytes(
+            data,
+            actor=actor,
+            event=opts["event"],
+            on_duplicate=opts["on_duplicate"],
+            source=path.name,
+        )
+        for result in summary.results:
+            card = result.card
+            self.stdout.write(f"card {card.position} ({card.name}): {result.describe()}")
+            for reason in result.rejected:
+                self.stdout.write(f"  left out: {reason}")
+        for problem in summary.problems:
+            self.stdout.write(f"problem: {problem}")
+        self.stdout.write(
+            f"{len(summary.results) + len(summary.problems)} cards read: "
+            f"{summary.count('created')} created, {summary.count('updated')} updated, "
+            f"{summary.count('skipped')} skipped as duplicates, {len(summary.problems)} problems."
+        )
