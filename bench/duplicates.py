@@ -28,18 +28,17 @@ import json
 import os
 import random
 import resource
-import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import common  # noqa: E402  (bench/common.py, beside this script)
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("RAPPORT_BENCH_DIR", "/tmp/rapport-bench-duplicates"))
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "rapport_bench_duplicates"
 
 
@@ -234,8 +233,12 @@ class _PeakMemory(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        while not self.stopped.wait(0.5):
+        # A sample at once and then every 0.2 s: a scan of a few thousand records is over
+        # before half a second.
+        while True:
             self.peak = max(self.peak, _tree_pss_mb())
+            if self.stopped.wait(0.2):
+                return
 
 
 def step_scan(processes: int) -> dict:
@@ -342,40 +345,11 @@ def step_check(probes: int, seed: int) -> dict:
 
 
 def fresh_env(db: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "rapport.settings",
-        "RAPPORT_MEDIA_ROOT": str(WORK / "media"),
-    }
-    data = WORK / db
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
-    env["RAPPORT_DATA_DIR"] = str(data)
-    if db == "pg":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-    else:
-        env.pop("DATABASE_URL", None)
-    subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True, cwd=ROOT
-    )  # noqa: S603
-    return env
+    return common.fresh_env(WORK, PG_DB, db)
 
 
 def run_step(env: dict[str, str], *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, *args],
-        env=env,
-        check=True,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-    )  # noqa: S603
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_step(__file__, env, *args)
 
 
 def main() -> None:

@@ -28,15 +28,14 @@ import json
 import os
 import random
 import resource
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import common  # noqa: E402  (bench/common.py, beside this script)
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = Path(os.environ.get("RAPPORT_BENCH_DIR", "/tmp/rapport-bench-import"))
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "rapport_bench_import"
 COUNTRIES = [("GB", "United Kingdom", "en_GB"), ("US", "USA", "en_US"), ("DE", "Germany", "de_DE"), ("FR", "France", "fr_FR"), ("NL", "Netherlands", "nl_NL")]
 HEADER = ["Customer ID", "First name", "Last name", "Email", "Phone", "Company", "Website", "Job title", "City", "Country"]
@@ -187,27 +186,11 @@ def step_import(path: Path, processes: int | None) -> dict:
 
 
 def fresh_env(db: str, tag: str) -> dict[str, str]:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "rapport.settings", "RAPPORT_MEDIA_ROOT": str(WORK / "media")}
-    data = WORK / f"{db}-{tag}"
-    shutil.rmtree(data, ignore_errors=True)
-    data.mkdir(parents=True)
-    env["RAPPORT_DATA_DIR"] = str(data)
-    if db == "pg":
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-            conn.execute(f"CREATE DATABASE {PG_DB}")
-        env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{PG_DB}"
-    else:
-        env.pop("DATABASE_URL", None)
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), "migrate", "-v0"], env=env, check=True, cwd=ROOT)  # noqa: S603
-    return env
+    return common.fresh_env(WORK, PG_DB, db, tag)
 
 
 def run_step(env: dict[str, str], *args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], env=env, check=True, cwd=ROOT, capture_output=True, text=True)  # noqa: S603
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return common.run_step(__file__, env, *args)
 
 
 def main() -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.errors import Conflict, NotFound, ValidationFailed, VersionConflict
+from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, DataField
 from rapport.identity.models import (
     Candidate,
@@ -35,23 +36,10 @@ from rapport.identity.registry import REGISTRY, row_values, rows_restore
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
-# The fields a merge chooses a value for; parts (e-mails, phones…) are united instead.
-CONTACT_FIELDS = (
-    "prefix", "given_name", "middle_name", "family_name", "suffix", "job_title", "department",
-    "preferred_channel", "language", "time_zone", "owner", "source", "lifecycle",
-)  # fmt: skip
-ACCOUNT_FIELDS = (
-    "name",
-    "legal_name",
-    "industry",
-    "size",
-    "country",
-    "phone",
-    "parent",
-    "owner",
-    "lifecycle",
-    "notes",
-)
+# The fields a merge chooses a value for: the records' own fields. Parts (e-mails, phones,
+# tags…) are united instead, and data-dictionary values come as ``custom.<key>``.
+CONTACT_FIELDS = tuple(f for f in customer_services.CONTACT_FIELDS if f not in ("tags", "custom"))
+ACCOUNT_FIELDS = tuple(f for f in customer_services.ACCOUNT_FIELDS if f not in ("tags", "custom"))
 _BLANK: tuple[Any, ...] = ("", None, [], {}, Contact.Channel.NONE)
 
 
@@ -179,9 +167,7 @@ def _apply(obj: Contact | Account, name: str, value: Any) -> None:
 
 
 def _derived(obj: Contact | Account) -> None:
-    from rapport.customers.services import _normalize_record
-
-    _normalize_record(obj)
+    customer_services._normalize_record(obj)
 
 
 # --- merge ------------------------------------------------------------------------------

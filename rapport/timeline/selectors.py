@@ -28,7 +28,7 @@ class Filters:
     q: str = ""
 
 
-def _record(actor: Any, kind: str, pk: int) -> Any:
+def visible_record(actor: Any, kind: str, pk: int) -> Any:
     """The record (id and owner only), if the actor may see it; a merged-away id raises
     ``Moved`` to its survivor."""
     if kind not in ("contact", "account"):
@@ -55,7 +55,7 @@ def timeline(
 ) -> Page:
     """The record's timeline, newest first, as ``EntryLink`` rows with their entry, its
     staff member and attachments loaded: a constant number of queries per page."""
-    record = _record(actor, kind, pk)
+    record = visible_record(actor, kind, pk)
     filters = filters or Filters()
     qs: QuerySet[EntryLink] = EntryLink.objects.filter(**{f"{kind}_id": record.pk})
     if filters.kinds:
@@ -93,7 +93,7 @@ def entry_get(*, actor: Any, pk: int) -> Entry:
             ("contact", link.contact_id) if link.contact_id else ("account", link.account_id)
         )
         try:
-            _record(actor, kind, int(record_id or 0))
+            visible_record(actor, kind, int(record_id or 0))
         except NotFound:
             continue
         return entry

@@ -12,8 +12,7 @@ from django.db import transaction
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.errors import ValidationFailed
-from rapport.customers import selectors as customer_selectors
-from rapport.timeline import events
+from rapport.timeline import events, selectors
 from rapport.timeline.models import Channel, Department, Direction, Entry
 from rapport.users import permissions
 
@@ -24,15 +23,11 @@ _MARKER = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)")
 
 def _target(actor: Actor, kind: str, pk: int) -> Any:
     """The record, if the actor may see it and change it (NotFound / PermissionDenied)."""
-    record: Any
-    if kind == "contact":
-        record = customer_selectors.contact_get(actor=actor.user, pk=pk)
-    elif kind == "account":
-        record = customer_selectors.account_get(actor=actor.user, pk=pk)
-    else:
+    if kind not in ("contact", "account"):
         raise ValidationFailed(
             "Unknown kind of record.", errors={"kind": ["Choose contact or account."]}
         )
+    record = selectors.visible_record(actor.user, kind, pk)
     permissions.require_record(actor.user, "change", kind, record)
     return record
 

@@ -19,10 +19,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
+from rapport.core.commands import command_actor
 from rapport.core.errors import RapportError
 from rapport.identity import scanjob, selectors, services
 from rapport.identity.models import Scan
-from rapport.users.models import User
 
 
 class Command(BaseCommand):
@@ -43,12 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("--user", help="act as this user (their rights, named in the history)")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        user = None
-        if opts["user"]:
-            user = User.objects.filter(username=opts["user"], is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user named {opts['user']!r}.")
-        actor = Actor(user=user, via=Via.SYSTEM, context={"command": "duplicates"})
+        actor = command_actor(opts["user"], via=Via.SYSTEM, context={"command": "duplicates"})
         try:
             if opts["action"] == "scan":
                 self._scan(actor, opts)

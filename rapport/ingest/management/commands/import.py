@@ -21,10 +21,10 @@ from tqdm import tqdm
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
+from rapport.core.commands import command_actor
 from rapport.core.errors import RapportError
 from rapport.ingest import engine, selectors, services, undo
 from rapport.ingest.models import ImportJob, OnDuplicate, OnMatch
-from rapport.users.models import User
 
 
 def _explain(exc: RapportError) -> str:
@@ -54,19 +54,14 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        user = None
-        if opts["user"]:
-            user = User.objects.filter(username=opts["user"], is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user named {opts['user']!r}.")
-        actor = Actor(user=user, via=Via.IMPORT, context={"path": "cli"})
+        actor = command_actor(opts["user"], via=Via.IMPORT, context={"path": "cli"})
         try:
             if opts["action"] in ("contacts", "accounts"):
                 job = self._create(actor, opts)
             else:
                 if not opts["target"].isdigit():
                     raise CommandError("Give the import's id.")
-                job = selectors.import_get(user=user, pk=int(opts["target"]))
+                job = selectors.import_get(user=actor.user, pk=int(opts["target"]))
                 if opts["action"] == "status":
                     self._summary(job)
                     return

@@ -19,8 +19,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
+from rapport.core.commands import command_actor
 from rapport.ingest import mail, vcard
-from rapport.users.models import User
 
 
 class Command(BaseCommand):
@@ -39,12 +39,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        user = None
-        if opts["user"]:
-            user = User.objects.filter(username=opts["user"], is_active=True).first()
-            if user is None:
-                raise CommandError(f"No active user named {opts['user']!r}.")
-        actor = Actor(user=user, via=Via.IMPORT, context={"path": "cli", "file": opts["file"]})
+        actor = command_actor(opts["user"], via=Via.IMPORT, context={"path": "cli", "file": opts["file"]})
         if opts["channel"] == "vcard":
             self._vcard(actor, opts)
             return
