@@ -13,6 +13,7 @@ from rapport.api.auth import BearerAuth, SessionAuth
 from rapport.customers.api import datafields, exports, parts, records, search
 from rapport.identity import api as identity_api
 from rapport.ingest import api as ingest_api
+from rapport.ingest import capture_api, mailbox_api, proposal_api
 from rapport.ingest import inbound as inbound_api
 from rapport.timeline import api as timeline_api
 from rapport.users import api as users_api
@@ -43,3 +44,6 @@ api.add_router("", ingest_api.router)
 api.add_router("", identity_api.router)
 api.add_router("", timeline_api.router)
 api.add_router("", inbound_api.router)
+api.add_router("", mailbox_api.router)
+api.add_router("", proposal_api.router)
+api.add_router("", capture_api.router)

@@ -55,12 +55,11 @@ def inbound_mail(request: HttpRequest, response: HttpResponse):
     if len(raw) > max_bytes():
         return too_large
     try:
-        message = mail.parse(raw)
+        message, result = mail.receive(raw, actor=actor_of(request))
     except mail.MailProblem as exc:
         raise ValidationFailed(
             f"The message cannot be read: {exc}", errors={"message": [str(exc)]}
         ) from None
-    result = mail.store(message, actor=actor_of(request))
     body = {
         "status": result.status,
         "entry_id": result.entry.pk if result.entry else None,

@@ -422,6 +422,18 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
     return StoreResult("stored", entry=entry, contacts=sorted(roles))
 
 
+def receive(raw: bytes, *, actor: Actor) -> tuple[Message, StoreResult]:
+    """The one way a message comes in, whatever the channel (file, IMAP, webhook): read it
+    (MailProblem if it cannot be), store it, then learn from it: facts in the signature of
+    a known contact, a proposed contact for an unknown sender (``proposals.from_mail``)."""
+    from rapport.ingest import proposals
+
+    message = parse(raw)
+    result = store(message, actor=actor)
+    proposals.from_mail(message=message, result=result, actor=actor)
+    return message, result
+
+
 # --- Files ---------------------------------------------------------------------------------
 
 
@@ -463,9 +475,8 @@ def ingest_file(path: str | os.PathLike[str], actor: Actor) -> Summary:
         summary.read += 1
         label = f"message {number}"
         try:
-            message = parse(raw)
+            message, result = receive(raw, actor=actor)
             label = f"message {number} ({message.subject or message.message_id})"
-            result = store(message, actor=actor)
         except MailProblem as exc:
             summary.errors.append((label, exc.reason))
             continue

@@ -185,3 +185,165 @@ class ImportRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.entity_kind} {self.object_id}"
+
+
+# --- Mailboxes (IMAP) ----------------------------------------------------------------------
+
+
+class Mailbox(TimestampedModel):
+    """An IMAP mailbox that Rapport polls for mail: one person's (``owner``) or shared
+    (no owner, e.g. sales@). The password is stored encrypted (``rapport.ingest.secrets``);
+    ``version`` guards concurrent edits of the settings."""
+
+    class Security(models.TextChoices):
+        SSL = "ssl", "SSL/TLS (port 993)"
+        STARTTLS = "starttls", "STARTTLS (port 143)"
+        NONE = "none", "None (loopback or a trusted network only)"
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="mailboxes"
+    )
+    host = models.CharField(max_length=255)
+    port = models.PositiveIntegerField(default=993)
+    security = models.CharField(max_length=10, choices=Security.choices, default=Security.SSL)
+    username = models.CharField(max_length=255)
+    password_encrypted = models.TextField(blank=True)
+    folders = models.JSONField(default=list)  # folder names to poll, e.g. ["INBOX", "Sent"]
+    poll_minutes = models.PositiveIntegerField(default=5)
+    enabled = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    # A poll in progress: who runs it and its last sign of life, so two workers never poll
+    # one mailbox at once and a dead worker's claim expires.
+    polling_since = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["host", "username"], name="unique_mailbox_login")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MailboxFolder(models.Model):
+    """Where a poll of one folder stands: the server's UIDVALIDITY and the highest UID whose
+    message is stored. Written in the same transaction as each stored message, so a poll
+    that stops anywhere resumes right after the last message it kept."""
+
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.CASCADE, related_name="folder_states", db_index=False)
+    name = models.CharField(max_length=255)
+    uid_validity = models.BigIntegerField(null=True, blank=True)
+    last_uid = models.BigIntegerField(default=0)
+    messages_seen = models.PositiveIntegerField(default=0)
+    messages_stored = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["mailbox_id", "name"]
+        constraints = [models.UniqueConstraint(fields=["mailbox", "name"], name="unique_mailbox_folder")]
+
+    def __str__(self) -> str:
+        return f"{self.mailbox_id}:{self.name}"
+
+
+# --- Proposals: facts from the channels, for a data steward --------------------------------
+
+
+class FactField(models.TextChoices):
+    """What a channel can tell about a contact."""
+
+    PHONE = "phone", "Phone number"
+    MOBILE = "mobile", "Mobile number"
+    TITLE = "title", "Job title"
+    COMPANY = "company", "Company"
+    ADDRESS = "address", "Postal address"
+    WEBSITE = "website", "Web site"
+
+
+class FactAction(models.TextChoices):
+    AUTO = "auto", "Apply automatically"
+    REVIEW = "review", "Send to the data steward's review queue"
+    IGNORE = "ignore", "Ignore"
+
+
+class CaptureSettings(models.Model):
+    """The admin's rules for facts found in incoming messages (a singleton, pk=1).
+
+    ``rules`` maps "<field>" (a FactField) to a FactAction for a message the contact sent
+    themselves; facts about a contact found in anyone else's message always go to review
+    at most. ``unknown_senders``: propose a new contact for a sender no contact has, or not.
+    """
+
+    rules = models.JSONField(default=dict)
+    unknown_senders = models.BooleanField(default=True)
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+
+class Proposal(TimestampedModel):
+    """Something a channel suggests and a person (or a rule) decides: a new contact for an
+    unknown sender, or a fact about a known contact (a new mobile number from a signature).
+
+    ``value`` holds the suggestion ({"number": "+447700900123"}, {"title": "CFO"}, or the
+    new contact's fields); ``evidence`` holds where it was read (the entry, the line)."""
+
+    class Kind(models.TextChoices):
+        NEW_CONTACT = "new_contact", "New contact"
+        FACT = "fact", "New fact"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting for review"
+        APPLIED = "applied", "Applied by a rule"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        OBSOLETE = "obsolete", "No longer needed"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    field = models.CharField(max_length=10, choices=FactField.choices, blank=True)
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="proposals"
+    )
+    account = models.ForeignKey(
+        "customers.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    value = models.JSONField(default=dict)
+    # A stable key for "the same suggestion again" (the e-mail of an unknown sender, the
+    # field and normalised value of a fact), so a second message adds evidence, not a row.
+    key = models.CharField(max_length=255)
+    entry = models.ForeignKey(
+        "timeline.Entry", null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
+    )
+    evidence = models.JSONField(default=dict)  # {"source": "mail", "line": "...", "subject": ...}
+    sightings = models.PositiveIntegerField(default=1)
+    rule = models.CharField(max_length=100, blank=True)  # why it went where it went
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict)  # what was done: {"contact": id, "phone": id, ...}
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "-created_at"], name="proposal_state_idx")]
+        constraints = [
+            # One open proposal per suggestion: a repeat sighting updates it.
+            models.UniqueConstraint(
+                fields=["kind", "key"],
+                condition=models.Q(state="pending"),
+                name="unique_pending_proposal",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.key}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rapport.ingest import views
+from rapport.ingest import capture_views, mailbox_views, proposal_views, views
 
 app_name = "ingest"
 urlpatterns = [
@@ -13,3 +13,5 @@ urlpatterns = [
     path("imports/<int:pk>/undo/", views.import_undo, name="import-undo"),
     path("imports/<int:pk>/rejected.csv", views.import_rejected_csv, name="import-rejected-csv"),
 ]
+# Channels and the review of what they propose, each in its own module.
+urlpatterns += mailbox_views.urlpatterns + proposal_views.urlpatterns + capture_views.urlpatterns

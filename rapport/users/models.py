@@ -49,6 +49,8 @@ class RecordKind(models.TextChoices):
     DATAFIELD = "datafield", "Data dictionary"
     AUDIT = "audit", "History"
     DUPLICATE = "duplicate", "Duplicates"
+    PROPOSAL = "proposal", "Proposed updates"
+    MAILBOX = "mailbox", "Shared mailboxes"
 
 
 class RolePolicy(models.Model):

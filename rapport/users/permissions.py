@@ -38,6 +38,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
         RecordKind.DUPLICATE: (_READ, Visibility.ALL, [], []),
+        RecordKind.PROPOSAL: (_READ, Visibility.ALL, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
     # Sales reps work their team's book of business and cannot reassign it.
     Role.SALES: {
@@ -46,6 +48,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
+        RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
     # Marketing segments the whole base and exports lists, but does not read sales notes.
     Role.MARKETING: {
@@ -56,6 +60,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_NONE, Visibility.NONE, [], []),
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
+        RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
     # The contact center must find any caller, and keeps their details current.
     Role.SERVICE: {
@@ -64,6 +70,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
+        RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
     # Stewards review and merge duplicates (change); only admins tune matching (delete).
     Role.STEWARD: {
@@ -72,6 +80,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_READ, Visibility.ALL, [], []),
         RecordKind.DUPLICATE: (_EDIT, Visibility.ALL, [], []),
+        RecordKind.PROPOSAL: (_EDIT, Visibility.ALL, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
     Role.READONLY: {
         RecordKind.ACCOUNT: (_READ, Visibility.ALL, ["notes"], []),
@@ -79,6 +89,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DATAFIELD: (_READ, Visibility.ALL, [], []),
         RecordKind.AUDIT: (_NONE, Visibility.NONE, [], []),
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
+        RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
+        RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
     },
 }
 
@@ -269,5 +281,8 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         # Imports add records; the page lists only the user's own unless they manage data.
         "imports": can(user, "add", RecordKind.CONTACT) or can(user, "add", RecordKind.ACCOUNT),
         "duplicates": can(user, "view", RecordKind.DUPLICATE),
+        "proposals": can(user, "view", RecordKind.PROPOSAL),
+        # Everyone may connect their own mailbox; shared ones need the mailbox right.
+        "mailboxes": getattr(user, "is_authenticated", False),
         "is_admin": role_of(user) == Role.ADMIN,
     }

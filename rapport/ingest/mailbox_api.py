@@ -1,0 +1,7 @@
+"""REST endpoints: mailboxs (wired into rapport.api.router)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["mailboxs"])
