@@ -288,6 +288,9 @@ class CaptureSettings(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    def __str__(self) -> str:
+        return f"capture settings v{self.version}"
+
 
 class Proposal(TimestampedModel):
     """Something a channel suggests and a person (or a rule) decides: a new contact for an
