@@ -345,7 +345,7 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
     recipients, with their role. From a staff address it is outbound, otherwise inbound.
     A Message-ID already recorded is a duplicate; a message no contact is part of is not
     stored but returned as unmatched, with its outside addresses."""
-    existing = Entry.objects.filter(source=SOURCE, external_id=message.message_id).first()
+    existing = Entry.objects.from_source(SOURCE, message.message_id)
     if existing is not None:
         return StoreResult("duplicate", entry=existing)
 

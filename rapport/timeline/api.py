@@ -238,7 +238,7 @@ def entry_create(request: HttpRequest, payload: EntryIn, response: HttpResponse)
     and `external_id`, posting it again returns the first entry with 200 instead of 201."""
     # Only to choose 200 or 201: the service itself is what makes a repeat harmless.
     repeat = bool(payload.source and payload.external_id) and (
-        Entry.objects.filter(source=payload.source, external_id=payload.external_id).exists()
+        Entry.objects.from_source(payload.source, payload.external_id) is not None
     )
     entry = services.entry_add(actor=actor_of(request), data=data_of(payload))
     return Status(200 if repeat else 201, _created(response, request, entry))

@@ -87,7 +87,7 @@ def record(
             f"Unknown kind of timeline entry: {kind!r} (register it with register_kind)."
         )
     if source and external_id:
-        found = Entry.objects.filter(source=source, external_id=external_id).first()
+        found = Entry.objects.from_source(source, external_id)
         if found is not None:
             return found
     contact_ids = list(dict.fromkeys(int(c) for c in contacts))
@@ -136,11 +136,7 @@ def record(
             EntryLink.objects.bulk_create(links)
     except IntegrityError:
         # The same message delivered twice at once: the other writer's entry stands.
-        found = (
-            Entry.objects.filter(source=source, external_id=external_id).first()
-            if external_id
-            else None
-        )
+        found = Entry.objects.from_source(source, external_id)
         if found is None:
             raise
         return found

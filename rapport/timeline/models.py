@@ -40,7 +40,23 @@ class Department(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class EntryQuerySet(models.QuerySet["Entry"]):
+    def from_source(self, source: str, external_id: str) -> Entry | None:
+        """The entry a source already delivered under this id, if any. The condition of the
+        partial unique index is repeated so that SQLite uses the index (it does not infer
+        ``external_id <> ''`` from ``external_id = 'x'``, and scanned 10M rows instead)."""
+        if not external_id:
+            return None
+        return (
+            self.filter(~Q(external_id=""), source=source, external_id=external_id)
+            .order_by()
+            .first()
+        )
+
+
 class Entry(TimestampedModel):
+    objects = EntryQuerySet.as_manager()
+
     # The kinds are registered by the apps (see events.register_kind): not a fixed choice list.
     kind = models.CharField(max_length=40)
     occurred_at = models.DateTimeField()
