@@ -103,7 +103,8 @@ def token(argv: list[str]) -> None:
 
 
 def _start_watchdog() -> None:
-    """Every minute, queue again the imports whose worker died (see imports_resume_stale)."""
+    """Every minute, queue again the imports whose worker died (see imports_resume_stale),
+    and queue a poll of each IMAP mailbox that is due (see mailboxes_enqueue_due)."""
     import logging
     import threading
     import time
@@ -111,6 +112,7 @@ def _start_watchdog() -> None:
     from django.conf import settings
     from django.db import connection
 
+    from rapport.ingest.mailbox_services import mailboxes_enqueue_due
     from rapport.ingest.services import imports_resume_stale
 
     log = logging.getLogger("rapport.worker")
@@ -123,6 +125,11 @@ def _start_watchdog() -> None:
                     log.warning("import %s: its worker stopped; queued again to resume", pk)
             except Exception:  # noqa: BLE001 - the watchdog must outlive a database hiccup
                 log.exception("could not look for stalled imports")
+            try:
+                for pk in mailboxes_enqueue_due():
+                    log.info("mailbox %s: poll queued", pk)
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("could not queue the mailbox polls that are due")
             finally:
                 connection.close()
             time.sleep(every)

@@ -235,6 +235,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Mailboxes on this machine or a private network (refused by default in production, where any
+# user may connect their own mailbox and must not reach what sits behind the server).
+RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = env_bool("RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS", not PRODUCTION)
+
 TASKS = {
     "default": {
         "BACKEND": "django_tasks.backends.immediate.ImmediateBackend"

@@ -23,3 +23,17 @@ def import_undo_task(job_id: int) -> None:
 
     job = ImportJob.objects.select_related("undone_by").get(pk=job_id)
     undo.undo_run(job_id, Actor(user=job.undone_by, via=Via.IMPORT, context={"import": job_id, "undo": True}))
+
+
+@task()
+def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
+    """Poll one IMAP mailbox. ``due_only`` (the scheduler's runs): skip a mailbox polled
+    since it was queued, so a queue that fell behind does not poll it twice in a row."""
+    from rapport.ingest import imap, mailbox_services
+    from rapport.ingest.models import Mailbox
+
+    if due_only and mailbox_id not in mailbox_services.mailboxes_due():
+        return
+    if not Mailbox.objects.filter(pk=mailbox_id).exists():
+        return  # deleted since it was queued
+    imap.poll(mailbox_id, actor=Actor(user=None, via=Via.SYSTEM, context={"path": "worker"}))

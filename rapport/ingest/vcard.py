@@ -25,6 +25,7 @@ from rapport.customers.selectors import account_for_email_domain
 from rapport.identity import check
 from rapport.identity.compare import is_free_mail
 from rapport.timeline import events
+from rapport.users import permissions
 
 # Pictures, logos, sounds and keys are not kept: dropping them before vobject reads the
 # card also means a damaged photo cannot cost us the card's name and numbers.
@@ -329,20 +330,36 @@ def _clean_parts(card: Card, rejected: list[str]) -> tuple[list[dict], list[dict
     return list(emails.values()), list(phones.values()), addresses
 
 
-def _account(card: Card, emails: list[dict]) -> tuple[Account | None, str]:
+def _account(card: Card, emails: list[dict], user: Any = None) -> tuple[Account | None, str]:
+    """The account by company name, else by e-mail domain. With a ``user``, only accounts
+    they may see count: attaching to one they may not see would fail in the services and
+    showing it would reveal it."""
+
+    def visible(account: Account | None) -> bool:
+        if account is None:
+            return False
+        return user is None or permissions.can_see_record(user, "account", account)
+
     if card.organisation:
         key = normalize.normalize_org_name(card.organisation)
         found = Account.objects.filter(normalized_name=key).order_by("pk").first() if key else None
-        if found is not None:
+        if visible(found):
             return found, "name"
     for email in emails:
         domain = email["email"].rpartition("@")[2]
         if is_free_mail(domain):
             continue  # anyone can have a gmail address: it says nothing about the employer
         found = account_for_email_domain(domain)
-        if found is not None:
+        if visible(found):
             return found, "domain"
     return None, ""
+
+
+def account_suggestion(card: Card, *, user: Any = None) -> tuple[Account | None, str]:
+    """The account ``capture`` would attach the card's contact to, and how ("name" or
+    "domain"); (None, "") when there is none, so a page can show it before saving."""
+    emails, _, _ = _clean_parts(card, [])
+    return _account(card, emails, user)
 
 
 def _names(card: Card) -> dict[str, str]:
@@ -401,7 +418,7 @@ def capture(
     }
     with transaction.atomic():
         matches = check.duplicates_check(actor=actor.user, kind="contact", data=probe, limit=1)
-        account, how = _account(card, emails)
+        account, how = _account(card, emails, actor.user)
         if matches and on_duplicate != "create":
             best = matches[0]
             result.duplicate_of, result.duplicate_percent = best.record_id, best.percent

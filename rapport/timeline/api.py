@@ -31,9 +31,11 @@ class In(Schema):
 
 
 class AttachmentOut(Schema):
+    id: int
     name: str
     size: int
     content_type: str
+    url: str = Field(description="Download it here (only as a file, never shown inline)")
 
 
 class EntryOut(Schema):
@@ -147,7 +149,16 @@ def entry_out(entry: Entry) -> dict[str, Any]:
         "outcome": entry.outcome,
         "source": entry.source,
         "attachments": [
-            {"name": a.name, "size": a.size, "content_type": a.content_type}
+            {
+                "id": a.pk,
+                "name": a.name,
+                "size": a.size,
+                "content_type": a.content_type,
+                "url": reverse(
+                    "api:timeline-entry-attachment",
+                    kwargs={"entry_id": entry.pk, "attachment_id": a.pk},
+                ),
+            }
             for a in entry.attachments.all()
         ],
     }
@@ -252,6 +263,30 @@ def entry_create(request: HttpRequest, payload: EntryIn, response: HttpResponse)
 def entry_read(request: HttpRequest, entry_id: int):
     """One entry, if you may see one of the records it is on."""
     return entry_out(selectors.entry_get(actor=user_of(request), pk=entry_id))
+
+
+@router.get(
+    "/timeline/entries/{entry_id}/attachments/{attachment_id}",
+    response={200: None, **problems(403, 404)},
+    url_name="timeline-entry-attachment",
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "The file, as a download",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            }
+        }
+    },
+)
+def entry_attachment(request: HttpRequest, entry_id: int, attachment_id: int):
+    """An e-mail attachment of an entry, if you may see one of the records the entry is on
+    (404 otherwise). Always a download (``Content-Disposition: attachment``)."""
+    from rapport.timeline.views import attachment_response
+
+    entry = selectors.entry_get(actor=user_of(request), pk=entry_id)
+    return attachment_response(entry, attachment_id)
 
 
 @router.post(

@@ -10,4 +10,9 @@ urlpatterns = [
     path("accounts/<int:pk>/notes/", views.note_add, {"kind": "account"}, name="account-note-add"),
     path("lookup/", views.lookup, name="lookup"),
     path("contacts/<int:pk>/calls/", views.call_log, name="call-log"),
+    path(
+        "timeline/entries/<int:pk>/attachments/<int:att_id>/",
+        views.attachment,
+        name="attachment",
+    ),
 ]

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,7 @@ from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_POST
 
-from rapport.core.errors import ValidationFailed
+from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
@@ -333,3 +333,40 @@ def call_log(request: HttpRequest, pk: int) -> HttpResponse:
         + urlencode({"q": post.get("q", ""), "region": post.get("region", "")})
     )
     return redirect(target if post.get("q") else reverse("customers:contact-detail", args=[pk]))
+
+
+# Types a browser would render or run if it ever displayed the file: always served as bytes.
+_ACTIVE_TYPES = ("html", "xml", "javascript", "ecmascript", "svg", "xhtml", "pdf")
+
+
+def attachment_response(entry: Entry, att_id: int) -> FileResponse:
+    """An e-mail attachment of ``entry`` as a download, never shown inline.
+
+    ``Content-Disposition: attachment`` and ``nosniff`` stop the browser rendering a mail's
+    HTML or SVG in Rapport's origin; active types are also sent as plain bytes.
+    """
+    found = next((a for a in entry.attachments.all() if a.pk == att_id), None)
+    if found is None:
+        raise NotFound("No such attachment.")
+    content_type = (found.content_type or "application/octet-stream").lower()
+    if "/" not in content_type or any(t in content_type for t in _ACTIVE_TYPES):
+        content_type = "application/octet-stream"
+    try:
+        handle = found.file.open("rb")
+    except (FileNotFoundError, ValueError):
+        raise NotFound("The attachment's file is missing.") from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=found.name or "attachment", content_type=content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+@web_view
+def attachment(request: HttpRequest, pk: int, att_id: int) -> HttpResponse:
+    """An attachment, for whoever may see one of the records its entry is on (else 404)."""
+    entry = selectors.entry_get(actor=user_of(request), pk=pk)
+    return attachment_response(entry, att_id)  # type: ignore[return-value]
