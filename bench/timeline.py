@@ -274,37 +274,52 @@ def step_timeline(probes: int, seed: int) -> dict:
 
 
 def _mbox(path: Path, messages: int, seed: int) -> dict:
+    """Mail as a CRM sees it: most of it with a few hundred active customers (who sign
+    with the same signature each time: the first message teaches their mobile number and
+    title, later ones teach nothing new), the rest with anyone, 5 % from strangers, a tenth
+    of the messages delivered twice."""
+    import datetime as dt
+
     _django()
     from rapport.customers.models import ContactEmail
 
     rng = random.Random(seed)
     top = ContactEmail.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    staff = ["agent@rapport-bench.org"]
+
+    def someone() -> tuple[str, str]:
+        row = ContactEmail.objects.filter(id__gte=rng.randrange(top + 1)).values_list("email", "contact__full_name").first()
+        return row if row else ("someone@acme.com", "Someone")
+
+    active = [someone() for _ in range(500)]
+    staff = "agent@rapport-bench.org"
     box = mailbox.mbox(str(path), create=True)
     box.lock()
     written = repeats = 0
-    sent = []
+    sent: list[EmailMessage] = []
     try:
         for i in range(messages):
             if sent and rng.random() < 0.1:
                 box.add(sent[rng.randrange(len(sent))])  # the same message delivered again
                 repeats += 1
                 continue
-            if rng.random() < 0.05:
+            roll = rng.random()
+            if roll < 0.05:
                 address, name = f"new.person{i}@newcomer-{i % 50}.com", f"New Person{i}"
+            elif roll < 0.75:
+                address, name = active[min(int(rng.paretovariate(1.2)) - 1, len(active) - 1) if rng.random() < 0.5 else rng.randrange(len(active))]
             else:
-                row = ContactEmail.objects.filter(id__gte=rng.randrange(top + 1)).values_list("email", "contact__full_name").first()
-                address, name = row if row else ("someone@acme.com", "Someone")
+                address, name = someone()
             msg = EmailMessage()
             inbound = rng.random() < 0.6
-            msg["From"] = f'"{name}" <{address}>' if inbound else staff[0]
-            msg["To"] = staff[0] if inbound else f'"{name}" <{address}>'
+            msg["From"] = f'"{name}" <{address}>' if inbound else staff
+            msg["To"] = staff if inbound else f'"{name}" <{address}>'
             msg["Subject"] = f"Re: {' '.join(rng.sample(WORDS, 3))}"
-            msg["Date"] = format_datetime(__import__("datetime").datetime(2026, 11, 1 + i % 20, 9, i % 60, tzinfo=__import__("datetime").timezone.utc))
+            msg["Date"] = format_datetime(dt.datetime(2026, 11, 1 + i % 20, 9, i % 60, tzinfo=dt.UTC))
             msg["Message-ID"] = make_msgid(domain="bench.rapport.dev")
             body = f"Hello,\n\nabout the {' '.join(rng.sample(WORDS, 4))}: all good on our side.\n\n"
-            if inbound and rng.random() < 0.5:
-                body += f"Kind regards,\n{name}\nHead of Purchasing\nMobile: +44 7700 9{i % 100000:05d}\n"
+            if inbound:
+                mobile = 900000 + sum(map(ord, address)) * 7 % 100000
+                body += f"Kind regards,\n{name}\nHead of Purchasing\nMobile: +44 7700 {mobile:06d}\n"
             msg.set_content(body + "\n> earlier quoted text\n> more of it\n")
             sent.append(msg)
             box.add(msg)

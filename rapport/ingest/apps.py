@@ -6,6 +6,8 @@ class IngestConfig(AppConfig):
     label = "ingest"
 
     def ready(self) -> None:
-        from rapport.ingest import merge
+        from rapport.ingest import merge, open_items
+        from rapport.timeline.events import register_open_items
 
         merge.register_all()
+        register_open_items(open_items.pending_facts)

@@ -21,7 +21,7 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.api.errors import problem
 from rapport.core.errors import ValidationFailed
-from rapport.ingest import capture_views, cardocr, vcard
+from rapport.ingest import capture_views, cardocr, mail, vcard
 from rapport.users import permissions
 
 router = Router(tags=["captures"])
@@ -310,7 +310,7 @@ def capture_mail(request: HttpRequest):
         return _too_large(upload.name or "The file", upload.size, limit)
     temp = capture_views.spooled_copy(upload)
     try:
-        summary = capture_views.mail_upload_ingest(temp, actor=actor_of(request))
+        summary = mail.ingest_file(temp, actor_of(request), outcomes=True)
     finally:
         os.unlink(temp)
     return {

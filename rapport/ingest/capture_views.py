@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +18,6 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
-from rapport.audit.services import Actor
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
@@ -32,53 +30,6 @@ SOURCE_VCARD_UPLOAD = "vcard-upload"
 
 
 # --- shared with the API -------------------------------------------------------------------
-
-
-@dataclass
-class MessageOutcome:
-    number: int
-    label: str  # "message 2 (Quote for 40 chairs)"
-    status: str  # stored, duplicate, unmatched or error
-    reason: str = ""
-    entry_id: int | None = None
-    sender: str = ""
-    skipped: list[dict[str, Any]] = field(default_factory=list)  # attachments left out
-
-
-@dataclass
-class MailUploadSummary:
-    messages: list[MessageOutcome] = field(default_factory=list)
-
-    def count(self, status: str) -> int:
-        return sum(1 for m in self.messages if m.status == status)
-
-    @property
-    def skipped_attachments(self) -> list[tuple[MessageOutcome, dict[str, Any]]]:
-        return [(m, s) for m in self.messages for s in m.skipped]
-
-
-def mail_upload_ingest(file_path: str, *, actor: Actor) -> MailUploadSummary:
-    """Every message of an uploaded .eml or mbox file, as ``mail.ingest_file`` takes them
-    (each received on its own; a broken one is reported, never stops the others), keeping
-    each message's outcome so the page can say which attachments were left out and why."""
-    summary = MailUploadSummary()
-    for number, raw in enumerate(mail.read_messages(file_path), start=1):
-        outcome = MessageOutcome(number=number, label=f"message {number}", status="error")
-        summary.messages.append(outcome)
-        try:
-            message, result = mail.receive(raw, actor=actor)
-        except mail.MailProblem as exc:
-            outcome.reason = exc.reason
-            continue
-        except Exception as exc:  # one bad message must not stop the file
-            outcome.reason = f"{type(exc).__name__}: {exc}"
-            continue
-        outcome.label = f"message {number} ({message.subject or message.message_id})"
-        outcome.status = result.status
-        outcome.entry_id = result.entry.pk if result.entry else None
-        outcome.sender = (result.sender or message.from_)[1]
-        outcome.skipped = list(message.skipped)
-    return summary
 
 
 def spooled_copy(upload: Any) -> str:
@@ -258,7 +209,7 @@ def capture_mail(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     temp = spooled_copy(upload)
     try:
-        summary = mail_upload_ingest(temp, actor=actor_of(request))
+        summary = mail.ingest_file(temp, actor_of(request), outcomes=True)
     finally:
         os.unlink(temp)
     context = {

@@ -16,6 +16,7 @@ import datetime as dt
 import email
 import email.utils
 import hashlib
+import itertools
 import mailbox
 import os
 import re
@@ -459,35 +460,86 @@ def read_messages(path: str | os.PathLike[str]) -> Iterator[bytes]:
 
 
 @dataclass
+class Outcome:
+    """What became of one message of a file."""
+
+    number: int
+    label: str  # "message 2 (Quote for 40 chairs)"
+    status: str  # stored, duplicate, unmatched or error
+    reason: str = ""
+    entry_id: int | None = None
+    sender: str = ""
+    sender_name: str = ""
+    skipped: list[dict[str, Any]] = field(default_factory=list)  # attachments left out
+
+
+@dataclass
 class Summary:
     read: int = 0
     stored: int = 0
     duplicates: int = 0
     unmatched: list[Address] = field(default_factory=list)  # each unmatched message's sender
     errors: list[tuple[str, str]] = field(default_factory=list)  # (which message, reason)
+    messages: list[Outcome] = field(default_factory=list)  # with ``outcomes=True`` only
+
+    def count(self, status: str) -> int:
+        return sum(1 for m in self.messages if m.status == status)
+
+    @property
+    def skipped_attachments(self) -> list[tuple[Outcome, dict[str, Any]]]:
+        return [(m, s) for m in self.messages for s in m.skipped]
 
 
-def ingest_file(path: str | os.PathLike[str], actor: Actor) -> Summary:
-    """Every message of a .eml or mbox file onto the timeline, each in its own transaction:
-    a broken message is counted with its reason and never stops or half-writes another."""
-    summary = Summary()
-    for number, raw in enumerate(read_messages(path), start=1):
-        summary.read += 1
-        label = f"message {number}"
-        try:
+# Messages per transaction when reading a file. Each message still has its own savepoint,
+# so a broken one is rolled back alone; the batch saves a durable commit per message (an
+# fsync with SQLite's synchronous=FULL), which was a third of the time per message.
+FILE_BATCH = 50
+
+
+def _receive_one(number: int, raw: bytes, actor: Actor) -> Outcome:
+    outcome = Outcome(number=number, label=f"message {number}", status="error")
+    try:
+        with transaction.atomic():
             message, result = receive(raw, actor=actor)
-            label = f"message {number} ({message.subject or message.message_id})"
-        except MailProblem as exc:
-            summary.errors.append((label, exc.reason))
-            continue
-        except Exception as exc:  # one bad message must not stop the file
-            summary.errors.append((label, f"{type(exc).__name__}: {exc}"))
-            continue
-        if result.status == "stored":
-            summary.stored += 1
-        elif result.status == "duplicate":
-            summary.duplicates += 1
-        else:
-            assert result.sender is not None
-            summary.unmatched.append(result.sender)
+    except MailProblem as exc:
+        outcome.reason = exc.reason
+        return outcome
+    except Exception as exc:  # one bad message must not stop the file
+        outcome.reason = f"{type(exc).__name__}: {exc}"
+        return outcome
+    outcome.label = f"message {number} ({message.subject or message.message_id})"
+    outcome.status = result.status
+    outcome.entry_id = result.entry.pk if result.entry else None
+    outcome.sender_name, outcome.sender = result.sender or message.from_
+    outcome.skipped = list(message.skipped)
+    return outcome
+
+
+def ingest_file(
+    path: str | os.PathLike[str], actor: Actor, *, outcomes: bool = False
+) -> Summary:
+    """Every message of a .eml or mbox file onto the timeline, each in a savepoint of its
+    own (``FILE_BATCH`` to a transaction): a broken message is counted with its reason and
+    never stops or half-writes another. Running it again stores nothing twice (Message-ID).
+    With ``outcomes`` the summary lists every message's outcome."""
+    summary = Summary()
+    messages = enumerate(read_messages(path), start=1)
+    while True:
+        batch = list(itertools.islice(messages, FILE_BATCH))
+        if not batch:
+            break
+        with transaction.atomic():
+            done = [_receive_one(number, raw, actor) for number, raw in batch]
+        for outcome in done:
+            summary.read += 1
+            if outcomes:
+                summary.messages.append(outcome)
+            if outcome.status == "stored":
+                summary.stored += 1
+            elif outcome.status == "duplicate":
+                summary.duplicates += 1
+            elif outcome.status == "unmatched":
+                summary.unmatched.append((outcome.sender_name, outcome.sender))
+            else:
+                summary.errors.append((outcome.label, outcome.reason))
     return summary

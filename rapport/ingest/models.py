@@ -338,7 +338,11 @@ class Proposal(TimestampedModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["state", "-created_at"], name="proposal_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "-created_at"], name="proposal_state_idx"),
+            # "Was exactly this rejected, or applied before?" for every fact of every message.
+            models.Index(fields=["key", "kind"], name="proposal_key_idx"),
+        ]
         constraints = [
             # One open proposal per suggestion: a repeat sighting updates it.
             models.UniqueConstraint(

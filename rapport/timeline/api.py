@@ -108,11 +108,22 @@ class MembershipOut(Schema):
     rank: int | None
 
 
+class OpenItemOut(Schema):
+    kind: str = Field(description="deal, case, to_confirm, …: whatever the apps provide")
+    label: str
+    title: str
+    url: str = Field(description="The item's page, if you may open it")
+    due: dt.date | None
+
+
 class LookupContactOut(Schema):
     id: int
     full_name: str
     accounts: list[MembershipOut] = Field(description="The accounts you may see, primary first")
     entries: list[TimelineItemOut] = Field(description="The latest entries, newest first")
+    open_items: list[OpenItemOut] = Field(
+        description="What is still open about the contact (proposed details to confirm; deals and cases as those apps arrive)"
+    )
 
 
 class LookupAccountOut(Schema):
@@ -350,6 +361,10 @@ def lookup(
                     for m in c.record.memberships.all()
                 ],
                 "entries": [item_out(link) for link in c.entries],
+                "open_items": [
+                    {"kind": i.kind, "label": i.label, "title": i.title, "url": i.url, "due": i.due}
+                    for i in c.open_items
+                ],
             }
             for c in found.contacts
         ],

@@ -20,7 +20,7 @@ function per event, all calling ``record`` here, for example (sales)::
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +49,41 @@ def register_kind(
     info = KindInfo(name, label, department, channel)
     KINDS[name] = info
     return info
+
+
+@dataclass(frozen=True)
+class OpenItem:
+    """Something still open about a contact, for the screen pop: a deal in progress, a case
+    waiting, a detail to confirm with the caller. Apps provide them (see
+    ``register_open_items``); the timeline only shows them."""
+
+    kind: str  # "deal", "case", "to_confirm", ...
+    label: str  # "Deal", "Case", "To confirm"
+    title: str
+    url: str = ""
+    due: dt.date | None = None
+
+
+# (actor, contact ids) -> {contact id: open items the actor may see}; one query per provider.
+OpenItemsProvider = Callable[[Any, list[int]], dict[int, list[OpenItem]]]
+OPEN_ITEMS: list[OpenItemsProvider] = []
+
+
+def register_open_items(provider: OpenItemsProvider) -> None:
+    """Declare a source of open items (once, in the app's ``ready``)."""
+    if provider not in OPEN_ITEMS:
+        OPEN_ITEMS.append(provider)
+
+
+def open_items(actor: Any, contact_ids: list[int]) -> dict[int, list[OpenItem]]:
+    """Every provider's open items for these contacts, by contact."""
+    found: dict[int, list[OpenItem]] = {pk: [] for pk in contact_ids}
+    if not contact_ids:
+        return found
+    for provider in OPEN_ITEMS:
+        for pk, items in provider(actor, contact_ids).items():
+            found.setdefault(pk, []).extend(items)
+    return found
 
 
 def register_builtin_kinds() -> None:

@@ -14,6 +14,7 @@ from rapport.core.pagination import Page, keyset_page
 from rapport.customers.detail_query import raise_if_merged
 from rapport.customers.models import Account, AccountMembership, Contact
 from rapport.customers.normalize import normalize_phone
+from rapport.timeline import events
 from rapport.timeline.models import Attachment, Entry, EntryLink
 from rapport.users import permissions
 
@@ -110,6 +111,7 @@ LOOKUP_ENTRIES = 5
 class Found:
     record: Any  # a Contact (memberships with their accounts loaded) or an Account
     entries: list[EntryLink]
+    open_items: list[events.OpenItem] = field(default_factory=list)
 
 
 @dataclass
@@ -163,10 +165,15 @@ def lookup(*, actor: Any, phone: str = "", region: str = "", q: str = "") -> Loo
     found_accounts = list(
         permissions.visible(actor, "account", accounts).order_by("name", "id")[:LOOKUP_LIMIT]
     )
+    items = events.open_items(actor, [c.pk for c in found])
     return Lookup(
         phone=e164,
         contacts=[
-            Found(c, timeline(actor=actor, kind="contact", pk=c.pk, size=LOOKUP_ENTRIES).items)
+            Found(
+                c,
+                timeline(actor=actor, kind="contact", pk=c.pk, size=LOOKUP_ENTRIES).items,
+                items.get(c.pk, []),
+            )
             for c in found
         ],
         accounts=[

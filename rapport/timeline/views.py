@@ -289,6 +289,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             {
                 "record": f.record,
                 "days": _days(f.entries),
+                "open_items": f.open_items,
                 "can_log": permissions.can(request.user, "change", "contact"),
             }
             for f in found.contacts

@@ -282,6 +282,7 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         "imports": can(user, "add", RecordKind.CONTACT) or can(user, "add", RecordKind.ACCOUNT),
         "duplicates": can(user, "view", RecordKind.DUPLICATE),
         "proposals": can(user, "view", RecordKind.PROPOSAL),
+        "mail_upload": can(user, "change", RecordKind.CONTACT),
         # Everyone may connect their own mailbox; shared ones need the mailbox right.
         "mailboxes": getattr(user, "is_authenticated", False),
         "is_admin": role_of(user) == Role.ADMIN,
