@@ -26,7 +26,7 @@ from email import errors as email_errors
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -341,32 +341,44 @@ class StoreResult:
     unknown: list[Address] = field(default_factory=list)
 
 
-def store(message: Message, *, actor: Actor) -> StoreResult:
-    """Record a message once on the timeline of every contact among its sender and
-    recipients, with their role. From a staff address it is outbound, otherwise inbound.
-    A Message-ID already recorded is a duplicate; a message no contact is part of is not
-    stored but returned as unmatched, with its outside addresses."""
-    existing = Entry.objects.from_source(SOURCE, message.message_id)
-    if existing is not None:
-        return StoreResult("duplicate", entry=existing)
+@dataclass
+class _Known:
+    """Who the addresses of some messages belong to: staff users and contacts."""
 
-    participants: list[tuple[str, Address]] = [("from", message.from_)]
-    participants += [("to", a) for a in message.to] + [("cc", a) for a in message.cc]
-    addresses = list(dict.fromkeys(a for _, (_, a) in participants))
-    staff_query = Q()
-    for addr in addresses:
-        staff_query |= Q(email__iexact=addr)
-    staff = {u.email.lower(): u for u in User.objects.filter(staff_query)}
-    owners: dict[str, set[int]] = {}
-    for email_addr, contact_id in ContactEmail.objects.filter(email__in=addresses).values_list(
-        "email", "contact_id"
-    ):
-        owners.setdefault(email_addr, set()).add(contact_id)
+    staff: dict[str, User]
+    owners: dict[str, set[int]]
 
+    @classmethod
+    def of(cls, messages: list[Message]) -> _Known:
+        addresses = list(dict.fromkeys(a for m in messages for _, (_, a) in _participants(m)))
+        staff_query = Q()
+        for addr in addresses:
+            staff_query |= Q(email__iexact=addr)
+        staff = {u.email.lower(): u for u in User.objects.filter(staff_query)} if addresses else {}
+        owners: dict[str, set[int]] = {}
+        for email_addr, contact_id in ContactEmail.objects.filter(
+            email__in=addresses
+        ).values_list("email", "contact_id"):
+            owners.setdefault(email_addr, set()).add(contact_id)
+        return cls(staff, owners)
+
+
+def _participants(message: Message) -> list[tuple[str, Address]]:
+    return (
+        [("from", message.from_)]
+        + [("to", a) for a in message.to]
+        + [("cc", a) for a in message.cc]
+    )
+
+
+def _draft(message: Message, known: _Known, actor: Actor) -> events.Draft | StoreResult:
+    """The timeline entry of a message, or an unmatched result when no contact is in it."""
+    participants = _participants(message)
+    staff = known.staff
     roles: dict[int, str] = {}
     rank: dict[str, int] = {"from": 0, "to": 1, "cc": 2}  # a contact in two places: the first
     for role, (_, addr) in participants:
-        for contact_id in owners.get(addr, ()):
+        for contact_id in known.owners.get(addr, ()):
             if contact_id not in roles or rank[role] < rank[roles[contact_id]]:
                 roles[contact_id] = role
     if not roles:
@@ -383,28 +395,44 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
         "thread_id": message.thread_id,
         "in_reply_to": message.in_reply_to,
         "from": message.from_[1],
+        "from_name": message.from_[0],
         "to": [a for _, a in message.to],
         "cc": [a for _, a in message.cc],
+        "subject": message.subject,
         "text_length": len(message.text),
         "attachments_skipped": message.skipped,
     }
+    return events.Draft(
+        kind="email",
+        summary=message.subject or first_line or "(no subject)",
+        contacts=list(roles),
+        occurred_at=message.sent_at,
+        channel="email",
+        direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+        staff=staff_user,
+        body=message.new_text,
+        source=SOURCE,
+        external_id=message.message_id,
+        data=data,
+        roles=roles,
+    )
+
+
+def store(message: Message, *, actor: Actor) -> StoreResult:
+    """Record a message once on the timeline of every contact among its sender and
+    recipients, with their role. From a staff address it is outbound, otherwise inbound.
+    A Message-ID already recorded is a duplicate; a message no contact is part of is not
+    stored but returned as unmatched, with its outside addresses."""
+    existing = Entry.objects.from_source(SOURCE, message.message_id)
+    if existing is not None:
+        return StoreResult("duplicate", entry=existing)
+    draft = _draft(message, _Known.of([message]), actor)
+    if isinstance(draft, StoreResult):
+        return draft
     saved: list[str] = []
     try:
         with transaction.atomic():
-            entry = events.record(
-                kind="email",
-                summary=message.subject or first_line or "(no subject)",
-                contacts=list(roles),
-                occurred_at=message.sent_at,
-                channel="email",
-                direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
-                staff=staff_user,
-                body=message.new_text,
-                source=SOURCE,
-                external_id=message.message_id,
-                data=data,
-                roles=roles,
-            )
+            entry = events.record(**vars(draft))
             for att in message.attachments:
                 row = Attachment(
                     entry=entry,
@@ -420,7 +448,52 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
         for name in saved:
             default_storage.delete(name)
         raise
-    return StoreResult("stored", entry=entry, contacts=sorted(roles))
+    return StoreResult("stored", entry=entry, contacts=sorted(draft.roles or {}))
+
+
+def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
+    """``store`` for many messages at once, as a file brings them: the addresses of all of
+    them looked up together, their entries written together (``events.record_many``).
+    A message with attachments goes through ``store`` on its own (its files). Runs in the
+    caller's transaction; a concurrent writer of the same Message-ID raises
+    IntegrityError, and the caller falls back to ``store`` message by message."""
+    known = _Known.of(messages)
+    results: list[StoreResult | None] = [None] * len(messages)
+    drafts: list[tuple[int, events.Draft]] = []
+    seen: dict[str, int] = {}
+    for i, message in enumerate(messages):
+        if message.attachments:
+            results[i] = store(message, actor=actor)
+            continue
+        draft = _draft(message, known, actor)
+        if isinstance(draft, StoreResult):
+            results[i] = draft
+        else:
+            drafts.append((i, draft))
+    existing = {
+        e.external_id: e
+        for e in Entry.objects.filter(
+            ~Q(external_id=""), source=SOURCE, external_id__in=[d.external_id for _, d in drafts]
+        )
+    } if drafts else {}
+    fresh = []
+    for i, draft in drafts:
+        if draft.external_id in existing:
+            results[i] = StoreResult("duplicate", entry=existing[draft.external_id])
+        elif draft.external_id in seen:
+            results[i] = None  # filled below: a second copy in this file
+        else:
+            seen[draft.external_id] = i
+            fresh.append((i, draft))
+    entries = events.record_many([d for _, d in fresh])
+    for (i, draft), entry in zip(fresh, entries, strict=True):
+        results[i] = StoreResult("stored", entry=entry, contacts=sorted(draft.roles or {}))
+    for i, draft in drafts:
+        if results[i] is None:
+            first = results[seen[draft.external_id]]
+            results[i] = StoreResult("duplicate", entry=first.entry if first else None)
+    assert all(r is not None for r in results)
+    return cast(list[StoreResult], results)
 
 
 def receive(raw: bytes, *, actor: Actor) -> tuple[Message, StoreResult]:
@@ -496,41 +569,85 @@ class Summary:
 FILE_BATCH = 50
 
 
-def _receive_one(number: int, raw: bytes, actor: Actor) -> Outcome:
-    outcome = Outcome(number=number, label=f"message {number}", status="error")
-    try:
-        with transaction.atomic():
-            message, result = receive(raw, actor=actor)
-    except MailProblem as exc:
-        outcome.reason = exc.reason
-        return outcome
-    except Exception as exc:  # one bad message must not stop the file
-        outcome.reason = f"{type(exc).__name__}: {exc}"
-        return outcome
-    outcome.label = f"message {number} ({message.subject or message.message_id})"
-    outcome.status = result.status
+def _outcome(number: int, message: Message, result: StoreResult) -> Outcome:
+    outcome = Outcome(number=number, label=f"message {number} ({message.subject or message.message_id})", status=result.status)
     outcome.entry_id = result.entry.pk if result.entry else None
     outcome.sender_name, outcome.sender = result.sender or message.from_
     outcome.skipped = list(message.skipped)
     return outcome
 
 
+def _one_by_one(number: int, message: Message, actor: Actor) -> Outcome:
+    """One message in a savepoint of its own: whatever fails rolls back that message only."""
+    try:
+        with transaction.atomic():
+            result = store(message, actor=actor)
+            _learn(message, result, actor)
+    except Exception as exc:  # one bad message must not stop the file
+        label = f"message {number} ({message.subject or message.message_id})"
+        return Outcome(number=number, label=label, status="error", reason=f"{type(exc).__name__}: {exc}")
+    return _outcome(number, message, result)
+
+
+def _learn(message: Message, result: StoreResult, actor: Actor) -> None:
+    from rapport.ingest import proposals
+
+    proposals.from_mail(message=message, result=result, actor=actor)
+
+
+def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> list[Outcome]:
+    """Read a batch of messages, then store them together (``store_many``) in one
+    transaction; if that fails (a broken message, a concurrent writer), store them one by
+    one, each in its own savepoint, so only the guilty one is reported."""
+    outcomes: dict[int, Outcome] = {}
+    parsed: list[tuple[int, Message]] = []
+    for number, raw in batch:
+        try:
+            parsed.append((number, parse(raw)))
+        except MailProblem as exc:
+            outcomes[number] = Outcome(number=number, label=f"message {number}", status="error", reason=exc.reason)
+        except Exception as exc:  # an unreadable message must not stop the file
+            outcomes[number] = Outcome(
+                number=number, label=f"message {number}", status="error", reason=f"{type(exc).__name__}: {exc}"
+            )
+    later: list[int] = []
+    try:
+        with transaction.atomic():
+            results = store_many([m for _, m in parsed], actor=actor)
+            for (number, message), result in zip(parsed, results, strict=True):
+                outcomes[number] = _outcome(number, message, result)
+                if result.status == "stored" and learn == "background" and result.entry is not None:
+                    later.append(result.entry.pk)
+                else:
+                    _learn(message, result, actor)
+    except Exception:
+        later = []
+        with transaction.atomic():
+            for number, message in parsed:
+                outcomes[number] = _one_by_one(number, message, actor)
+    if later:
+        from rapport.ingest.tasks import mail_learn_task
+
+        mail_learn_task.enqueue(later, actor.user.pk if actor.user else None)
+    return [outcomes[number] for number, _ in batch]
+
+
 def ingest_file(
-    path: str | os.PathLike[str], actor: Actor, *, outcomes: bool = False
+    path: str | os.PathLike[str], actor: Actor, *, outcomes: bool = False, learn: str = "background"
 ) -> Summary:
-    """Every message of a .eml or mbox file onto the timeline, each in a savepoint of its
-    own (``FILE_BATCH`` to a transaction): a broken message is counted with its reason and
-    never stops or half-writes another. Running it again stores nothing twice (Message-ID).
-    With ``outcomes`` the summary lists every message's outcome."""
+    """Every message of a .eml or mbox file onto the timeline, ``FILE_BATCH`` at a time: a
+    broken message is counted with its reason and never stops or half-writes another.
+    Running it again stores nothing twice (Message-ID). Facts from the signatures of stored
+    messages are learned by the worker (``learn="background"``, so that reading a file is
+    bound by storing it) or at once (``"inline"``); unknown senders are always proposed at
+    once. With ``outcomes`` the summary lists every message's outcome."""
     summary = Summary()
     messages = enumerate(read_messages(path), start=1)
     while True:
         batch = list(itertools.islice(messages, FILE_BATCH))
         if not batch:
             break
-        with transaction.atomic():
-            done = [_receive_one(number, raw, actor) for number, raw in batch]
-        for outcome in done:
+        for outcome in _ingest_batch(batch, actor, learn):
             summary.read += 1
             if outcomes:
                 summary.messages.append(outcome)

@@ -302,10 +302,40 @@ def from_mail(*, message: Message, result: StoreResult, actor: Actor) -> None:
         logger.exception("Could not learn from message %s", message.message_id)
 
 
+def from_entries(*, entry_ids: list[int], actor: Actor) -> int:
+    """Learn from e-mails already on the timeline (stored from a file, learned later by the
+    worker): the message is read back from its entry. Returns how many were read."""
+    from rapport.ingest.mail import SOURCE, Message
+
+    done = 0
+    for entry in Entry.objects.filter(pk__in=entry_ids, source=SOURCE, kind="email").order_by("id"):
+        data = entry.data or {}
+        message = Message(
+            message_id=entry.external_id,
+            in_reply_to=str(data.get("in_reply_to") or ""),
+            references=[],
+            thread_id=str(data.get("thread_id") or entry.external_id),
+            subject=str(data.get("subject", entry.summary)),
+            sent_at=entry.occurred_at,
+            from_=(str(data.get("from_name") or ""), str(data.get("from") or "")),
+            to=[("", a) for a in data.get("to") or []],
+            cc=[("", a) for a in data.get("cc") or []],
+            text=entry.body,
+            new_text=entry.body,
+        )
+        try:
+            with transaction.atomic():
+                _facts_from_mail(message=message, entry=entry, actor=actor)
+        except Exception:
+            logger.exception("Could not learn from message %s", entry.external_id)
+        done += 1
+    return done
+
+
 def _only_contact(address: str) -> Contact | None:
-    ids = list(ContactEmail.objects.filter(email=address).values_list("contact_id", flat=True)[:2])
     # An address two contacts share says nothing about which of them signed.
-    return Contact.objects.filter(pk=ids[0]).first() if len(ids) == 1 else None
+    found = list(Contact.objects.filter(emails__email=address).order_by()[:2])
+    return found[0] if len(found) == 1 else None
 
 
 def _region_of(contact: Contact) -> str | None:
@@ -428,15 +458,16 @@ def _propose_fact(
     if fact_present(contact, fact.field, fact.value):
         return None
     key = f"{contact.pk}:{fact.field}:{fact.norm}"[:255]
-    if Proposal.objects.filter(
-        kind=Proposal.Kind.FACT, key=key, state=Proposal.State.REJECTED
-    ).exists():
+    # Every earlier decision about exactly this suggestion, in one query.
+    states = set(
+        Proposal.objects.filter(kind=Proposal.Kind.FACT, key=key)
+        .order_by()
+        .values_list("state", flat=True)
+        .distinct()
+    )
+    if Proposal.State.REJECTED in states:
         return None  # the steward said no to exactly this
-    applied_before = Proposal.objects.filter(
-        kind=Proposal.Kind.FACT,
-        key=key,
-        state__in=(Proposal.State.APPLIED, Proposal.State.ACCEPTED),
-    ).exists()
+    applied_before = bool(states & {Proposal.State.APPLIED, Proposal.State.ACCEPTED})
     if not own and action == FactAction.AUTO:
         action = FactAction.REVIEW
         rule = f"review: {fact.field} read in someone else's message"

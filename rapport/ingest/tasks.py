@@ -37,3 +37,14 @@ def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
     if not Mailbox.objects.filter(pk=mailbox_id).exists():
         return  # deleted since it was queued
     imap.poll(mailbox_id, actor=Actor(user=None, via=Via.SYSTEM, context={"path": "worker"}))
+
+
+@task()
+def mail_learn_task(entry_ids: list[int], user_id: int | None = None) -> None:
+    """Facts from the signatures of e-mails stored from a file (``mail.ingest_file``).
+    Safe to run twice: a fact seen again is a sighting of the same proposal."""
+    from rapport.ingest import proposals
+    from rapport.users.models import User
+
+    user = User.objects.filter(pk=user_id).first() if user_id else None
+    proposals.from_entries(entry_ids=entry_ids, actor=Actor(user=user, via=Via.IMPORT, context={"learn": "mail"}))

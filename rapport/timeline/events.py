@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from rapport.customers.models import AccountMembership
@@ -94,6 +95,29 @@ def register_builtin_kinds() -> None:
     register_kind("card", "Business card", channel=Channel.IN_PERSON)
 
 
+@dataclass
+class Draft:
+    """One entry to write (see ``record`` for the fields)."""
+
+    kind: str
+    summary: str
+    contacts: Iterable[int] = ()
+    accounts: Iterable[int] = ()
+    occurred_at: dt.datetime | None = None
+    channel: str | None = None
+    direction: str = Direction.INTERNAL
+    department: str | None = None
+    staff: Any = None
+    body: str = ""
+    body_format: str = "text"
+    source: str = ""
+    external_id: str = ""
+    duration_seconds: int | None = None
+    outcome: str = ""
+    data: dict[str, Any] | None = None
+    roles: dict[int, str] | None = None
+
+
 def record(
     *,
     kind: str,
@@ -116,63 +140,110 @@ def record(
 ) -> Entry:
     """Write one entry and its links: each contact's timeline, each account's, and the
     accounts of those contacts (an account's timeline shows its people's touches)."""
-    info = KINDS.get(kind)
-    if info is None:
-        raise ValueError(
-            f"Unknown kind of timeline entry: {kind!r} (register it with register_kind)."
-        )
-    if source and external_id:
-        found = Entry.objects.from_source(source, external_id)
-        if found is not None:
-            return found
-    contact_ids = list(dict.fromkeys(int(c) for c in contacts))
-    account_ids = list(dict.fromkeys(int(a) for a in accounts))
-    when = occurred_at or timezone.now()
+    draft = Draft(
+        kind=kind, summary=summary, contacts=contacts, accounts=accounts,
+        occurred_at=occurred_at, channel=channel, direction=direction, department=department,
+        staff=staff, body=body, body_format=body_format, source=source,
+        external_id=external_id, duration_seconds=duration_seconds, outcome=outcome,
+        data=data, roles=roles,
+    )  # fmt: skip
     try:
-        with transaction.atomic():
-            entry = Entry.objects.create(
-                kind=kind,
-                occurred_at=when,
-                channel=channel or info.channel,
-                direction=direction,
-                department=department or info.department,
-                staff=staff if getattr(staff, "pk", None) else None,
-                summary=summary[:300],
-                body=body,
-                body_format=body_format,
-                source=source,
-                external_id=external_id,
-                duration_seconds=duration_seconds,
-                outcome=outcome,
-                data=data or {},
-            )
-            links = [
-                EntryLink(
-                    entry=entry,
-                    contact_id=c,
-                    role=(roles or {}).get(c, EntryLink.Role.ABOUT),
-                    occurred_at=when,
-                )
-                for c in contact_ids
-            ]
-            via = set(
-                AccountMembership.objects.filter(contact_id__in=contact_ids).values_list(
-                    "account_id", flat=True
-                )
-            )
-            links += [
-                EntryLink(entry=entry, account_id=a, role=EntryLink.Role.ABOUT, occurred_at=when)
-                for a in account_ids
-            ]
-            links += [
-                EntryLink(entry=entry, account_id=a, role=EntryLink.Role.VIA, occurred_at=when)
-                for a in sorted(via - set(account_ids))
-            ]
-            EntryLink.objects.bulk_create(links)
+        return record_many([draft])[0]
     except IntegrityError:
         # The same message delivered twice at once: the other writer's entry stands.
         found = Entry.objects.from_source(source, external_id)
         if found is None:
             raise
         return found
-    return entry
+
+
+def record_many(drafts: list[Draft]) -> list[Entry]:
+    """Write many entries at once (a file of mail): one insert of entries, one query for
+    the contacts' accounts, one insert of links, whatever their number. An entry whose
+    source and external id are stored already is returned as it is (also when it comes
+    twice in ``drafts``). A concurrent writer of the same id raises IntegrityError: the
+    caller retries with ``record``, one by one."""
+    for draft in drafts:
+        if draft.kind not in KINDS:
+            raise ValueError(
+                f"Unknown kind of timeline entry: {draft.kind!r} (register it with register_kind)."
+            )
+    stored: dict[tuple[str, str], Entry] = {}
+    keyed = [(d.source, d.external_id) for d in drafts if d.source and d.external_id]
+    for source in {s for s, _ in keyed}:
+        ids = [x for s, x in keyed if s == source]
+        if len(ids) == 1:
+            found = Entry.objects.from_source(source, ids[0])
+            rows = [found] if found is not None else []
+        else:
+            rows = list(
+                Entry.objects.filter(~Q(external_id=""), source=source, external_id__in=ids)
+            )
+        stored.update({(source, e.external_id): e for e in rows})
+    now = timezone.now()
+    new: list[tuple[Draft, Entry]] = []
+    for draft in drafts:
+        key = (draft.source, draft.external_id)
+        if draft.source and draft.external_id and key in stored:
+            continue
+        info = KINDS[draft.kind]
+        entry = Entry(
+            kind=draft.kind,
+            occurred_at=draft.occurred_at or now,
+            channel=draft.channel or info.channel,
+            direction=draft.direction,
+            department=draft.department or info.department,
+            staff=draft.staff if getattr(draft.staff, "pk", None) else None,
+            summary=draft.summary[:300],
+            body=draft.body,
+            body_format=draft.body_format,
+            source=draft.source,
+            external_id=draft.external_id,
+            duration_seconds=draft.duration_seconds,
+            outcome=draft.outcome,
+            data=draft.data or {},
+        )
+        new.append((draft, entry))
+        if draft.source and draft.external_id:
+            stored[key] = entry  # a second copy in this batch is the same entry
+    if new:
+        with transaction.atomic():
+            Entry.objects.bulk_create([e for _, e in new])
+            contact_ids = {int(c) for d, _ in new for c in d.contacts}
+            employers: dict[int, set[int]] = {}
+            for contact_id, account_id in AccountMembership.objects.filter(
+                contact_id__in=contact_ids
+            ).values_list("contact_id", "account_id"):
+                employers.setdefault(contact_id, set()).add(account_id)
+            links: list[EntryLink] = []
+            for draft, entry in new:
+                links += _links(draft, entry, employers)
+            EntryLink.objects.bulk_create(links)
+    out = []
+    for draft in drafts:
+        if draft.source and draft.external_id:
+            out.append(stored[(draft.source, draft.external_id)])
+        else:
+            out.append(next(e for d, e in new if d is draft))
+    return out
+
+
+def _links(draft: Draft, entry: Entry, employers: dict[int, set[int]]) -> list[EntryLink]:
+    contact_ids = list(dict.fromkeys(int(c) for c in draft.contacts))
+    account_ids = list(dict.fromkeys(int(a) for a in draft.accounts))
+    when = entry.occurred_at
+    roles = draft.roles or {}
+    links = [
+        EntryLink(entry=entry, contact_id=c, role=roles.get(c, EntryLink.Role.ABOUT), occurred_at=when)
+        for c in contact_ids
+    ]
+    links += [
+        EntryLink(entry=entry, account_id=a, role=EntryLink.Role.ABOUT, occurred_at=when)
+        for a in account_ids
+    ]
+    via = set().union(*(employers.get(c, set()) for c in contact_ids)) - set(account_ids)
+    links += [
+        EntryLink(entry=entry, account_id=a, role=EntryLink.Role.VIA, occurred_at=when)
+        for a in sorted(via)
+    ]
+    return links

@@ -9,7 +9,7 @@ timeline is one index range read newest first, however long the history.
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 
 from rapport.core.models import TimestampedModel
@@ -40,6 +40,12 @@ class Department(models.TextChoices):
     OTHER = "other", "Other"
 
 
+_FROM_SOURCE = (
+    "SELECT id FROM timeline_entry WHERE source = %s AND external_id = %s "
+    "AND NOT (external_id = '') LIMIT 1"
+)
+
+
 class EntryQuerySet(models.QuerySet["Entry"]):
     def from_source(self, source: str, external_id: str) -> Entry | None:
         """The entry a source already delivered under this id, if any. The condition of the
@@ -47,11 +53,12 @@ class EntryQuerySet(models.QuerySet["Entry"]):
         ``external_id <> ''`` from ``external_id = 'x'``, and scanned 10M rows instead)."""
         if not external_id:
             return None
-        return (
-            self.filter(~Q(external_id=""), source=source, external_id=external_id)
-            .order_by()
-            .first()
-        )
+        # Asked for every message received: the id first, in plain SQL (the ORM's building
+        # of this query cost more than running it), the row only when there is one.
+        with connection.cursor() as cursor:
+            cursor.execute(_FROM_SOURCE, [source, external_id])
+            row = cursor.fetchone()
+        return self.filter(pk=row[0]).first() if row else None
 
 
 class Entry(TimestampedModel):
