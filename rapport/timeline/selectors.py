@@ -53,10 +53,13 @@ def timeline(
     filters: Filters | None = None,
     cursor: str | None = None,
     size: int = 25,
+    record: Any = None,
 ) -> Page:
     """The record's timeline, newest first, as ``EntryLink`` rows with their entry, its
-    staff member and attachments loaded: a constant number of queries per page."""
-    record = visible_record(actor, kind, pk)
+    staff member and attachments loaded: a constant number of queries per page. A caller
+    that has just read ``record`` through the actor's visibility passes it along."""
+    if record is None or record.pk != pk:
+        record = visible_record(actor, kind, pk)
     filters = filters or Filters()
     qs: QuerySet[EntryLink] = EntryLink.objects.filter(**{f"{kind}_id": record.pk})
     if filters.kinds:
@@ -153,9 +156,13 @@ def lookup(*, actor: Any, phone: str = "", region: str = "", q: str = "") -> Loo
         contacts = Contact.objects.filter(emails__email=q.lower())
     elif q:
         contacts = Contact.objects.filter(Q(full_name__iexact=q) | Q(sort_name__iexact=q))
-    memberships = AccountMembership.objects.filter(
-        account__in=permissions.visible(actor, "account", Account.objects.all())
-    ).select_related("account")
+    # The accounts the actor may see, as a condition on the account's owner: a subquery
+    # over every account made SQLite read the memberships the other way round (5 ms a pop
+    # at a million contacts, against 0.1).
+    visible_accounts = permissions.visibility_q(actor, "account", owner_field="account__owner")
+    memberships = AccountMembership.objects.select_related("account")
+    if visible_accounts is not None:
+        memberships = memberships.filter(visible_accounts)
     found = list(
         permissions.visible(actor, "contact", contacts)
         .distinct()
@@ -171,13 +178,16 @@ def lookup(*, actor: Any, phone: str = "", region: str = "", q: str = "") -> Loo
         contacts=[
             Found(
                 c,
-                timeline(actor=actor, kind="contact", pk=c.pk, size=LOOKUP_ENTRIES).items,
+                timeline(actor=actor, kind="contact", pk=c.pk, size=LOOKUP_ENTRIES, record=c).items,
                 items.get(c.pk, []),
             )
             for c in found
         ],
         accounts=[
-            Found(a, timeline(actor=actor, kind="account", pk=a.pk, size=LOOKUP_ENTRIES).items)
+            Found(
+                a,
+                timeline(actor=actor, kind="account", pk=a.pk, size=LOOKUP_ENTRIES, record=a).items,
+            )
             for a in found_accounts
         ],
     )
