@@ -314,7 +314,12 @@ class Proposal(TimestampedModel):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     field = models.CharField(max_length=10, choices=FactField.choices, blank=True)
     contact = models.ForeignKey(
-        "customers.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="proposals"
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="proposals",
+        db_index=False,  # proposal_contact_state_idx starts with it
     )
     account = models.ForeignKey(
         "customers.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="proposals"
@@ -342,6 +347,9 @@ class Proposal(TimestampedModel):
             models.Index(fields=["state", "-created_at"], name="proposal_state_idx"),
             # "Was exactly this rejected, or applied before?" for every fact of every message.
             models.Index(fields=["key", "kind"], name="proposal_key_idx"),
+            # A contact's open proposals (the screen pop, the contact page): without it
+            # PostgreSQL read every pending proposal of the kind (5 ms at 2,000).
+            models.Index(fields=["contact", "state"], name="proposal_contact_state_idx"),
         ]
         constraints = [
             # One open proposal per suggestion: a repeat sighting updates it.
