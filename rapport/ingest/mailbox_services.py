@@ -236,6 +236,21 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
     return mailbox
 
 
+def _locked(actor: Actor, mailbox_id: int, action: str, expected_version: int | None) -> Mailbox:
+    """The mailbox, locked for the change, if the actor may do it and nobody changed it
+    since ``expected_version``."""
+    mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
+    if mailbox is None:
+        raise NotFound("No such mailbox.")
+    _require(actor, mailbox, action)
+    if expected_version is not None and mailbox.version != expected_version:
+        raise VersionConflict(
+            "Someone else changed this mailbox since you opened it.",
+            current_version=mailbox.version,
+        )
+    return mailbox
+
+
 def mailbox_update(
     *, actor: Actor, mailbox_id: int, data: dict[str, Any], expected_version: int | None = None
 ) -> Mailbox:
@@ -244,15 +259,7 @@ def mailbox_update(
     never sent to another server. A new server also forgets where each folder stood."""
     cleaned = _clean(data, creating=False)
     with transaction.atomic():
-        mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
-        if mailbox is None:
-            raise NotFound("No such mailbox.")
-        _require(actor, mailbox, "change")
-        if expected_version is not None and mailbox.version != expected_version:
-            raise VersionConflict(
-                "Someone else changed this mailbox since you opened it.",
-                current_version=mailbox.version,
-            )
+        mailbox = _locked(actor, mailbox_id, "change", expected_version)
         before = snapshot(mailbox, SETTINGS)
         password = cleaned.pop("password", None)
         for name, value in cleaned.items():
@@ -302,15 +309,7 @@ def mailbox_update(
 def mailbox_delete(*, actor: Actor, mailbox_id: int, expected_version: int | None = None) -> None:
     """Disconnect a mailbox; the messages already on the timeline stay."""
     with transaction.atomic():
-        mailbox = Mailbox.objects.select_for_update().filter(pk=mailbox_id).first()
-        if mailbox is None:
-            raise NotFound("No such mailbox.")
-        _require(actor, mailbox, "delete")
-        if expected_version is not None and mailbox.version != expected_version:
-            raise VersionConflict(
-                "Someone else changed this mailbox since you opened it.",
-                current_version=mailbox.version,
-            )
+        mailbox = _locked(actor, mailbox_id, "delete", expected_version)
         before = snapshot(mailbox, SETTINGS)
         audit_record(
             actor=actor,
