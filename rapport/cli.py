@@ -1,7 +1,7 @@
 """The `rapport` command.
 
     rapport serve [--host H] [--port P] [--workers N]   production server (gunicorn)
-    rapport up [--host H] [--port P]                    migrate, demo data if empty, serve
+    rapport up [--host H] [--port P] [--no-worker]      migrate, demo data if empty, serve, and a worker
     rapport demo [--accounts N] [--contacts N]          realistic fake data
     rapport token create --user NAME [--name LABEL]     a personal API token
     rapport worker                                      run background tasks (and resume imports whose worker died)
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 
 
@@ -60,9 +61,16 @@ def up(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="rapport up")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-worker", action="store_true", help="do not start a background worker")
     opts, _ = parser.parse_known_args(argv)
     _manage(["migrate", "--noinput", "--verbosity", "0"])
     _manage(["demo", "--if-empty"])
+    if not opts.no_worker:
+        # Imports, scans, mailbox polls and the reading of signatures run in the worker; a
+        # new user gets one beside the server (same process group: Ctrl-C stops both).
+        subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-c", "from rapport.cli import main; main(['worker'])"]
+        )
     print(
         f"\nRapport is starting on http://{opts.host}:{opts.port}/\n"
         "Log in as admin / rapport-demo (or north-rep-1, a sales rep; same password). Ctrl-C stops it.\n",
