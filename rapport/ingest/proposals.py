@@ -363,42 +363,36 @@ def _sighting(evidence: dict[str, Any]) -> dict[str, Any]:
 
 
 def _facts_from_mail(*, message: Message, entry: Entry, actor: Actor) -> None:
-    conf = capture_settings_get()
     sender = message.from_[1]
-    if entry.direction == Direction.INBOUND:
-        contact = _only_contact(sender)
-        if contact is not None:
-            sig = signature.read(
-                message.new_text,
-                known_name=message.from_[0] or contact.full_name,
-                known_email=sender,
-                region=_region_of(contact),
-            )
-            if sig is not None and sig.fields is not None:
-                for fact in facts_of(sig.fields):
-                    evidence = _evidence(message, entry, fact.line, sig.lines)
-                    _propose_fact(contact=contact, fact=fact, own=True, conf=conf,
-                                  evidence=evidence, entry=entry, delivered_by=actor)  # fmt: skip
-    # A message forwarded inside this one: its signature speaks for its own author.
-    for forwarded in signature.split_forwarded(message.new_text).forwarded:
-        if not forwarded.email or forwarded.email == sender:
-            continue
-        contact = _only_contact(forwarded.email)
+    rules: list[CaptureSettings] = []  # read once, and only when a signature has facts
+
+    def learn(address: str, text: str, name: str, *, own: bool) -> None:
+        contact = _only_contact(address)
         if contact is None:
-            continue
+            return
         sig = signature.read(
-            forwarded.text,
-            known_name=forwarded.name or contact.full_name,
-            known_email=forwarded.email,
+            text,
+            known_name=name or contact.full_name,
+            known_email=address,
             region=_region_of(contact),
         )
         if sig is None or sig.fields is None:
-            continue
+            return
         for fact in facts_of(sig.fields):
+            if not rules:
+                rules.append(capture_settings_get())
             evidence = _evidence(message, entry, fact.line, sig.lines)
-            evidence["forwarded_by"] = sender
-            _propose_fact(contact=contact, fact=fact, own=False, conf=conf,
+            if not own:
+                evidence["forwarded_by"] = sender
+            _propose_fact(contact=contact, fact=fact, own=own, conf=rules[0],
                           evidence=evidence, entry=entry, delivered_by=actor)  # fmt: skip
+
+    if entry.direction == Direction.INBOUND:
+        learn(sender, message.new_text, message.from_[0], own=True)
+    # A message forwarded inside this one: its signature speaks for its own author.
+    for forwarded in signature.split_forwarded(message.new_text).forwarded:
+        if forwarded.email and forwarded.email != sender:
+            learn(forwarded.email, forwarded.text, forwarded.name, own=False)
 
 
 def _resight(proposal: Proposal, evidence: dict[str, Any]) -> Proposal:
