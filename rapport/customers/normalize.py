@@ -6,6 +6,7 @@ can act on.
 
 from __future__ import annotations
 
+import gettext
 import re
 import unicodedata
 import zoneinfo
@@ -35,6 +36,29 @@ def fold(text: str) -> str:
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
+# Every C0 control character but tab, line feed and carriage return. Nobody types them: they
+# come from binary junk or a broken export. PostgreSQL cannot store NUL, and XML (so an XLSX
+# cell) can hold none of them, so text fields refuse them and exports leave them out.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_text(value: str) -> str:
+    """``value`` unchanged, or ValueError if it holds a control character."""
+    found = CONTROL_CHARACTERS.search(value)
+    if found is not None:
+        code = ord(found.group())
+        name = "NUL, " if code == 0 else ""
+        raise ValueError(
+            f"Remove the invisible control character ({name}U+{code:04X}) from the text."
+        )
+    return value
+
+
+def strip_controls(value: str) -> str:
+    """``value`` without control characters: for text that must be kept even so (a received
+    e-mail) and for writing legacy values out."""
+    return CONTROL_CHARACTERS.sub("", value)
+
 
 def words(text: str) -> list[str]:
     """The searchable words of a name, folded."""
@@ -47,7 +71,17 @@ def words(text: str) -> list[str]:
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 )
-_SPECIAL_USE_TLDS = {"arpa", "invalid", "local", "localhost", "onion", "test", "internal", "alt", "home"}
+_SPECIAL_USE_TLDS = {
+    "arpa",
+    "invalid",
+    "local",
+    "localhost",
+    "onion",
+    "test",
+    "internal",
+    "alt",
+    "home",
+}
 
 
 def _plain_email(value: str) -> str | None:
@@ -88,20 +122,73 @@ def normalize_phone(value: str, region: str | None = None) -> tuple[str, str]:
 
     Numbers typed with their country code but no '+' ("442079460958") are understood too.
     """
-    raw = (value or "").strip()
+    raw = check_text((value or "").strip())
     if not raw:
         raise ValueError("Enter a phone number.")
     region = (region or settings.DEFAULT_PHONE_REGION).upper()
     number = _parse_phone(raw, region)
     digits = re.sub(r"\D", "", raw)
     if number is None and not raw.startswith("+") and len(digits) >= 8:
-        number = _parse_phone("+" + digits.lstrip("0") if raw.startswith("00") else "+" + digits, region)
-    if number is None:
-        raise ValueError(
-            f"'{raw}' is not a valid phone number (read as a {region} number when it has no +country code)."
+        number = _parse_phone(
+            "+" + digits.lstrip("0") if raw.startswith("00") else "+" + digits, region
         )
+    if number is None:
+        raise ValueError(_phone_problem(raw, region))
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return e164, number.extension or ""
+
+
+_PHONE_REASONS = {
+    phonenumbers.ValidationResult.TOO_SHORT: "it has too few digits",
+    phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "it has too few digits (is the area code missing?)",
+    phonenumbers.ValidationResult.TOO_LONG: "it has too many digits",
+    phonenumbers.ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
+}
+# A number of a possible length that no range of the numbering plan holds.
+_PHONE_NOT_IN_USE = "its digits are not a number in use there (a digit missing, extra or wrong?)"
+# Where pycountry's name of a region reads badly after "for".
+_PHONE_PLACES = {"GB": "the UK", "US": "the US", "NL": "the Netherlands", "CZ": "Czechia"}
+
+
+def _phone_place(region: str) -> str:
+    if region in _PHONE_PLACES:
+        return _PHONE_PLACES[region]
+    country = pycountry.countries.get(alpha_2=region)
+    if country is None:
+        return region
+    return getattr(country, "common_name", None) or country.name
+
+
+def _phone_problem(raw: str, region: str) -> str:
+    """Why ``raw`` is not a valid number, naming the country whose numbering it breaks: the
+    one of its +code, else the region it was read in."""
+    international = raw.startswith(("+", "00"))
+    # "00" is the international prefix almost everywhere, but not where numbers are read
+    # (011 in North America): written so, the number was meant with its country code.
+    text = "+" + raw[2:] if raw.startswith("00") else raw
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        if (
+            exc.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE
+            and international
+        ):
+            return f"'{raw}' is not a valid phone number: it starts with no country's code."
+        if exc.error_type == phonenumbers.NumberParseException.NOT_A_NUMBER:
+            return f"'{raw}' is not a valid phone number: it is not a number."
+        return f"'{raw}' is not a valid phone number: it has too few digits."
+    reason = _PHONE_REASONS.get(
+        phonenumbers.is_possible_number_with_reason(parsed), _PHONE_NOT_IN_USE
+    )
+    if international:
+        place = _phone_place(phonenumbers.region_code_for_country_code(parsed.country_code))
+        return (
+            f"'{raw}' is not a valid phone number for {place} (+{parsed.country_code}): {reason}."
+        )
+    return (
+        f"'{raw}' is not a valid phone number for {_phone_place(region)}: {reason}"
+        " (a number from elsewhere starts with + and its country code)."
+    )
 
 
 def phone_candidates(value: str, region: str | None = None) -> list[str]:
@@ -129,15 +216,60 @@ def format_phone(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+# The languages whose names of countries are understood (pycountry's gettext catalogues of
+# ISO 3166), besides English: a file from a German office says "Deutschland".
+COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "nl", "pt", "pl", "sv", "da", "nb_NO", "fi")
+# Names people write that are in no catalogue (ISO has "United Kingdom", "Türkiye"...).
+COUNTRY_ALIASES = {
+    "uk": "GB", "great britain": "GB", "britain": "GB", "england": "GB", "scotland": "GB",
+    "wales": "GB", "northern ireland": "GB", "usa": "US", "us": "US", "america": "US",
+    "holland": "NL", "turkey": "TR", "russia": "RU", "macedonia": "MK", "ivory coast": "CI",
+    "cape verde": "CV", "swaziland": "SZ", "burma": "MM", "vatican": "VA", "holy see": "VA",
+    "palestine": "PS", "uae": "AE", "emirates": "AE", "brunei": "BN", "micronesia": "FM",
+}  # fmt: skip
+
+
+def _country_key(text: str) -> str:
+    """A country name as compared: folded, without dots, apostrophes, brackets or a leading
+    'the'; commas and hyphens as spaces ('U.K.' -> 'uk', 'Pays-Bas' -> 'pays bas')."""
+    text = re.sub(r"[.'’()]", "", fold(text))
+    return " ".join(re.sub(r"[,/-]", " ", text).split()).removeprefix("the ")
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Every name of every country in English and COUNTRY_NAME_LANGUAGES, by its key. A
+    translated name never overrides an English one, and one that means two countries is left
+    out rather than guessed."""
+    english: dict[str, str] = {}
+    spelled: list[tuple[str, str]] = []
+    for country in pycountry.countries:
+        for attr in ("name", "official_name", "common_name"):
+            name = getattr(country, attr, None)
+            if name:
+                english[_country_key(name)] = country.alpha_2
+                spelled.append((name, country.alpha_2))
+    translated: dict[str, set[str]] = {}
+    for language in COUNTRY_NAME_LANGUAGES:
+        catalogue = gettext.translation(
+            "iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True
+        )
+        for name, code in spelled:
+            translated.setdefault(_country_key(catalogue.gettext(name)), set()).add(code)
+    names = {key: codes.pop() for key, codes in translated.items() if len(codes) == 1}
+    return names | english | COUNTRY_ALIASES
+
+
 @lru_cache(maxsize=1024)
 def normalize_country(value: str) -> str:
-    """ISO 3166-1 alpha-2 code from a code (GB, GBR) or an English name ('Germany')."""
-    text = (value or "").strip()
+    """ISO 3166-1 alpha-2 code from a code (GB, GBR) or a name in English or a common
+    language ('Germany', 'Deutschland', 'Allemagne'), or a usual short form ('UK', 'Holland')."""
+    text = check_text((value or "").strip())
     if not text:
         raise ValueError("Enter a country.")
-    aliases = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "usa": "US"}
-    if text.casefold() in aliases:
-        return aliases[text.casefold()]
+    code = _country_names().get(_country_key(text))
+    if code is not None:
+        return code
     country = None
     if len(text) == 2:
         country = pycountry.countries.get(alpha_2=text.upper())
@@ -145,7 +277,7 @@ def normalize_country(value: str) -> str:
         country = pycountry.countries.get(alpha_3=text.upper())
     if country is None:
         try:
-            country = pycountry.countries.lookup(text)
+            country = pycountry.countries.lookup(text)  # a numeric code ("276")
         except LookupError:
             country = None
     if country is None:
@@ -199,7 +331,9 @@ def display_name(parts: dict[str, str]) -> str:
 
 
 def sort_key(parts: dict[str, str]) -> str:
-    return fold(" ".join(p for p in (parts.get("family_name", ""), parts.get("given_name", "")) if p))[:300]
+    return fold(
+        " ".join(p for p in (parts.get("family_name", ""), parts.get("given_name", "")) if p)
+    )[:300]
 
 
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
@@ -230,7 +364,7 @@ def normalize_time_zone(value: str) -> str:
 
 
 def normalize_tag(value: str) -> str:
-    text = " ".join((value or "").split())[:50]
+    text = " ".join(check_text(value or "").split())[:50]
     if not text:
         raise ValueError("A tag cannot be empty.")
     return text

@@ -136,3 +136,73 @@ def test_the_fast_email_path_agrees_with_the_validator(local: str, labels: list[
     else:
         with pytest.raises(ValueError):
             normalize.normalize_email(address)
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("Deutschland", "DE"), ("Allemagne", "DE"), ("Alemania", "DE"), ("Germania", "DE"),
+        ("Duitsland", "DE"), ("Niemcy", "DE"), ("Tyskland", "DE"), ("Österreich", "AT"),
+        ("Royaume-Uni", "GB"), ("Vereinigtes Königreich", "GB"), ("Pays-Bas", "NL"),
+        ("España", "ES"), ("espana", "ES"), ("Suisse", "CH"), ("États-Unis", "US"),
+        ("Polska", "PL"), ("Sverige", "SE"), ("Danmark", "DK"), ("Brasil", "BR"),
+        ("U.K.", "GB"), ("USA", "US"), ("U.S.A.", "US"), ("Holland", "NL"),
+        ("The Netherlands", "NL"), ("Great Britain", "GB"), ("Turkey", "TR"),
+    ],
+)  # fmt: skip
+def test_country_names_in_common_languages_and_usual_short_forms_are_understood(typed, code):
+    assert normalize.normalize_country(typed) == code
+
+
+def test_country_codes_still_win_over_names():
+    assert [normalize.normalize_country(c) for c in ("DE", "deu", "276", "in")] == ["DE", "DE", "DE", "IN"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("+44 20 7946 000", "for the UK (+44)"),
+        ("+44 20 7946 09581234", "for the UK (+44): it has too many digits"),
+        ("+49 30 1", "for Germany (+49)"),
+        ("0044 20 79", "for the UK (+44)"),
+    ],
+)
+def test_an_invalid_international_number_names_its_country_and_the_problem(typed, words, settings):
+    settings.DEFAULT_PHONE_REGION = "US"  # a +code says the country; the default is beside the point
+    with pytest.raises(ValueError) as exc:
+        normalize.normalize_phone(typed)
+    message = str(exc.value)
+    assert f"'{typed}' is not a valid phone number {words}" in message
+    assert "read as" not in message and "US" not in message
+
+
+def test_an_invalid_national_number_names_the_region_it_was_read_in(settings):
+    settings.DEFAULT_PHONE_REGION = "GB"
+    with pytest.raises(ValueError) as exc:
+        normalize.normalize_phone("12")
+    assert "'12' is not a valid phone number for the UK: it has too few digits" in str(exc.value)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "\x01", "x\x08", "a\x0bb", "a\x1fb"])
+def test_text_with_a_control_character_is_refused(bad):
+    with pytest.raises(ValueError, match="control character"):
+        normalize.check_text(bad)
+    assert normalize.strip_controls(bad) == bad.translate({c: None for c in range(32) if c not in (9, 10, 13)})
+
+
+def test_tabs_and_line_breaks_are_not_control_characters_to_refuse():
+    assert normalize.check_text("one\ttwo\r\nthree") == "one\ttwo\r\nthree"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: normalize.normalize_phone("+44 20 7946 0958\x00"),
+        lambda: normalize.normalize_tag("vip\x00"),
+        lambda: normalize.normalize_country("DE\x00"),
+        lambda: normalize.normalize_email("bob\x00@example.com"),
+    ],
+)
+def test_normalised_values_refuse_a_nul(call):
+    with pytest.raises(ValueError):
+        call()
