@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from rapport.customers.models import AccountMembership
+from rapport.customers.normalize import strip_controls
 from rapport.timeline.models import Channel, Department, Direction, Entry, EntryLink
 
 
@@ -182,6 +183,8 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
         stored.update({(source, e.external_id): e for e in rows})
     now = timezone.now()
     new: list[tuple[Draft, Entry]] = []
+    # A received message is kept, not refused, for a control character in it (PostgreSQL
+    # cannot store NUL, in text or JSON): such characters are left out.
     for draft in drafts:
         key = (draft.source, draft.external_id)
         if draft.source and draft.external_id and key in stored:
@@ -194,14 +197,14 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
             direction=draft.direction,
             department=draft.department or info.department,
             staff=draft.staff if getattr(draft.staff, "pk", None) else None,
-            summary=draft.summary[:300],
-            body=draft.body,
+            summary=strip_controls(draft.summary)[:300],
+            body=strip_controls(draft.body),
             body_format=draft.body_format,
             source=draft.source,
             external_id=draft.external_id,
             duration_seconds=draft.duration_seconds,
-            outcome=draft.outcome,
-            data=draft.data or {},
+            outcome=strip_controls(draft.outcome),
+            data=_without_controls(draft.data or {}),
         )
         new.append((draft, entry))
         if draft.source and draft.external_id:
@@ -226,6 +229,16 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
         else:
             out.append(next(e for d, e in new if d is draft))
     return out
+
+
+def _without_controls(value: Any) -> Any:
+    if isinstance(value, str):
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {strip_controls(str(k)): _without_controls(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_controls(v) for v in value]
+    return value
 
 
 def _links(draft: Draft, entry: Entry, employers: dict[int, set[int]]) -> list[EntryLink]:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import html
+
 import markdown  # type: ignore[import-untyped]
 import nh3
 from django.utils.html import escape, linebreaks
@@ -26,3 +28,11 @@ def body_html(entry: Entry) -> SafeString:
         )
         return mark_safe(clean)  # noqa: S308 - cleaned by nh3 through the allow-list above
     return mark_safe(linebreaks(escape(entry.body)))  # noqa: S308 - escaped first
+
+
+def plain_text(line: str) -> str:
+    """The text a line of Markdown shows, without its markup: a note's first line as its
+    title ('**Renewal** call with _Anna_' -> 'Renewal call with Anna')."""
+    shown = markdown.markdown(line, output_format="html")
+    text = html.unescape(nh3.clean(shown, tags=set()))
+    return " ".join(text.split())

@@ -12,13 +12,25 @@ from django.db import transaction
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.errors import ValidationFailed
-from rapport.timeline import events, selectors
+from rapport.customers.normalize import check_text
+from rapport.timeline import events, render, selectors
 from rapport.timeline.models import Channel, Department, Direction, Entry
 from rapport.users import permissions
 
 MAX_BODY = 100_000
 # A heading, quote or list marker at the start of a note's first line (its summary).
 _MARKER = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+|\d+[.)]\s+)")
+
+
+def _control_errors(fields: dict[str, Any]) -> dict[str, list[str]]:
+    """A field error for each text typed or posted with a control character in it."""
+    errors: dict[str, list[str]] = {}
+    for name, value in fields.items():
+        try:
+            check_text(str(value or ""))
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return errors
 
 
 def _target(actor: Actor, kind: str, pk: int) -> Any:
@@ -39,16 +51,16 @@ def note_add(
     session, a conversation elsewhere). Simple formatting (Markdown) is kept as typed and
     rendered through an allow-list: no markup the writer types ever runs."""
     body = (body or "").strip()
-    errors: dict[str, list[str]] = {}
+    errors = _control_errors({"body": body})
     if not body:
         errors["body"] = ["Write the note."]
     elif len(body) > MAX_BODY:
-        errors["body"] = [f"At most {MAX_BODY:,} characters."]
+        errors.setdefault("body", []).append(f"At most {MAX_BODY:,} characters.")
     if errors:
         raise ValidationFailed("The note has problems.", errors=errors)
     with transaction.atomic():
         record = _target(actor, kind, pk)
-        first_line = _MARKER.sub("", body.splitlines()[0]).strip()
+        first_line = render.plain_text(_MARKER.sub("", body.splitlines()[0]))
         entry = events.record(
             kind="note",
             summary=first_line[:300] or "Note",
@@ -86,12 +98,14 @@ def entry_add(*, actor: Actor, data: dict[str, Any]) -> Entry:
     """An entry from an integration (a call from the phone system, a web form's message):
     kind, summary, the records it concerns, and optionally when, channel, direction, body,
     duration, outcome, and ``source`` + ``external_id`` to make a repeated post harmless."""
-    errors: dict[str, list[str]] = {}
+    errors = _control_errors(
+        {k: data.get(k) for k in ("summary", "body", "outcome", "source", "external_id")}
+    )
     kind = str(data.get("kind") or "")
     if kind not in events.KINDS:
         errors["kind"] = [f"Choose one of: {', '.join(sorted(events.KINDS))}."]
     summary = str(data.get("summary") or "").strip()
-    if not summary:
+    if not summary and "summary" not in errors:
         errors["summary"] = ["Say in a line what happened."]
     for name, choices in (
         ("channel", Channel.values),

@@ -68,6 +68,7 @@ class Row:
     body: SafeString | None
     folded: bool
     preview: str
+    duration: str = ""  # a call's or meeting's length in words: "12 min"
 
 
 @dataclass
@@ -132,6 +133,19 @@ def _filter_form(request: HttpRequest) -> FilterForm:
     return FilterForm(values=values, filters=filters, errors=errors)
 
 
+def duration_text(seconds: int | None) -> str:
+    """'45 s', '12 min', '1 h 5 min'; nothing for no length (a call logged without one)."""
+    if not seconds:
+        return ""
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
 def _row(link: EntryLink) -> Row:
     entry = link.entry
     info = events.KINDS.get(entry.kind)
@@ -150,6 +164,7 @@ def _row(link: EntryLink) -> Row:
         body=body_html(entry) if body else None,
         folded=folded,
         preview=preview,
+        duration=duration_text(entry.duration_seconds),
     )
 
 

@@ -268,3 +268,14 @@ def test_the_openapi_schema_lists_the_timeline_paths(personas, api_client):
         assert path in paths, path
     listing = paths["/api/v1/contacts/{contact_id}/timeline"]["get"]["responses"]["200"]
     assert "TimelinePage" in str(listing)
+
+
+def test_an_entry_posted_with_a_nul_in_its_summary_is_refused(personas, api_client):
+    ann = make_contact(owner=personas["bob"], emails=["ann@acme.com"])
+    response = _post(
+        api_client("bob"),
+        "/timeline/entries",
+        {"kind": "call", "summary": "In\u0000bound call", "contacts": [ann.pk]},
+    )
+    assert response.status_code == 422 and "control character" in response.json()["errors"]["summary"][0]
+    assert not Entry.objects.exists()

@@ -118,7 +118,7 @@ def test_a_note_is_rendered_with_its_formatting_and_without_any_script(personas)
         and "<img" not in html
     )
     assert (
-        entry.summary == "**Beta test**: liked it"
+        entry.summary == "Beta test: liked it"
         and entry.department == "service"
         and entry.staff == personas["sam"]
     )
@@ -175,3 +175,55 @@ def test_timeline_entries_follow_a_merge_and_come_back_on_unmerge(personas):
     assert sorted(
         EntryLink.objects.filter(contact_id=a.pk).values_list("entry_id", flat=True)
     ) == sorted([on_a.pk, both.pk])
+
+
+@pytest.mark.parametrize(
+    ("first_line", "title"),
+    [
+        ("**Renewal** call with _Anna_ about [the quote](https://example.com/q)", "Renewal call with Anna about the quote"),
+        ("## Pricing & `API` access", "Pricing & API access"),
+        ("- **Follow up** next week", "Follow up next week"),
+    ],
+)  # fmt: skip
+def test_a_notes_title_is_the_plain_text_of_its_first_line(personas, first_line, title):
+    ann = make_contact()
+    entry = services.note_add(
+        actor=actor(personas["alice"]), kind="contact", pk=ann.pk, body=f"{first_line}\n\nMore."
+    )
+    assert entry.summary == title
+    assert "<strong>" in str(body_html(entry)) or "<code>" in str(body_html(entry))
+
+
+def test_a_note_with_a_nul_is_refused_naming_the_body(personas):
+    ann = make_contact()
+    with pytest.raises(ValidationFailed) as exc:
+        services.note_add(
+            actor=actor(personas["alice"]), kind="contact", pk=ann.pk, body="Called\x00 back"
+        )
+    assert "control character" in exc.value.errors["body"][0]
+    assert not Entry.objects.exists()
+
+
+def test_an_integrations_entry_with_a_nul_is_refused_field_by_field(personas):
+    ann = make_contact()
+    with pytest.raises(ValidationFailed) as exc:
+        services.entry_add(
+            actor=actor(personas["alice"]),
+            data={"kind": "call", "summary": "In\x00bound", "outcome": "ok\x01", "contacts": [ann.pk]},
+        )
+    assert set(exc.value.errors) == {"summary", "outcome"}
+    assert not Entry.objects.exists()
+
+
+def test_a_received_message_is_kept_without_its_control_characters(personas):
+    ann = make_contact()
+    entry = events.record(
+        kind="email",
+        summary="Sub\x00ject",
+        body="Hello\x00 there\x0b\r\nBye",
+        contacts=[ann.pk],
+        data={"subject": "Sub\x00ject", "to": ["a\x00@example.com"]},
+    )
+    entry.refresh_from_db()
+    assert (entry.summary, entry.body) == ("Subject", "Hello there\r\nBye")
+    assert entry.data == {"subject": "Subject", "to": ["a@example.com"]}
