@@ -35,7 +35,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from rapport.ingest import cardocr
+    from rapport.ingest.capture import cardocr
     from rapport.ingest.tests.test_cardocr import render, score, variants
 
     cases = variants(args.n, seed=args.seed)

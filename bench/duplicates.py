@@ -81,7 +81,7 @@ def step_load(records: int, seed: int) -> dict:
         ContactPhone,
         SearchToken,
     )
-    from rapport.ingest.engine import (
+    from rapport.ingest.imports.engine import (
         ACCOUNT_COLUMNS,
         ADDRESS_COLUMNS,
         CONTACT_COLUMNS,

@@ -113,7 +113,7 @@ def step_raw(path: Path) -> dict:
 
     from rapport.core.bulk import BulkWriter
     from rapport.customers.models import Contact, ContactEmail, ContactPhone
-    from rapport.ingest.engine import CONTACT_COLUMNS, EMAIL_COLUMNS, PHONE_COLUMNS
+    from rapport.ingest.imports.engine import CONTACT_COLUMNS, EMAIL_COLUMNS, PHONE_COLUMNS
 
     w = BulkWriter()
     if w.sqlite:  # the same settings the import uses (see engine._run_contacts)
@@ -160,7 +160,7 @@ def step_import(path: Path, processes: int | None) -> dict:
     _django()
     from rapport.audit.models import Via
     from rapport.audit.services import Actor
-    from rapport.ingest import engine, services
+    from rapport.ingest.imports import engine, services
     from rapport.ingest.models import ImportJob
 
     actor = Actor(user=None, via=Via.IMPORT)

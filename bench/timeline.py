@@ -346,10 +346,10 @@ def step_mbox(messages: int, seed: int) -> dict:
     made = _mbox(path, messages, seed)
     from rapport.audit.models import Via
     from rapport.audit.services import Actor
-    from rapport.ingest import mail
+    from rapport.ingest.mail import services as mail
 
     actor = Actor(user=_admin(), via=Via.IMPORT, context={"bench": "mbox"})
-    from rapport.ingest import proposals
+    from rapport.ingest.proposals import services as proposals
     from rapport.timeline.models import Entry
 
     before = Entry.objects.order_by("-id").values_list("id", flat=True).first() or 0

@@ -120,8 +120,8 @@ def _start_watchdog() -> None:
     from django.conf import settings
     from django.db import connection
 
-    from rapport.ingest.mailbox_services import mailboxes_enqueue_due
-    from rapport.ingest.services import imports_resume_stale
+    from rapport.ingest.imports.services import imports_resume_stale
+    from rapport.ingest.mail.mailboxes import mailboxes_enqueue_due
 
     log = logging.getLogger("rapport.worker")
     every = max(5, min(60, settings.IMPORT_STALE_SECONDS // 2))

@@ -12,9 +12,11 @@ from rapport.api import errors
 from rapport.api.auth import BearerAuth, SessionAuth
 from rapport.customers.api import datafields, exports, parts, records, search
 from rapport.identity import api as identity_api
-from rapport.ingest import api as ingest_api
-from rapport.ingest import capture_api, mailbox_api, proposal_api
-from rapport.ingest import inbound as inbound_api
+from rapport.ingest.capture import api as capture_api
+from rapport.ingest.imports import api as ingest_api
+from rapport.ingest.mail import api as mailbox_api
+from rapport.ingest.mail import inbound as inbound_api
+from rapport.ingest.proposals import api as proposal_api
 from rapport.timeline import api as timeline_api
 from rapport.users import api as users_api
 

@@ -6,7 +6,7 @@ class IngestConfig(AppConfig):
     label = "ingest"
 
     def ready(self) -> None:
-        from rapport.ingest import merge, open_items
+        from rapport.ingest.proposals import merge, open_items
         from rapport.timeline.events import register_open_items
 
         merge.register_all()

@@ -192,7 +192,7 @@ class ImportRecord(models.Model):
 
 class Mailbox(TimestampedModel):
     """An IMAP mailbox that Rapport polls for mail: one person's (``owner``) or shared
-    (no owner, e.g. sales@). The password is stored encrypted (``rapport.ingest.secrets``);
+    (no owner, e.g. sales@). The password is stored encrypted (``rapport.ingest.mail.secrets``);
     ``version`` guards concurrent edits of the settings."""
 
     class Security(models.TextChoices):

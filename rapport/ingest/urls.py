@@ -1,6 +1,9 @@
 from django.urls import path
 
-from rapport.ingest import capture_views, mailbox_views, proposal_views, views
+from rapport.ingest.capture import views as capture_views
+from rapport.ingest.imports import views
+from rapport.ingest.mail import views as mailbox_views
+from rapport.ingest.proposals import views as proposal_views
 
 app_name = "ingest"
 urlpatterns = [

@@ -83,7 +83,7 @@ def test_an_agent_sees_this_mornings_email_and_what_to_confirm_then_logs_the_cal
 
 
 def test_the_steward_accepts_a_proposed_title_with_an_edit(page, login, live_server, personas):
-    from rapport.ingest import mail
+    from rapport.ingest.mail import services as mail
     from rapport.ingest.tests.test_proposals import SAMPLES
 
     acme = make_account(name="ACME Ltd", domains=["acme.com"])

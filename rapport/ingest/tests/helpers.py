@@ -7,7 +7,7 @@ from typing import Any
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
-from rapport.ingest import engine, services
+from rapport.ingest.imports import engine, services
 from rapport.ingest.models import ImportJob
 
 

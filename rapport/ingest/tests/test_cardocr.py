@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from rapport.ingest import cardocr
+from rapport.ingest.capture import cardocr
 from rapport.ingest.textfields import Fields
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu/", "/usr/share/fonts/truetype/liberation/")

@@ -16,7 +16,7 @@ from rapport.customers.models import (
     DataField,
 )
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import undo
+from rapport.ingest.imports import undo
 from rapport.ingest.models import ImportJob, ImportRecord
 from rapport.ingest.tests.helpers import csv_bytes, run_import
 
@@ -288,7 +288,7 @@ def test_an_import_whose_worker_went_silent_is_queued_again_and_finishes(persona
 
     from django.utils import timezone
 
-    from rapport.ingest import services
+    from rapport.ingest.imports import services
     from rapport.ingest.tests.helpers import upload
 
     job = upload(personas["alice"], csv_bytes([["Name", "Email"], ["Ann Lee", "ann@lee.example.com"]]))
@@ -305,7 +305,7 @@ def test_an_import_whose_worker_went_silent_is_queued_again_and_finishes(persona
 
 @pytest.mark.django_db
 def test_a_cancelled_import_stops_after_the_batch_in_progress(personas, settings):
-    from rapport.ingest import engine
+    from rapport.ingest.imports import engine
     from rapport.ingest.tests.helpers import upload
 
     settings.IMPORT_BATCH_ROWS = 2
@@ -324,7 +324,7 @@ def test_a_cancelled_import_stops_after_the_batch_in_progress(personas, settings
 
 @pytest.mark.django_db
 def test_a_cancelled_accounts_import_stops_too(personas, settings, monkeypatch):
-    from rapport.ingest import accounts, engine
+    from rapport.ingest.imports import accounts, engine
     from rapport.ingest.tests.helpers import upload
 
     monkeypatch.setattr(accounts, "BATCH", 2)

@@ -19,9 +19,11 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.customers.tests.factories import make_contact
-from rapport.ingest import imap, mail, mailbox_services, tasks
+from rapport.ingest import tasks
+from rapport.ingest.mail import imap, mailboxes
+from rapport.ingest.mail import services as mail
+from rapport.ingest.mail.secrets import decrypt
 from rapport.ingest.models import Mailbox, MailboxFolder
-from rapport.ingest.secrets import decrypt
 from rapport.ingest.tests.dovecot import DOVECOT, Dovecot, DroppingProxy
 from rapport.timeline.models import Entry
 from rapport.timeline.selectors import timeline
@@ -90,7 +92,7 @@ def connect_mailbox(account, *, owner=None, folders=("INBOX",), port=None, **ext
         "folders": list(folders),
         **extra,
     }
-    return mailbox_services.mailbox_create(actor=actor, data=data, shared=owner is None)
+    return mailboxes.mailbox_create(actor=actor, data=data, shared=owner is None)
 
 
 def poll(mailbox: Mailbox, **kwargs) -> imap.PollSummary:
@@ -296,7 +298,7 @@ def test_a_server_that_stops_answering_times_out_and_keeps_the_progress(account,
 def test_a_wrong_password_is_a_clear_error(account):
     mailbox = connect_mailbox(account)
     Mailbox.objects.filter(pk=mailbox.pk).update(
-        password_encrypted=mailbox_services.encrypt("wrong")
+        password_encrypted=mailboxes.encrypt("wrong")
     )
     summary = poll(mailbox)
     assert not summary.ok
@@ -387,21 +389,21 @@ def test_mailboxes_due_are_the_enabled_ones_past_their_interval(account, db):
     busy = connect_mailbox(account.server.account(), name="busy")
     Mailbox.objects.filter(pk=busy.pk).update(polling_since=now - dt.timedelta(minutes=1))
 
-    due = mailbox_services.mailboxes_due(now=now)
+    due = mailboxes.mailboxes_due(now=now)
 
     assert set(due) == {never.pk, old.pk}
     assert off.pk not in due and recent.pk not in due
-    later = mailbox_services.mailboxes_due(now=now + dt.timedelta(minutes=7))
+    later = mailboxes.mailboxes_due(now=now + dt.timedelta(minutes=7))
     assert recent.pk in later
 
 
 def test_the_watchdog_queues_the_due_mailboxes(account, jane, monkeypatch):
     account.append("INBOX", message("Scheduled"))
     mailbox = connect_mailbox(account)
-    queued = mailbox_services.mailboxes_enqueue_due()
+    queued = mailboxes.mailboxes_enqueue_due()
     assert queued == [mailbox.pk]
     assert subjects() == ["Scheduled"]
-    assert mailbox_services.mailboxes_due() == []  # polled just now
+    assert mailboxes.mailboxes_due() == []  # polled just now
 
 
 def test_the_command_polls_a_mailbox(account, jane, capsys):
@@ -416,7 +418,7 @@ def test_the_command_polls_a_mailbox(account, jane, capsys):
 def test_the_command_reports_a_failed_poll(account):
     mailbox = connect_mailbox(account)
     Mailbox.objects.filter(pk=mailbox.pk).update(
-        password_encrypted=mailbox_services.encrypt("wrong")
+        password_encrypted=mailboxes.encrypt("wrong")
     )
     with pytest.raises(CommandError):
         call_command("ingest", "poll")
@@ -430,12 +432,12 @@ def test_everyone_may_connect_their_own_mailbox_but_only_admins_a_shared_one(per
     own = connect_mailbox(account, owner=bob)
     assert own.owner == bob
     with pytest.raises(PermissionDenied):
-        mailbox_services.mailbox_create(
+        mailboxes.mailbox_create(
             actor=Actor(user=bob),
             data={"name": "sales@", "host": "h", "username": "u2", "password": "p"},
             shared=True,
         )
-    shared = mailbox_services.mailbox_create(
+    shared = mailboxes.mailbox_create(
         actor=Actor(user=personas["alice"]),
         data={"name": "sales@", "host": "h", "username": "u2", "password": "p"},
         shared=True,
@@ -447,16 +449,16 @@ def test_someone_elses_mailbox_is_out_of_reach(personas, account):
     mailbox = connect_mailbox(account, owner=personas["bob"])
     brenda = Actor(user=personas["brenda"])
     with pytest.raises(NotFound):
-        mailbox_services.mailbox_get(actor=brenda, mailbox_id=mailbox.pk)
+        mailboxes.mailbox_get(actor=brenda, mailbox_id=mailbox.pk)
     with pytest.raises(NotFound):
-        mailbox_services.mailbox_update(actor=brenda, mailbox_id=mailbox.pk, data={"name": "mine"})
+        mailboxes.mailbox_update(actor=brenda, mailbox_id=mailbox.pk, data={"name": "mine"})
     with pytest.raises(NotFound):
-        mailbox_services.mailbox_delete(actor=brenda, mailbox_id=mailbox.pk)
-    assert list(mailbox_services.mailbox_list(actor=brenda)) == []
+        mailboxes.mailbox_delete(actor=brenda, mailbox_id=mailbox.pk)
+    assert list(mailboxes.mailbox_list(actor=brenda)) == []
     # An admin manages every mailbox.
     alice = Actor(user=personas["alice"])
     assert (
-        mailbox_services.mailbox_update(
+        mailboxes.mailbox_update(
             actor=alice, mailbox_id=mailbox.pk, data={"name": "Bob's"}
         ).name
         == "Bob's"
@@ -466,11 +468,11 @@ def test_someone_elses_mailbox_is_out_of_reach(personas, account):
 def test_a_stale_version_is_refused(personas, account):
     bob = Actor(user=personas["bob"])
     mailbox = connect_mailbox(account, owner=personas["bob"])
-    mailbox_services.mailbox_update(
+    mailboxes.mailbox_update(
         actor=bob, mailbox_id=mailbox.pk, data={"poll_minutes": 15}, expected_version=1
     )
     with pytest.raises(VersionConflict):
-        mailbox_services.mailbox_update(
+        mailboxes.mailbox_update(
             actor=bob, mailbox_id=mailbox.pk, data={"poll_minutes": 30}, expected_version=1
         )
     mailbox.refresh_from_db()
@@ -480,7 +482,7 @@ def test_a_stale_version_is_refused(personas, account):
 def test_the_password_change_is_audited_without_the_password(personas, account):
     bob = Actor(user=personas["bob"])
     mailbox = connect_mailbox(account, owner=personas["bob"])
-    mailbox_services.mailbox_update(
+    mailboxes.mailbox_update(
         actor=bob, mailbox_id=mailbox.pk, data={"password": "n3w-secret"}
     )
     mailbox.refresh_from_db()
@@ -490,7 +492,7 @@ def test_the_password_change_is_audited_without_the_password(personas, account):
     ).get()
     assert entry.changes == {"password": ["", "changed"]}
     # A blank password keeps the stored one.
-    mailbox_services.mailbox_update(
+    mailboxes.mailbox_update(
         actor=bob, mailbox_id=mailbox.pk, data={"password": "", "name": "Renamed"}
     )
     mailbox.refresh_from_db()
@@ -501,7 +503,7 @@ def test_a_new_server_needs_the_password_again(personas, account):
     bob = Actor(user=personas["bob"])
     mailbox = connect_mailbox(account, owner=personas["bob"])
     with pytest.raises(ValidationFailed) as exc:
-        mailbox_services.mailbox_update(
+        mailboxes.mailbox_update(
             actor=bob, mailbox_id=mailbox.pk, data={"host": "evil.example.net"}
         )
     assert "password" in exc.value.errors
@@ -603,7 +605,7 @@ def test_someone_elses_mailbox_is_hidden_on_the_web(client, personas, account):
 
 def test_editing_with_a_stale_version_is_refused_on_the_web(client, personas, account):
     mailbox = connect_mailbox(account, owner=personas["bob"])
-    mailbox_services.mailbox_update(
+    mailboxes.mailbox_update(
         actor=Actor(user=personas["bob"]), mailbox_id=mailbox.pk, data={"name": "Changed elsewhere"}
     )
     client.force_login(personas["bob"])

@@ -15,7 +15,7 @@ def _raw(name: str) -> bytes:
 
 
 def _sample_with_a_known_sender() -> tuple[bytes, str]:
-    from rapport.ingest import mail
+    from rapport.ingest.mail import services as mail
 
     raw = _raw("plain.eml")
     return raw, mail.parse(raw).from_[1]

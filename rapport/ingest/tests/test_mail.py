@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from rapport.audit.services import Actor
 from rapport.customers.tests.factories import make_contact
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.timeline.models import Attachment, Entry
 from rapport.timeline.selectors import timeline
 

@@ -13,7 +13,7 @@ import pytest
 from rapport.audit.services import Actor
 from rapport.customers.models import AccountMembership
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import Proposal
 from rapport.timeline import events
 from rapport.timeline.models import Entry, EntryLink

@@ -1,6 +1,6 @@
 import pytest
 
-from rapport.ingest.mapping import suggest_mapping
+from rapport.ingest.imports.mapping import suggest_mapping
 
 
 def _targets(headers, **kw):

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from rapport.audit.services import Actor
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import mail, proposals
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import Proposal
+from rapport.ingest.proposals import services as proposals
 
 SAMPLES = Path(__file__).parent / "signatures"
 API = "/api/v1"

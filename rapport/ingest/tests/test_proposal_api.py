@@ -8,7 +8,7 @@ import pytest
 
 from rapport.audit.services import Actor
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import Proposal
 
 SAMPLES = Path(__file__).parent / "signatures"

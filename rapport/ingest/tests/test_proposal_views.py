@@ -11,7 +11,7 @@ from django.urls import reverse
 from rapport.audit.services import Actor
 from rapport.customers.models import Contact
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import CaptureSettings, Proposal
 from rapport.timeline.models import EntryLink
 

@@ -12,8 +12,9 @@ from rapport.audit.services import Actor
 from rapport.core.errors import Conflict, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.customers.models import AccountMembership, Contact
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import mail, proposals
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import CaptureSettings, Proposal
+from rapport.ingest.proposals import services as proposals
 from rapport.timeline.models import EntryLink
 
 SAMPLES = Path(__file__).parent / "signatures"
@@ -345,7 +346,7 @@ def test_a_number_removed_after_it_was_applied_is_not_added_back_by_itself(perso
 
 
 def test_a_failure_while_learning_never_loses_the_message(personas, jane, monkeypatch):
-    from rapport.ingest import signature
+    from rapport.ingest.mail import signature
 
     def broken(*args, **kwargs):
         raise RuntimeError("parser bug")

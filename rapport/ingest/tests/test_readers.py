@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from rapport.ingest.readers import FileProblem, read_table
+from rapport.ingest.imports.readers import FileProblem, read_table
 
 ROWS = [["Name", "E-mail", "Notes"], ["Zoë Ångström", "zoe@example.com", "likes ; and , and \"quotes\""], ["Bob", "bob@example.com", "line one\nline two"]]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rapport.ingest import mail, signature
+from rapport.ingest.mail import services as mail
+from rapport.ingest.mail import signature
 
 SAMPLES = Path(__file__).parent / "signatures"
 

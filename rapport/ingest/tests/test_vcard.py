@@ -11,7 +11,7 @@ from django.core.management import call_command
 from rapport.audit.services import Actor
 from rapport.customers.models import AccountMembership, Contact
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.ingest import vcard
+from rapport.ingest.capture import vcard
 from rapport.timeline.models import Entry
 
 SAMPLES = Path(__file__).parent / "vcards"

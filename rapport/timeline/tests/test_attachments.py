@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from rapport.audit.services import Actor
 from rapport.customers.tests.factories import make_contact
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.timeline.models import Entry
 
 HTML = b"<html><body><script>alert(document.cookie)</script></body></html>"

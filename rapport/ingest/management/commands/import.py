@@ -23,7 +23,7 @@ from rapport.audit.models import Via
 from rapport.audit.services import Actor
 from rapport.core.commands import command_actor
 from rapport.core.errors import RapportError
-from rapport.ingest import engine, selectors, services, undo
+from rapport.ingest.imports import engine, selectors, services, undo
 from rapport.ingest.models import ImportJob, OnDuplicate, OnMatch
 
 

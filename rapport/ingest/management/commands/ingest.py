@@ -25,7 +25,9 @@ from rapport.audit.models import Via
 from rapport.audit.services import Actor
 from rapport.core.commands import command_actor
 from rapport.core.errors import RapportError
-from rapport.ingest import mail, mailbox_services, vcard
+from rapport.ingest.capture import vcard
+from rapport.ingest.mail import mailboxes
+from rapport.ingest.mail import services as mail
 from rapport.ingest.models import Mailbox
 
 
@@ -112,7 +114,7 @@ class Command(BaseCommand):
         failed = False
         for pk in ids:
             try:
-                summary = mailbox_services.mailbox_poll(mailbox_id=pk, actor=actor)
+                summary = mailboxes.mailbox_poll(mailbox_id=pk, actor=actor)
             except RapportError as exc:
                 raise CommandError(f"Mailbox {pk}: {exc.message}") from None
             name = Mailbox.objects.filter(pk=pk).values_list("name", flat=True).first() or pk

@@ -16,10 +16,10 @@ from django.utils import timezone
 from rapport.audit.services import Actor
 from rapport.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rapport.customers.datadict import active_fields
-from rapport.ingest import storage
-from rapport.ingest.mapping import suggest_mapping, targets_for
+from rapport.ingest.imports import storage
+from rapport.ingest.imports.mapping import suggest_mapping, targets_for
+from rapport.ingest.imports.readers import FileProblem
 from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
-from rapport.ingest.readers import FileProblem
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
@@ -189,7 +189,7 @@ def _enqueue(task: Any, job_id: int) -> None:
 
 def import_start(*, actor: Actor, job: ImportJob) -> ImportJob:
     """Queue the import for a background worker."""
-    from rapport.ingest.tasks import import_run_task
+    from rapport.ingest.imports.tasks import import_run_task
 
     _require_job(actor, job)
     with transaction.atomic():
@@ -207,7 +207,7 @@ def import_start(*, actor: Actor, job: ImportJob) -> ImportJob:
 
 def import_resume(*, actor: Actor, job: ImportJob) -> ImportJob:
     """Queue a failed or stalled import again; it continues after its last committed row."""
-    from rapport.ingest.tasks import import_run_task, import_undo_task
+    from rapport.ingest.imports.tasks import import_run_task, import_undo_task
 
     _require_job(actor, job)
     stale = timezone.now() - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
@@ -243,7 +243,7 @@ def import_cancel(*, actor: Actor, job: ImportJob) -> ImportJob:
 
 def import_undo(*, actor: Actor, job: ImportJob) -> ImportJob:
     """Revert the import's creations and changes in the background (see ``undo``)."""
-    from rapport.ingest.tasks import import_undo_task
+    from rapport.ingest.imports.tasks import import_undo_task
 
     _require_job(actor, job)
     entity = _entity(job.kind)

@@ -1,5 +1,5 @@
 """Web pages: the IMAP mailboxes Rapport polls for mail. Thin views over
-``mailbox_services``: everyone connects their own mailbox; shared ones (and other
+``mail.mailboxes``: everyone connects their own mailbox; shared ones (and other
 people's) need the mailbox permission (admins)."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rapport.core.errors import ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
-from rapport.ingest import imap
-from rapport.ingest import mailbox_services as services
-from rapport.ingest.mailbox_forms import MailboxForm, form_for
+from rapport.ingest.mail import imap
+from rapport.ingest.mail import mailboxes as services
+from rapport.ingest.mail.forms import MailboxForm, form_for
 from rapport.ingest.models import Mailbox
 
 CONFLICT = (

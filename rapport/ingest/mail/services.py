@@ -500,7 +500,7 @@ def receive(raw: bytes, *, actor: Actor) -> tuple[Message, StoreResult]:
     """The one way a message comes in, whatever the channel (file, IMAP, webhook): read it
     (MailProblem if it cannot be), store it, then learn from it: facts in the signature of
     a known contact, a proposed contact for an unknown sender (``proposals.from_mail``)."""
-    from rapport.ingest import proposals
+    from rapport.ingest.proposals import services as proposals
 
     message = parse(raw)
     result = store(message, actor=actor)
@@ -590,7 +590,7 @@ def _one_by_one(number: int, message: Message, actor: Actor) -> Outcome:
 
 
 def _learn(message: Message, result: StoreResult, actor: Actor) -> None:
-    from rapport.ingest import proposals
+    from rapport.ingest.proposals import services as proposals
 
     proposals.from_mail(message=message, result=result, actor=actor)
 
@@ -626,7 +626,7 @@ def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> l
             for number, message in parsed:
                 outcomes[number] = _one_by_one(number, message, actor)
     if later:
-        from rapport.ingest.tasks import mail_learn_task
+        from rapport.ingest.proposals.tasks import mail_learn_task
 
         mail_learn_task.enqueue(later, actor.user.pk if actor.user else None)
     return [outcomes[number] for number, _ in batch]

@@ -9,7 +9,7 @@ from typing import Any
 from django.urls import reverse
 
 from rapport.ingest.models import Proposal
-from rapport.ingest.proposal_selectors import proposed_value
+from rapport.ingest.proposals.selectors import proposed_value
 from rapport.timeline.events import OpenItem
 from rapport.users import permissions
 from rapport.users.models import RecordKind

@@ -21,8 +21,9 @@ from django.views.decorators.http import require_http_methods
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
-from rapport.ingest import cardocr, mail, vcard
-from rapport.ingest.capture_forms import CardForm, MailUploadForm, PhotoForm, VcardUploadForm
+from rapport.ingest.capture import cardocr, vcard
+from rapport.ingest.capture.forms import CardForm, MailUploadForm, PhotoForm, VcardUploadForm
+from rapport.ingest.mail import services as mail
 from rapport.users import permissions
 
 SOURCE_PHOTO = "card-photo"

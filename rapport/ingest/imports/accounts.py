@@ -15,9 +15,9 @@ from rapport.audit.services import Actor
 from rapport.core.errors import RapportError
 from rapport.customers import normalize, services
 from rapport.customers.models import Account, AccountDomain, AccountExternalId
-from rapport.ingest import storage
-from rapport.ingest.clean import ADDRESS_LIMITS, uninert
-from rapport.ingest.engine import Stop, _cancelled
+from rapport.ingest.imports import storage
+from rapport.ingest.imports.clean import ADDRESS_LIMITS, uninert
+from rapport.ingest.imports.engine import Stop, _cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
 from rapport.users.models import User
 

@@ -1,7 +1,7 @@
 """Web pages of proposals: the data steward's review queue of what e-mail suggests (new
 facts about contacts, new contacts for unknown senders), one proposal with its evidence,
 accept (with an edited value) and reject, inline with htmx from the queue, and the
-admins' capture rules. Thin views over ``proposal_selectors`` and ``proposals``."""
+admins' capture rules. Thin views over ``proposals.selectors`` and ``proposals.services``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from rapport.core.errors import Conflict, ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
-from rapport.ingest import proposal_selectors as selectors
-from rapport.ingest import proposals as services
 from rapport.ingest.models import FactField, Proposal
-from rapport.ingest.proposal_forms import CaptureSettingsForm, DecisionForm
+from rapport.ingest.proposals import selectors, services
+from rapport.ingest.proposals.forms import CaptureSettingsForm, DecisionForm
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 

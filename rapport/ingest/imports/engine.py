@@ -54,10 +54,10 @@ from rapport.customers.models import (
     SearchVariant,
     Tag,
 )
-from rapport.ingest import existing, storage
-from rapport.ingest.clean import AccountRef, ContactRow, Context, Problem, clean_batch
+from rapport.ingest.imports import existing, storage
+from rapport.ingest.imports.clean import AccountRef, ContactRow, Context, Problem, clean_batch
+from rapport.ingest.imports.readers import FileProblem, Row
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnDuplicate, OnMatch
-from rapport.ingest.readers import FileProblem, Row
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
 
@@ -705,7 +705,7 @@ def run(job_id: int, *, force: bool = False, progress: Callable[[ImportJob], Non
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
             job.total_rows = total
         if job.kind == "accounts":
-            from rapport.ingest.accounts import run_accounts
+            from rapport.ingest.imports.accounts import run_accounts
 
             run_accounts(job, token, actor, progress=progress, started=started, base_seconds=base_seconds)
         else:

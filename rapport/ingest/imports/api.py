@@ -17,7 +17,7 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.core.errors import ValidationFailed
 from rapport.core.pagination import keyset_page
-from rapport.ingest import selectors, services, storage
+from rapport.ingest.imports import selectors, services, storage
 from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
 
 router = Router(tags=["imports"])

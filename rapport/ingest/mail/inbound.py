@@ -12,7 +12,7 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.api.errors import problem
 from rapport.core.errors import ValidationFailed
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
 from rapport.users import permissions
 
 router = Router(tags=["inbound mail"])

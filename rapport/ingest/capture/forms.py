@@ -8,7 +8,7 @@ from django import forms
 from django.conf import settings
 
 from rapport.customers import normalize
-from rapport.ingest import vcard
+from rapport.ingest.capture import vcard
 from rapport.ingest.textfields import Fields
 
 ON_DUPLICATE_CHOICES = [

@@ -98,7 +98,7 @@ def proposal_get(*, actor: Any, pk: int) -> Proposal:
 
 
 def capture_settings_read(*, actor: Any) -> Any:
-    from rapport.ingest.proposals import capture_settings_get
+    from rapport.ingest.proposals.services import capture_settings_get
 
     require_reader(actor)
     return capture_settings_get()

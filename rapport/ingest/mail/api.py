@@ -1,5 +1,5 @@
 """REST endpoints: IMAP mailboxes Rapport polls for mail. The same services as the web
-pages (``mailbox_services``); the password can be set but is never returned."""
+pages (``mail.mailboxes``); the password can be set but is never returned."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field
 from rapport.api.auth import actor_of
 from rapport.api.common import data_of, problems
 from rapport.api.concurrency import expected_version, set_etag
-from rapport.ingest import mailbox_services as services
+from rapport.ingest.mail import mailboxes as services
 from rapport.ingest.models import Mailbox
 
 router = Router(tags=["mailboxes"])

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
-from rapport.ingest import imap
+from rapport.ingest.mail import imap
+from rapport.ingest.mail.secrets import SecretUnreadable, decrypt, encrypt
 from rapport.ingest.models import Mailbox
-from rapport.ingest.secrets import SecretUnreadable, decrypt, encrypt
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
@@ -106,7 +106,7 @@ def mailboxes_due(*, now: dt.datetime | None = None) -> list[int]:
 
 def mailboxes_enqueue_due() -> list[int]:
     """Queue a poll of every mailbox that is due (the worker's watchdog calls this)."""
-    from rapport.ingest.tasks import mailbox_poll_task
+    from rapport.ingest.mail.tasks import mailbox_poll_task
 
     ids = mailboxes_due()
     for pk in ids:
@@ -330,7 +330,7 @@ def mailbox_poll(*, mailbox_id: int, actor: Actor) -> imap.PollSummary:
 
 def mailbox_poll_enqueue(*, actor: Actor, mailbox_id: int) -> Mailbox:
     """Queue a poll now ("Poll now"): a worker runs it, even if the mailbox is not due."""
-    from rapport.ingest.tasks import mailbox_poll_task
+    from rapport.ingest.mail.tasks import mailbox_poll_task
 
     mailbox = mailbox_get(actor=actor, mailbox_id=mailbox_id, action="change")
     transaction.on_commit(lambda: mailbox_poll_task.enqueue(mailbox.pk))

@@ -12,10 +12,10 @@ from django.db.models import QuerySet
 
 from rapport.core.errors import NotFound
 from rapport.customers.export import inert
-from rapport.ingest import engine, storage
-from rapport.ingest.clean import ContactRow, clean_contact_row
+from rapport.ingest.imports import engine, storage
+from rapport.ingest.imports.clean import ContactRow, clean_contact_row
+from rapport.ingest.imports.services import can_manage
 from rapport.ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
-from rapport.ingest.services import can_manage
 from rapport.users import permissions
 
 MANAGING_ROLES = ("admin", "manager", "steward")
@@ -37,7 +37,7 @@ def import_get(*, user: Any, pk: int) -> ImportJob:
 
 def mappings_for(*, user: Any, kind: str) -> QuerySet[SavedMapping]:
     """Saved mappings of files of ``kind``: for those who may import such files."""
-    from rapport.ingest.services import ENTITY
+    from rapport.ingest.imports.services import ENTITY
 
     permissions.require(user, "add", ENTITY[ImportKind(kind)])
     return SavedMapping.objects.filter(kind=kind).order_by("name")

@@ -14,7 +14,7 @@ from django.http import QueryDict
 
 from rapport.customers.forms import Errors, Form, FormField, Section, attach_errors
 from rapport.customers.models import DataField
-from rapport.ingest.mapping import targets_for
+from rapport.ingest.imports.mapping import targets_for
 from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch
 
 ACCEPT = ".csv,.txt,.tsv,.xlsx,.xlsm,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

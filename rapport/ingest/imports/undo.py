@@ -30,7 +30,7 @@ from rapport.customers.models import (
     ContactPhone,
     Tag,
 )
-from rapport.ingest.existing import write_contact
+from rapport.ingest.imports.existing import write_contact
 from rapport.ingest.models import ImportJob, ImportRecord
 
 BATCH = 2000

@@ -16,8 +16,8 @@ from typing import IO
 from django.core.files import File
 from django.core.files.storage import default_storage
 
+from rapport.ingest.imports.readers import Table, read_table
 from rapport.ingest.models import ImportJob
-from rapport.ingest.readers import Table, read_table
 
 CHUNK = 1024 * 1024
 

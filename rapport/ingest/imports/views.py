@@ -26,9 +26,9 @@ from rapport.core.htmx import render_page
 from rapport.core.pagination import keyset_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.datadict import active_fields
-from rapport.ingest import forms, selectors, services
+from rapport.ingest.imports import forms, selectors, services
+from rapport.ingest.imports.readers import FileProblem
 from rapport.ingest.models import ImportJob, ImportKind
-from rapport.ingest.readers import FileProblem
 from rapport.users import permissions
 
 State = ImportJob.State

@@ -17,9 +17,8 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.api.concurrency import expected_version, set_etag
 from rapport.core.errors import ValidationFailed
-from rapport.ingest import proposal_selectors as selectors
-from rapport.ingest import proposals as services
 from rapport.ingest.models import CaptureSettings, FactAction, FactField, Proposal
+from rapport.ingest.proposals import selectors, services
 
 router = Router(tags=["proposals"])
 

@@ -21,7 +21,9 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.api.errors import problem
 from rapport.core.errors import ValidationFailed
-from rapport.ingest import capture_views, cardocr, mail, vcard
+from rapport.ingest.capture import cardocr, vcard
+from rapport.ingest.capture import views as capture_views
+from rapport.ingest.mail import services as mail
 from rapport.users import permissions
 
 router = Router(tags=["captures"])

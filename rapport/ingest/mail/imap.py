@@ -38,9 +38,9 @@ from django.utils import timezone
 
 from rapport.audit.models import Via
 from rapport.audit.services import Actor, audit_record
-from rapport.ingest import mail
+from rapport.ingest.mail import services as mail
+from rapport.ingest.mail.secrets import SecretUnreadable, decrypt
 from rapport.ingest.models import Mailbox, MailboxFolder
-from rapport.ingest.secrets import SecretUnreadable, decrypt
 
 TIMEOUT = 30  # seconds for any one network operation
 FETCH_BATCH = 20  # messages per UID FETCH

@@ -1,0 +1,22 @@
+"""Background work of mail: polling a mailbox. Safe to run twice."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from rapport.audit.models import Via
+from rapport.audit.services import Actor
+
+
+@task()
+def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
+    """Poll one IMAP mailbox. ``due_only`` (the scheduler's runs): skip a mailbox polled
+    since it was queued, so a queue that fell behind does not poll it twice in a row."""
+    from rapport.ingest.mail import imap, mailboxes
+    from rapport.ingest.models import Mailbox
+
+    if due_only and mailbox_id not in mailboxes.mailboxes_due():
+        return
+    if not Mailbox.objects.filter(pk=mailbox_id).exists():
+        return  # deleted since it was queued
+    imap.poll(mailbox_id, actor=Actor(user=None, via=Via.SYSTEM, context={"path": "worker"}))
