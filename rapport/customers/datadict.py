@@ -29,6 +29,9 @@ def clean_value(df: DataField, value: Any) -> Any:
     """The stored form of one value, or ValueError saying why it is not acceptable."""
     if value is None or (isinstance(value, str) and not value.strip()) or value == []:
         return None
+    for text in value if isinstance(value, list) else [value]:
+        if isinstance(text, str):
+            normalize.check_text(text)
     t = DataField.Type
     if df.type == t.TEXT:
         text = str(value).strip()

@@ -2,7 +2,8 @@
 
 Columns are the ones the actor's role may see. Every cell that a spreadsheet would run as
 a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) is made
-inert with a leading apostrophe. Rows are read in chunks, so a million-row export neither
+inert with a leading apostrophe. Control characters in legacy values (which XLSX cannot
+hold, and input now refuses) are left out, in CSV and XLSX alike. Rows are read in chunks, so a million-row export neither
 holds the table in memory nor times out.
 """
 
@@ -22,6 +23,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.customers import selectors
 from rapport.customers.models import Account, AccountMembership, Contact
+from rapport.customers.normalize import strip_controls
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
@@ -34,6 +36,12 @@ def inert(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def safe_cell(value: Any) -> Any:
+    """``inert`` of the value without control characters: taken out first, so that what
+    they hid ('\x01=cmd()') is made inert too. Applying it twice changes nothing."""
+    return inert(strip_controls(value)) if isinstance(value, str) else value
 
 
 def _plain(value: Any) -> Any:
@@ -190,7 +198,7 @@ def _cell(values: dict[str, Any], col: Column) -> Any:
         value = (values.get("custom") or {}).get(col.name[len("custom.") :])
     else:
         value = values.get(col.name)
-    return inert(_plain(value))
+    return safe_cell(_plain(value))
 
 
 def export_rows(*, actor: Actor, kind: str, filters: selectors.ListFilters) -> tuple[list[str], Iterator[list[Any]]]:
@@ -233,7 +241,8 @@ def csv_chunks(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield "\ufeff" + writer.writerow(headers)  # BOM: spreadsheets then read UTF-8 right
     for row in rows:
-        yield writer.writerow(row)
+        # Again here: other apps' exports write their rows through this too.
+        yield writer.writerow([safe_cell(v) for v in row])
 
 
 def write_xlsx(headers: list[str], rows: Iterable[list[Any]], target: Any) -> None:
@@ -244,7 +253,7 @@ def write_xlsx(headers: list[str], rows: Iterable[list[Any]], target: Any) -> No
     sheet = book.create_sheet("export")
     sheet.append(headers)
     for row in rows:
-        sheet.append(row)
+        sheet.append([safe_cell(v) for v in row])
     book.save(target)
 
 

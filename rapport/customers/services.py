@@ -78,6 +78,16 @@ def _add_error(errors: Errors, name: str, message: str) -> None:
     errors.setdefault(name, []).append(message)
 
 
+def _has_controls(errors: Errors, name: str, value: str) -> bool:
+    """Whether ``value`` holds a control character; if so, the field's error says so."""
+    try:
+        normalize.check_text(value)
+    except ValueError as exc:
+        _add_error(errors, name, str(exc))
+        return True
+    return False
+
+
 def _text(errors: Errors, data: dict, cleaned: dict, name: str, max_length: int) -> None:
     if name not in data:
         return
@@ -86,6 +96,8 @@ def _text(errors: Errors, data: dict, cleaned: dict, name: str, max_length: int)
         value = ""
     if not isinstance(value, str):
         _add_error(errors, name, "Must be text.")
+        return
+    if _has_controls(errors, name, value):
         return
     value = " ".join(value.split()) if name != "notes" else value.strip()
     if len(value) > max_length:
@@ -176,6 +188,8 @@ def clean_contact_scalars(data: dict[str, Any]) -> tuple[dict[str, Any], Errors]
     if full:
         if not isinstance(full, str):
             _add_error(errors, "full_name", "Must be text.")
+        elif _has_controls(errors, "full_name", full):
+            pass  # said of the name as typed, not of the part the splitting would put it in
         else:
             data = dict(data)
             for key, value in normalize.parse_full_name(full).items():
@@ -209,7 +223,7 @@ def clean_contact_data(
     _tags(errors, data, cleaned)
     _custom(errors, data, cleaned, "contact", existing.custom if existing else {}, actor)
     parts = {k: cleaned.get(k, getattr(existing, k, "") if existing else "") for k in NAME_PARTS}
-    if not (parts["given_name"] or parts["family_name"]):
+    if not (parts["given_name"] or parts["family_name"]) and "full_name" not in errors:
         _add_error(errors, "full_name" if full is not None else "family_name", "Enter a name.")
     if errors:
         raise ValidationFailed("The contact has invalid values.", errors=errors)
@@ -335,17 +349,51 @@ def _written_fields(data: dict) -> list[str]:
     return names
 
 
+def _contact_parts(parts: ContactParts) -> list[tuple[str, list[dict] | None, PartSpec]]:
+    return [
+        ("emails", parts.emails, EMAIL),
+        ("phones", parts.phones, PHONE),
+        ("addresses", parts.addresses, CONTACT_ADDRESS),
+        ("memberships", parts.memberships, MEMBERSHIP),
+        ("external_ids", parts.external_ids, CONTACT_XID),
+    ]
+
+
+def contact_validate(
+    *, actor: Actor, data: dict[str, Any], parts: ContactParts | None = None
+) -> dict[str, Any]:
+    """The cleaned fields of a new contact, or one ValidationFailed naming every value that
+    is wrong, in its fields and in its parts (``emails[0].email``). Writes nothing: a form
+    checks its values with it before looking for duplicates of them."""
+    errors: Errors = {}
+    cleaned: dict[str, Any] = {}
+    try:
+        cleaned = clean_contact_data(data, actor=actor)
+    except ValidationFailed as exc:
+        errors.update(exc.errors)
+    for label, items, spec in _contact_parts(parts or ContactParts()):
+        for i, item in enumerate(items or []):
+            try:
+                spec.clean(item, None, None)
+            except ValidationFailed as exc:
+                for name, messages in exc.errors.items():
+                    errors[f"{label}[{i}].{name}"] = messages
+    if errors:
+        raise ValidationFailed("The contact has invalid values.", errors=errors)
+    return cleaned
+
+
 def contact_create(
     *, actor: Actor, data: dict[str, Any], parts: ContactParts | None = None
 ) -> Contact:
     """Create a contact with its e-mails, phones, addresses, memberships and external ids.
 
     The first e-mail, phone and address become primary unless one is marked so. All of it
-    is saved, or none of it.
+    is saved, or none of it; every wrong value is named at once (``contact_validate``).
     """
     permissions.require(actor.user, "add", RecordKind.CONTACT)
     permissions.require_fields_writable(actor.user, RecordKind.CONTACT, _written_fields(data))
-    cleaned = clean_contact_data(data, actor=actor)
+    cleaned = contact_validate(actor=actor, data=data, parts=parts)
     parts = parts or ContactParts()
     with transaction.atomic():
         tags = cleaned.pop("tags", [])
@@ -364,13 +412,7 @@ def contact_create(
             changes=diff({}, _snapshot(contact, "contact")),
         )
         errors: Errors = {}
-        for label, items, spec in (
-            ("emails", parts.emails, EMAIL),
-            ("phones", parts.phones, PHONE),
-            ("addresses", parts.addresses, CONTACT_ADDRESS),
-            ("memberships", parts.memberships, MEMBERSHIP),
-            ("external_ids", parts.external_ids, CONTACT_XID),
-        ):
+        for label, items, spec in _contact_parts(parts):
             for i, item in enumerate(items or []):
                 try:
                     _part_add(actor=actor, spec=spec, parent=contact, data=item, bump=False)
@@ -666,6 +708,8 @@ def _clean_xid(data: dict, parent: Any, existing: Any) -> dict:
         value = str(data.get(name) or "").strip()
         if not value:
             _add_error(errors, name, "Required.")
+        elif _has_controls(errors, name, value):
+            continue
         elif len(value) > size:
             _add_error(errors, name, f"At most {size} characters.")
         else:
@@ -908,6 +952,8 @@ def clean_datafield_data(data: dict, *, existing: DataField | None) -> dict:
             _add_error(errors, "choices", "List at least one choice.")
         elif len(set(choices)) != len(choices):
             _add_error(errors, "choices", "Choices must be different from each other.")
+        elif _has_controls(errors, "choices", "".join(choices)):
+            pass
         else:
             cleaned["choices"] = choices
     for name in ("required", "is_identifying", "is_active"):
