@@ -505,10 +505,15 @@ def contact_create(request: HttpRequest) -> HttpResponse:
         data, parts = forms.contact_data(post=request.POST, access=access, datafields=datafields)
         create_anyway, merge_with = _duplicate_choice(request)
         probe = forms.contact_probe(data, parts)
-        matches = [] if create_anyway else _possible_duplicates(request, RecordKind.CONTACT, probe)
+        try:
+            # Wrong values first: a duplicate warning would hide their errors.
+            services.contact_validate(actor=actor_of(request), data=data, parts=parts)
+        except ValidationFailed as exc:
+            errors = exc.errors
+        matches = [] if create_anyway or errors else _possible_duplicates(request, RecordKind.CONTACT, probe)
         if matches:
             warning = _warning_context(request, RecordKind.CONTACT, matches, blocking=True)
-        else:
+        elif not errors:
             try:
                 contact = services.contact_create(actor=actor_of(request), data=data, parts=parts)
             except ValidationFailed as exc:

@@ -252,3 +252,21 @@ def test_the_account_page_lists_likely_duplicates(personas):
     html = client.get(url, {"panel": "duplicates"}, **HX).content.decode()
     assert f'{reverse("customers:account-detail", args=[copy.pk])}">ACME Limited</a>' in html
     assert f"/duplicates/compare/?kind=account&amp;ids={acme.pk},{copy.pk}" in html
+
+
+def test_an_invalid_email_is_shown_as_an_error_not_hidden_behind_a_duplicate_warning(
+    personas, robert
+):
+    response = _client(personas["alice"]).post(
+        reverse("customers:contact-create"), {**BOB_SMITH, "email": "bob@@acme.com"}
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert 'id="f-email-error">&#x27;bob@@acme.com&#x27; is not a valid e-mail address' in page
+    assert "This looks like" not in page and 'name="create_anyway"' not in page
+    assert list(Contact.objects.values_list("full_name", flat=True)) == ["Robert Smith"]
+    # Once the address is right, the likely duplicate is shown as before.
+    fixed = _client(personas["alice"]).post(
+        reverse("customers:contact-create"), {**BOB_SMITH, "email": "bob@acme.com"}
+    )
+    assert fixed.status_code == 409 and "This looks like <strong>Robert Smith</strong>" in fixed.content.decode()
