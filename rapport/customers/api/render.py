@@ -300,6 +300,7 @@ def datafield(df: DataField) -> dict[str, Any]:
         "type",
         "choices",
         "required",
+        "is_identifying",
         "view_roles",
         "edit_roles",
         "position",

@@ -409,6 +409,11 @@ class DataFieldCreate(In):
     type: FieldTypeT
     choices: list[str] | None = None
     required: bool | None = None
+    is_identifying: bool | None = Field(
+        None,
+        description="Equal values mark the same person or organisation (a customer or tax "
+        "number): duplicate detection takes two records sharing one as very likely the same",
+    )
     view_roles: list[RoleT] | None = Field(None, description="Empty: every role")
     edit_roles: list[RoleT] | None = Field(None, description="Empty: every role")
     position: int | None = None
@@ -420,6 +425,11 @@ class DataFieldPatch(In):
     help_text: str | None = None
     choices: list[str] | None = None
     required: bool | None = None
+    is_identifying: bool | None = Field(
+        None,
+        description="Equal values mark the same person or organisation (a customer or tax "
+        "number): duplicate detection takes two records sharing one as very likely the same",
+    )
     view_roles: list[RoleT] | None = None
     edit_roles: list[RoleT] | None = None
     position: int | None = None
@@ -436,6 +446,7 @@ class DataFieldOut(Schema):
     type: str
     choices: list[str]
     required: bool
+    is_identifying: bool
     view_roles: list[str]
     edit_roles: list[str]
     position: int

@@ -81,3 +81,33 @@ def test_invalid_datafield_role_is_422(api_client):
     )
     assert response.status_code == 422
     assert list(response.json()["errors"]) == ["view_roles[0]"]
+
+
+def test_the_identifying_flag_is_created_read_and_changed_through_the_api(api_client, personas):
+    client = api_client("alice")
+    created = client.post(
+        "/api/v1/datafields",
+        {"entity": "contact", "label": "Customer number", "type": "text", "is_identifying": True},
+        content_type=JSON,
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["is_identifying"] is True
+    assert DataField.objects.get().is_identifying is True
+    assert client.get(created["Location"]).json()["is_identifying"] is True
+
+    patched = client.patch(
+        created["Location"], {"is_identifying": False}, content_type=JSON, headers={"If-Match": '"1"'}
+    )
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["is_identifying"] is False and DataField.objects.get().is_identifying is False
+
+
+def test_the_api_takes_every_field_of_the_web_forms_for_data_fields():
+    from rapport.customers import forms
+    from rapport.customers.api.schemas import DataFieldCreate, DataFieldOut, DataFieldPatch
+
+    new_form = {f.name for f in forms.datafield_form().fields}
+    edit_form = {f.name for f in forms.datafield_form(field_=DataField(entity="contact", type="text")).fields}
+    assert new_form - set(DataFieldCreate.model_fields) == set()
+    assert edit_form - set(DataFieldPatch.model_fields) == set()
+    assert new_form - set(DataFieldOut.model_fields) == set()
