@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import lru_cache
 
 from django.db.models import F
+from nicknames import NickNamer
 
 from rapport.core.bulk import BulkWriter
 from rapport.customers.models import Account, Contact, SearchToken, SearchVariant
@@ -16,6 +18,21 @@ def deletions(token: str) -> set[str]:
     if len(token) < 3:
         return {token}
     return {token} | {token[:i] + token[i + 1 :] for i in range(len(token))}
+
+
+@lru_cache(maxsize=1)
+def _namer() -> NickNamer:
+    return NickNamer()
+
+
+@lru_cache(maxsize=4096)
+def nickname_forms(word: str) -> frozenset[str]:
+    """The given names a folded name word stands for or is short for, as index tokens
+    ('bob' -> robert, rob, bobby, bert). A search looks them up in the token index like the
+    word itself: nothing is stored for them, and no name is scanned."""
+    namer = _namer()
+    forms = namer.canonicals_of(word) | namer.nicknames_of(word)
+    return frozenset(f for f in forms if words(f) == [f] and f != word)
 
 
 def contact_tokens(contact: Contact) -> set[str]:

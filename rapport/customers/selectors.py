@@ -30,7 +30,7 @@ from rapport.customers.models import (
     SearchToken,
     SearchVariant,
 )
-from rapport.customers.search_index import deletions
+from rapport.customers.search_index import deletions, nickname_forms
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 from rapport.users.permissions import UserLike
@@ -305,15 +305,16 @@ def _fuzzy_budget(word: str) -> int:
     return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
 
-def _name_tokens(word: str, *, prefix: bool) -> tuple[set[str], set[str]]:
-    """Known name words that ``word`` could mean, in one query: (itself and the words it
-    begins when ``prefix``, those plus the words one typo away)."""
+def _name_tokens(word: str, *, prefix: bool, nicknames: bool = False) -> tuple[set[str], set[str]]:
+    """Known name words that ``word`` could mean, in one query: (itself, its nicknames or
+    the names it is short for when ``nicknames``, and the words it begins when ``prefix``;
+    those plus the words one typo away)."""
     budget = _fuzzy_budget(word)
     condition = Q(variant__in=sorted(deletions(word))) if budget else Q(variant=word)
     if prefix and len(word) >= 2:
         condition |= Q(variant__gte=word, variant__lt=word + "\uffff", token=F("variant"))
-    exact = {word}
-    fuzzy = {word}
+    exact = {word} | (nickname_forms(word) if nicknames else set())
+    fuzzy = set(exact)
     for token in SearchVariant.objects.filter(condition).values_list("token", flat=True).distinct()[:800]:
         if prefix and token.startswith(word):
             exact.add(token)
@@ -377,7 +378,10 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
     if not words:
         return []
     owner_ids = permissions.visible_owner_ids(actor, kind)
-    candidates = [_name_tokens(word, prefix=(i == len(words) - 1)) for i, word in enumerate(words)]
+    people = kind == "contact"
+    candidates = [
+        _name_tokens(word, prefix=(i == len(words) - 1), nicknames=people) for i, word in enumerate(words)
+    ]
     found: list[int] = []
     for pass_index in (0, 1):  # exact and prefix words first; typos only if that finds none
         if pass_index == 1 and all(c[0] == c[1] for c in candidates):
@@ -396,6 +400,13 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
     for obj in model.objects.filter(pk__in=found[: limit * 3]):
         name = f"{obj.given_name} {obj.family_name}" if kind == "contact" else obj.name
         score = fuzz.token_set_ratio(folded, normalize.fold(name)) / 100
+        if people:
+            # 'Bob Carpenter' for Robert Carpenter: scored as the given name it stands for,
+            # just below the person actually called Bob (a family name Bill is no Robert).
+            given = set(normalize.words(f"{obj.given_name} {obj.middle_name}"))
+            meant = [w if w in given else next((t for t in sorted(nickname_forms(w)) if t in given), w) for w in words]
+            if meant != words:
+                score = max(score, 0.95 * fuzz.token_set_ratio(" ".join(meant), normalize.fold(name)) / 100)
         hits.append(Hit(kind, obj, round(score, 3), "name"))
     hits.sort(key=lambda h: (-h.score, h.obj.pk))
     return hits[:limit]

@@ -55,3 +55,55 @@ def test_search_runs_a_bounded_number_of_queries(people, alice, django_assert_ma
         make_contact(full_name=f"Robert Smith{i}")
     with django_assert_max_num_queries(12):
         search(actor=alice, q="Robert Smith")
+
+
+@pytest.fixture
+def carpenters(personas):
+    return {
+        "robert": make_contact(full_name="Robert Carpenter", owner=personas["bob"]),
+        "bob": make_contact(full_name="Bob Carpenter", owner=personas["bob"]),
+        "karen": make_contact(full_name="Karen Carpenter", owner=personas["bob"]),
+        "bobby": make_contact(full_name="Bob Smith", owner=personas["bob"]),
+    }
+
+
+def test_a_nickname_finds_the_full_given_name_and_the_other_way_round(carpenters, alice):
+    found = [h.obj for h in search(actor=alice, q="Bob Carpenter").contacts]
+    # The one called Bob first, then Robert; neither Karen nor another Bob.
+    assert found == [carpenters["bob"], carpenters["robert"]]
+    assert [h.obj for h in search(actor=alice, q="Robert Carpenter").contacts] == [
+        carpenters["robert"],
+        carpenters["bob"],
+    ]
+
+
+def test_the_contact_list_search_finds_a_nickname(carpenters, client, personas):
+    client.force_login(personas["bob"])
+    page = client.get("/contacts/", {"q": "Bob Carpenter"}).content.decode()
+    assert "Robert Carpenter" in page and "Karen Carpenter" not in page
+
+
+def test_a_nickname_search_reads_the_token_index_in_as_many_queries_as_a_name(carpenters, alice):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    search(actor=alice, q="Carpenter")  # the role's policy is read once and cached
+    with CaptureQueriesContext(connection) as plain:
+        search(actor=alice, q="Karen Carpenter")
+    with CaptureQueriesContext(connection) as nickname:
+        found = search(actor=alice, q="Bob Carpenter")
+    assert carpenters["robert"] in _found(found)
+    assert len(nickname.captured_queries) == len(plain.captured_queries)
+    for query in nickname.captured_queries:
+        sql = query["sql"]
+        assert " LIKE " not in sql.upper()
+        # Contacts are read by id only, once the token index has named them.
+        if 'FROM "customers_contact"' in sql:
+            assert '"customers_contact"."id" IN (' in sql
+
+
+def test_a_family_name_that_is_a_nickname_does_not_rank_as_the_given_name(carpenters, alice):
+    bill = make_contact(full_name="Anna Bill")
+    hits = search(actor=alice, q="Robert").contacts
+    assert hits[0].obj == carpenters["robert"]
+    assert [h.score for h in hits if h.obj == bill][0] < 0.5
