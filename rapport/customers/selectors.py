@@ -415,7 +415,7 @@ def _by_name(actor: UserLike, q: str, kind: str, limit: int) -> list[Hit]:
 def search(*, actor: UserLike, q: str, limit: int = 20, kinds: tuple[str, ...] = ("contact", "account")) -> SearchResults:
     """Find contacts and accounts by name (typos tolerated), any e-mail address, any phone
     number in any format, or a web domain. Records the actor may not see never appear."""
-    q = (q or "").strip()[:200]
+    q = normalize.strip_controls(q or "").strip()[:200]  # PostgreSQL refuses a NUL in a query
     results = SearchResults()
     if not q:
         return results

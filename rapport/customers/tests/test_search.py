@@ -107,3 +107,8 @@ def test_a_family_name_that_is_a_nickname_does_not_rank_as_the_given_name(carpen
     hits = search(actor=alice, q="Robert").contacts
     assert hits[0].obj == carpenters["robert"]
     assert [h.score for h in hits if h.obj == bill][0] < 0.5
+
+
+@pytest.mark.parametrize("query", ["robert.smith@acme.com\x00", "Robert\x00 Smith", "020 7946 0958\x00"])
+def test_a_control_character_typed_in_the_search_box_is_ignored(people, alice, query):
+    assert people["robert"] in _found(search(actor=alice, q=query))
