@@ -76,7 +76,7 @@ if TESTING:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "rapport.users.apps.RapportAdminConfig",  # django.contrib.admin, behind the app's login
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
