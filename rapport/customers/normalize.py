@@ -181,7 +181,7 @@ def _phone_problem(raw: str, region: str) -> str:
         phonenumbers.is_possible_number_with_reason(parsed), _PHONE_NOT_IN_USE
     )
     if international:
-        place = _phone_place(phonenumbers.region_code_for_country_code(parsed.country_code))
+        place = _phone_place(phonenumbers.region_code_for_country_code(parsed.country_code or 0))
         return (
             f"'{raw}' is not a valid phone number for {place} (+{parsed.country_code}): {reason}."
         )
