@@ -49,7 +49,9 @@ def test_a_nul_in_the_full_name_is_said_of_the_full_name(client, personas):
     response = client.post("/contacts/new/", {"full_name": f"Ann{NUL} Lee", "lifecycle": "lead"})
 
     assert response.status_code == 422
-    assert 'id="f-full_name-error">Remove the invisible control character' in response.content.decode()
+    assert (
+        'id="f-full_name-error">Remove the invisible control character' in response.content.decode()
+    )
     assert not Contact.objects.exists()
 
 
@@ -94,7 +96,9 @@ def test_a_nul_in_an_import_row_rejects_the_row_naming_its_column(personas):
 @pytest.mark.parametrize(
     "write",
     [
-        lambda a: services.account_create(actor=a, data={"name": "Acme", "notes": f"Line 1\n{NUL}"}),
+        lambda a: services.account_create(
+            actor=a, data={"name": "Acme", "notes": f"Line 1\n{NUL}"}
+        ),
         lambda a: services.account_create(actor=a, data={"name": "Acme", "tags": [f"vip{NUL}"]}),
         lambda a: services.contact_create(
             actor=a,
@@ -109,16 +113,30 @@ def test_a_nul_in_an_import_row_rejects_the_row_naming_its_column(personas):
         ),
         lambda a: services.datafield_create(
             actor=a,
-            data={"entity": "contact", "label": "Tier", "type": "choice", "choices": ["A", f"B{NUL}"]},
+            data={
+                "entity": "contact",
+                "label": "Tier",
+                "type": "choice",
+                "choices": ["A", f"B{NUL}"],
+            },
         ),
     ],
-    ids=["account-notes", "tags", "external-id", "custom-text", "datafield-label", "datafield-choice"],
+    ids=[
+        "account-notes",
+        "tags",
+        "external-id",
+        "custom-text",
+        "datafield-label",
+        "datafield-choice",
+    ],
 )
 def test_every_kind_of_text_refuses_a_nul(personas, write):
     DataField.objects.create(entity="contact", key="nickname", label="Nickname", type="text")
     with pytest.raises(ValidationFailed) as exc:
         write(actor(personas["alice"]))
-    assert any("control character" in m for ms in exc.value.errors.values() for m in ms), exc.value.errors
+    assert any("control character" in m for ms in exc.value.errors.values() for m in ms), (
+        exc.value.errors
+    )
     assert not Contact.objects.exists() and not Account.objects.exists()
     assert DataField.objects.count() == 1
 
@@ -146,7 +164,7 @@ def test_an_export_of_legacy_values_with_control_characters_succeeds_in_csv_and_
     # Written as a legacy import would have: straight to the table, past the services.
     Contact.objects.filter(pk=ann.pk).update(
         job_title=_legacy("Head| of sales"),
-        department=_legacy("|=HYPERLINK(\"http://x\")"),
+        department=_legacy('|=HYPERLINK("http://x")'),
         custom={"nickname": _legacy("An|nie")},
     )
     Account.objects.filter(pk=acme.pk).update(name=_legacy("Ac|me"), notes=_legacy("a|b\nc"))
@@ -155,7 +173,7 @@ def test_an_export_of_legacy_values_with_control_characters_succeeds_in_csv_and_
     rows = _csv(client.get("/contacts/export.csv"))
     header, row = rows[0], rows[1]
     assert row[header.index("job_title")] == "Head of sales"
-    assert row[header.index("department")] == "'=HYPERLINK(\"http://x\")"  # what it hid is inert
+    assert row[header.index("department")] == '\'=HYPERLINK("http://x")'  # what it hid is inert
     assert row[header.index("custom.nickname")] == "Annie"
     assert row[header.index("account")] == "Acme"
 
@@ -163,7 +181,7 @@ def test_an_export_of_legacy_values_with_control_characters_succeeds_in_csv_and_
     assert xlsx.status_code == 200
     sheet = _xlsx(xlsx)
     assert sheet[1][sheet[0].index("job_title")] == "Head of sales"
-    assert sheet[1][sheet[0].index("department")] == "'=HYPERLINK(\"http://x\")"
+    assert sheet[1][sheet[0].index("department")] == '\'=HYPERLINK("http://x")'
 
     accounts = _xlsx(client.get("/accounts/export.xlsx"))
     assert accounts[1][accounts[0].index("name")] == "Acme"
