@@ -221,7 +221,7 @@ class ClusterQuery(Schema):
     size: int = Field(25, ge=1, le=MAX_PAGE_SIZE)
 
 
-class SettingsOut(Schema):
+class MatchSettingsOut(Schema):
     version: int
     upper: float = Field(description="At or above: a near-certain match (merged if auto_merge)")
     lower: float = Field(description="At or above (and below upper): proposed for review")
@@ -669,7 +669,7 @@ def scan_read(request: HttpRequest, scan_id: int):
 
 @router.get(
     "/duplicates/settings",
-    response={200: SettingsOut, **problems(403)},
+    response={200: MatchSettingsOut, **problems(403)},
     url_name="duplicate-settings",
 )
 def settings_read(request: HttpRequest, response: HttpResponse):
@@ -681,7 +681,7 @@ def settings_read(request: HttpRequest, response: HttpResponse):
 
 @router.patch(
     "/duplicates/settings",
-    response={200: SettingsOut, **problems(403, 412)},
+    response={200: MatchSettingsOut, **problems(403, 412)},
     url_name="duplicate-settings-update",
 )
 def settings_update(request: HttpRequest, payload: SettingsPatch, response: HttpResponse):

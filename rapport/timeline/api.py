@@ -100,7 +100,7 @@ class NoteIn(In):
     body: str = Field(description="Simple formatting (Markdown) is kept and shown safely")
 
 
-class MembershipOut(Schema):
+class LookupMembershipOut(Schema):
     account_id: int
     account_name: str
     is_primary: bool
@@ -119,7 +119,9 @@ class OpenItemOut(Schema):
 class LookupContactOut(Schema):
     id: int
     full_name: str
-    accounts: list[MembershipOut] = Field(description="The accounts you may see, primary first")
+    accounts: list[LookupMembershipOut] = Field(
+        description="The accounts you may see, primary first"
+    )
     entries: list[TimelineItemOut] = Field(description="The latest entries, newest first")
     open_items: list[OpenItemOut] = Field(
         description="What is still open about the contact (proposed details to confirm; deals and cases as those apps arrive)"
@@ -282,7 +284,7 @@ def entry_read(request: HttpRequest, entry_id: int):
     url_name="timeline-entry-attachment",
     openapi_extra={
         "responses": {
-            "200": {
+            200: {
                 "description": "The file, as a download",
                 "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}

@@ -83,7 +83,7 @@ class VcardOut(Schema):
     problems: list[CardProblemOut] = Field(description="Cards that could not be read or saved")
 
 
-class PhoneOut(Schema):
+class CardPhoneOut(Schema):
     kind: str = Field(description="mobile, work, fax or other")
     e164: str
     line: str
@@ -96,7 +96,7 @@ class FieldsOut(Schema):
     title: str
     company: str
     emails: list[str]
-    phones: list[PhoneOut]
+    phones: list[CardPhoneOut]
     websites: list[str]
     address: dict[str, str] = Field(description="street, city, postcode, region, country (ISO)")
     sources: dict[str, str] = Field(description="{field: the line it was read from}")

@@ -92,7 +92,7 @@ class RejectIn(In):
     version: int | None = Field(None, description="The version you saw (or send If-Match)")
 
 
-class SettingsOut(Schema):
+class ProposalSettingsOut(Schema):
     version: int
     rules: dict[str, str] = Field(description="{field: auto | review | ignore}")
     unknown_senders: bool
@@ -255,7 +255,7 @@ def _settings(conf: CaptureSettings) -> dict[str, Any]:
 
 @router.get(
     "/capture-settings",
-    response={200: SettingsOut, **problems(403)},
+    response={200: ProposalSettingsOut, **problems(403)},
     url_name="capture-settings",
 )
 def capture_settings_read(request: HttpRequest, response: HttpResponse):
@@ -270,7 +270,7 @@ def capture_settings_read(request: HttpRequest, response: HttpResponse):
 
 @router.put(
     "/capture-settings",
-    response={200: SettingsOut, **problems(403, 412)},
+    response={200: ProposalSettingsOut, **problems(403, 412)},
     url_name="capture-settings-update",
 )
 def capture_settings_update(request: HttpRequest, payload: SettingsIn, response: HttpResponse):
