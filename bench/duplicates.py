@@ -246,10 +246,10 @@ def step_scan(processes: int) -> dict:
     _django()
     from rapport.audit.models import Via
     from rapport.audit.services import Actor
-    from rapport.identity import scanjob, services
+    from rapport.identity import scanjob, scans
     from rapport.identity.models import Candidate
 
-    scan = services.scan_start(
+    scan = scans.scan_start(
         actor=Actor(user=None, via=Via.SYSTEM), kind="contact", enqueue=False
     )
     phases: list[tuple[str, float]] = []

@@ -250,6 +250,9 @@ RAPPORT_CARD_OCR_TIMEOUT = env_int("RAPPORT_CARD_OCR_TIMEOUT", 30)
 # Mailboxes on this machine or a private network (refused by default in production, where any
 # user may connect their own mailbox and must not reach what sits behind the server).
 RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = env_bool("RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS", not PRODUCTION)
+# Fernet keys for stored credentials (mailbox passwords), comma-separated, the first
+# encrypting (rapport.ingest.mail.secrets); empty: a key derived from SECRET_KEY.
+RAPPORT_CREDENTIALS_KEYS = env_secret("RAPPORT_CREDENTIALS_KEYS")
 
 TASKS = {
     "default": {

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from rapport.api.router import api
+from rapport.api_urls import api
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="customers:contact-list", permanent=False)),

@@ -1,13 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class Via(models.TextChoices):
-    WEB = "web", "Web"
-    API = "api", "API"
-    IMPORT = "import", "Import"
-    AUTOMATION = "automation", "Automation"
-    SYSTEM = "system", "System"
+from rapport.core.actor import Via as Via  # lives beside Actor in core; still exported here
 
 
 class AuditEntry(models.Model):

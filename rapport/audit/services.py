@@ -5,25 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 
-from rapport.audit.models import AuditEntry, Via
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is changing data, and through which path. Passed to every service."""
-
-    user: Any  # rapport.users.models.User, or None for system work
-    via: str = Via.WEB
-    context: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def name(self) -> str:
-        return getattr(self.user, "username", "") or "system"
+from rapport.audit.models import AuditEntry
+from rapport.core.actor import Actor as Actor  # moved to core; still exported here
 
 
 def plain(value: Any) -> Any:

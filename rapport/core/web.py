@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 
-from rapport.audit.services import Actor
+from rapport.core.actor import Actor
 from rapport.core.errors import Moved, NotFound, PermissionDenied, ValidationFailed
 from rapport.core.htmx import render_page
 

@@ -26,7 +26,7 @@ from rapport.customers.api.schemas import (
     DuplicateOut,
     EvidenceOut,
 )
-from rapport.identity import check, selectors, services
+from rapport.identity import check, scans, selectors, services
 from rapport.identity.models import Cluster, Kind, MatchSettings, Merge, Rule, Scan
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
@@ -635,7 +635,7 @@ def scan_create(request: HttpRequest, payload: ScanIn, response: HttpResponse):
     changed since the last scan (`incremental`). A scan of that kind already queued or
     running is returned instead of starting another. Follow `Location` until `state` is
     `done`."""
-    scan = services.scan_start(actor=actor_of(request), kind=payload.kind, mode=payload.mode)
+    scan = scans.scan_start(actor=actor_of(request), kind=payload.kind, mode=payload.mode)
     response["Location"] = reverse("api:duplicate-scan-detail", kwargs={"scan_id": scan.pk})
     return Status(202, _scan(selectors.scan_get(actor=user_of(request), pk=scan.pk)))
 

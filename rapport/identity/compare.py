@@ -381,6 +381,22 @@ VECTOR_FIELDS = (
 )  # fmt: skip
 # Fields whose level is not a ``Level`` but how rare the agreeing value is (see ``frequency``).
 RARITY_FIELDS = frozenset({"given_rarity", "family_rarity"})
+
+# Bands: a name carried by n records is in band TOP - bit_length(n - 1): 2 records -> 15,
+# 3–4 -> 14, 5–8 -> 13, …; 65,537 or more -> 0. Counting the names is frequency's work.
+TOP = 16
+
+
+def rarity_level(count: int) -> int:
+    """The rarity band of a name carried by ``count`` records (at least the two compared)."""
+    return max(0, TOP - (max(count, 2) - 1).bit_length())
+
+
+def rarity_bound(level: int) -> int:
+    """The most records a name of this rarity band is carried by."""
+    return 2 ** (TOP - level)
+
+
 # Fields where agreement is evidence but a difference is not: people move, and a contact's
 # postal address is most often the employer's office, which changes with the job together
 # with the organisation, e-mail and phone (counting it again would count one move twice).
@@ -539,8 +555,6 @@ def describe(field: str, level: int) -> str:
         part = "given name" if field == "given_rarity" else "family name"
         if level == Level.MISSING:
             return f"{part} not compared for rarity"
-        from rapport.identity.frequency import rarity_bound  # the bands are defined there
-
         bound = rarity_bound(level)
         return (
             f"{part} shared by at most {bound:,} records"

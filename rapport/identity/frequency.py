@@ -17,21 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.identity.compare import fold_family, fold_name
-
-# Bands: a name carried by n records is in band TOP - bit_length(n - 1): 2 records -> 15,
-# 3–4 -> 14, 5–8 -> 13, …; 65,537 or more -> 0.
-TOP = 16
-
-
-def rarity_level(count: int) -> int:
-    """The rarity band of a name carried by ``count`` records (at least the two compared)."""
-    return max(0, TOP - (max(count, 2) - 1).bit_length())
-
-
-def rarity_bound(level: int) -> int:
-    """The most records a name of this rarity band is carried by."""
-    return 2 ** (TOP - level)
+# The rarity bands (TOP, rarity_level, rarity_bound) are defined with the comparison fields
+# in compare, which describes them to the steward; they are exported here too.
+from rapport.identity.compare import TOP as TOP
+from rapport.identity.compare import fold_family, fold_name, rarity_level
+from rapport.identity.compare import rarity_bound as rarity_bound
 
 
 @dataclass

@@ -73,7 +73,7 @@ def _progress(scan: Scan, phase: str, **counts: int) -> None:
 
 
 def run(scan_id: int, progress: Progress | None = None) -> Scan | None:
-    """Run the scan ``scan_id`` (queued by ``services.scan_start``); safe to call twice.
+    """Run the scan ``scan_id`` (queued by ``scans.scan_start``); safe to call twice.
     ``progress`` is called with the scan at each phase (the command line prints it)."""
     scan = _claim(scan_id)
     if scan is None:

@@ -12,7 +12,7 @@ from rapport.core.errors import NotFound
 from rapport.core.pagination import Page, keyset_page
 from rapport.customers.export import inert
 from rapport.customers.models import Account, AccountMembership, Contact, ContactExternalId
-from rapport.identity import check, services
+from rapport.identity import check, survivorship
 from rapport.identity.models import Candidate, Cluster, Kind, Merge, MergedId, Scan
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
@@ -99,8 +99,8 @@ def suggest_survivor(records: list[Contact | Account]) -> Contact | Account:
         )
         filled = sum(
             1
-            for f in services.merge_fields("contact" if isinstance(r, Contact) else "account")
-            if not services._blank(services._value(r, f))
+            for f in survivorship.merge_fields("contact" if isinstance(r, Contact) else "account")
+            if not survivorship.is_blank(survivorship.field_value(r, f))
         )
         return filled + sum(len(getattr(r, n).all()) for n in names)
 
@@ -162,7 +162,7 @@ def compare_records(
     records = records_for_merge(actor=actor, kind=kind, ids=ids)
     survivor = next((r for r in records if r.pk == survivor_id), None) or suggest_survivor(records)
     others = [r for r in records if r.pk != survivor.pk]
-    preview = services.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
+    preview = survivorship.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
     return ClusterView(
         cluster=None, kind=kind, records=[survivor, *others], survivor=survivor, preview=preview
     )

@@ -21,7 +21,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.errors import Conflict, NotFound, ValidationFailed, VersionConflict
 from rapport.customers import services as customer_services
-from rapport.customers.models import Account, Contact, DataField
+from rapport.customers.models import Account, Contact
 from rapport.identity.models import (
     Candidate,
     Cluster,
@@ -33,14 +33,9 @@ from rapport.identity.models import (
     Rule,
 )
 from rapport.identity.registry import REGISTRY, row_values, rows_restore
+from rapport.identity.survivorship import choose, field_value, merge_fields, settings_get
 from rapport.users import permissions
 from rapport.users.models import RecordKind
-
-# The fields a merge chooses a value for: the records' own fields. Parts (e-mails, phones,
-# tags…) are united instead, and data-dictionary values come as ``custom.<key>``.
-CONTACT_FIELDS = tuple(f for f in customer_services.CONTACT_FIELDS if f not in ("tags", "custom"))
-ACCOUNT_FIELDS = tuple(f for f in customer_services.ACCOUNT_FIELDS if f not in ("tags", "custom"))
-_BLANK: tuple[Any, ...] = ("", None, [], {}, Contact.Channel.NONE)
 
 
 def model_of(kind: str) -> type[Contact] | type[Account]:
@@ -51,105 +46,10 @@ def model_of(kind: str) -> type[Contact] | type[Account]:
     raise NotFound(f"No such kind of record: {kind}.")
 
 
-def merge_fields(kind: str) -> list[str]:
-    """The fields a merge of this kind chooses, data-dictionary fields as ``custom.key``."""
-    base = CONTACT_FIELDS if kind == Kind.CONTACT else ACCOUNT_FIELDS
-    keys = (
-        DataField.objects.filter(entity=kind)
-        .order_by("position", "id")
-        .values_list("key", flat=True)
-    )
-    return [*base, *(f"custom.{k}" for k in keys)]
-
-
-def settings_get() -> MatchSettings:
-    found = MatchSettings.objects.order_by("pk").first()
-    return found or MatchSettings.objects.create()
-
-
 def require_steward(user: Any, action: str = "change") -> None:
     """Merging and deciding on duplicates is for roles with rights on duplicates
     (data stewards and admins by default)."""
     permissions.require(user, action, RecordKind.DUPLICATE)  # type: ignore[arg-type]
-
-
-# --- survivorship -----------------------------------------------------------------------
-
-
-def _value(obj: Contact | Account, name: str) -> Any:
-    if name.startswith("custom."):
-        return (obj.custom or {}).get(name[7:])
-    if name in ("owner", "parent"):
-        return getattr(obj, f"{name}_id")
-    return getattr(obj, name)
-
-
-def _blank(value: Any) -> bool:
-    return any(value is b or (type(value) is type(b) and value == b) for b in _BLANK)
-
-
-def choose(
-    name: str,
-    records: list[Contact | Account],
-    rule: str,
-    ranking: list[str],
-    chosen: int | None = None,
-) -> Contact | Account:
-    """The record whose value of ``name`` survives; ``records[0]`` is the survivor."""
-    if chosen is not None:
-        for r in records:
-            if r.pk == chosen:
-                return r
-        raise ValidationFailed(
-            "A choice names a record that is not in the merge.",
-            errors={name: ["Not one of the merged records."]},
-        )
-    filled = [r for r in records if not _blank(_value(r, name))]
-    if not filled:
-        return records[0]
-    recent = sorted(filled, key=lambda r: (r.updated_at, r.pk), reverse=True)
-    if rule == Rule.MOST_RECENT:
-        return recent[0]
-    if rule == Rule.MOST_COMPLETE:
-        return max(filled, key=lambda r: (len(str(_value(r, name))), r is records[0]))
-    if rule == Rule.TRUSTED_SOURCE:
-        rank = {s.lower(): i for i, s in enumerate(ranking)}
-        return min(
-            recent,
-            key=lambda r: rank.get((r.source if isinstance(r, Contact) else "").lower(), len(rank)),
-        )
-    return records[0] if records[0] in filled else recent[0]
-
-
-def merge_preview(
-    *,
-    kind: str,
-    survivor: Contact | Account,
-    others: list[Contact | Account],
-    choices: dict[str, int] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Per field: the value each record has, the record the rules pick and its value."""
-    conf = settings_get()
-    rules = conf.contact_rules if kind == Kind.CONTACT else conf.account_rules
-    records = [survivor, *others]
-    out: dict[str, dict[str, Any]] = {}
-    for name in merge_fields(kind):
-        winner = choose(
-            name,
-            records,
-            rules.get(name, Rule.SURVIVOR),
-            conf.source_ranking,
-            (choices or {}).get(name),
-        )
-        out[name] = {
-            "values": {r.pk: _value(r, name) for r in records},
-            "chosen": winner.pk,
-            "value": _value(winner, name),
-            "rule": rules.get(name, Rule.SURVIVOR),
-            "differs": len({str(_value(r, name)) for r in records if not _blank(_value(r, name))})
-            > 1,
-        }
-    return out
 
 
 def _apply(obj: Contact | Account, name: str, value: Any) -> None:
@@ -253,7 +153,7 @@ def records_merge(
                 conf.source_ranking,
                 (choices or {}).get(name),
             )
-            old, new = _value(survivor, name), _value(winner, name)
+            old, new = field_value(survivor, name), field_value(winner, name)
             if name == "parent" and new in merged:
                 new = None  # an account cannot become its own parent
             if old != new:
@@ -403,7 +303,7 @@ def merge_undo(*, actor: Actor, merge: Merge, remember_not_duplicate: bool = Tru
         before: dict[str, Any] = {}
         restored: dict[str, Any] = {}
         for name, new in merge.survivor_after.items():
-            current = _plain({name: _value(survivor, name)})[name]
+            current = _plain({name: field_value(survivor, name)})[name]
             if current == new:
                 before[name] = current
                 restored[name] = merge.survivor_before.get(name)
@@ -601,42 +501,3 @@ def settings_update(
                 changes=changes,
             )
     return conf
-
-
-# --- scans ------------------------------------------------------------------------------
-
-
-def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = True) -> Any:
-    """Queue a duplicate scan of every record of ``kind`` ("full") or of those changed since
-    the last scan ("incremental"). A scan already queued or running is returned instead."""
-    from rapport.identity.models import Scan
-    from rapport.identity.tasks import scan_run_task
-
-    require_steward(actor.user)
-    model_of(kind)
-    if mode not in Scan.Mode.values:
-        raise ValidationFailed(
-            "Unknown scan mode.", errors={"mode": [f"Choose one of {', '.join(Scan.Mode.values)}."]}
-        )
-    with transaction.atomic():
-        stale = timezone.now() - dt.timedelta(minutes=10)
-        Scan.objects.filter(kind=kind, state=Scan.State.RUNNING, heartbeat__lt=stale).update(
-            state=Scan.State.FAILED,
-            error="The worker running this scan stopped answering.",
-            finished_at=timezone.now(),
-        )
-        busy = (
-            Scan.objects.select_for_update()
-            .filter(kind=kind, state__in=[Scan.State.QUEUED, Scan.State.RUNNING])
-            .first()
-        )
-        if busy is not None:
-            return busy
-        scan = Scan.objects.create(
-            kind=kind,
-            mode=mode,
-            requested_by=actor.user if getattr(actor.user, "pk", None) else None,
-        )
-        if enqueue:  # else the caller runs it in its own process (the command line)
-            transaction.on_commit(lambda: scan_run_task.enqueue(scan.pk))
-    return scan

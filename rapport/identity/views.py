@@ -26,8 +26,9 @@ from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers import normalize
 from rapport.customers.models import Account, Contact, DataField, Lifecycle
-from rapport.identity import check, forms, load, selectors, services
+from rapport.identity import check, forms, load, selectors, services, survivorship
 from rapport.identity.models import Cluster, Kind, Merge, Scan
+from rapport.identity.scans import scan_start
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
 
@@ -369,7 +370,7 @@ def cluster_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _merge(request: HttpRequest, kind: str) -> Merge | str:
     """Merge as the form says: the Merge, or why nothing was merged."""
-    data = forms.merge_input(request.POST, services.merge_fields(kind))
+    data = forms.merge_input(request.POST, survivorship.merge_fields(kind))
     try:
         return services.records_merge(
             actor=actor_of(request),
@@ -659,7 +660,7 @@ def scans(request: HttpRequest) -> HttpResponse:
     user = user_of(request)
     if request.method == "POST":
         kind = request.POST.get("kind", "")
-        scan = services.scan_start(
+        scan = scan_start(
             actor=actor_of(request), kind=kind, mode=request.POST.get("mode", "full")
         )
         messages.success(
@@ -692,7 +693,7 @@ def scan_row(request: HttpRequest, pk: int) -> HttpResponse:
 def match_settings(request: HttpRequest) -> HttpResponse:
     """Thresholds, automatic merging, survivorship and source ranking: admins only."""
     permissions.require(user_of(request), "delete", RecordKind.DUPLICATE)
-    fields = {k: services.merge_fields(k) for k in Kind.values}
+    fields = {k: survivorship.merge_fields(k) for k in Kind.values}
     comparisons = {k: check.fields_of(k) for k in Kind.values}
     custom = _custom_labels()
     status, notice = 200, ""

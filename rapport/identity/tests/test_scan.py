@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from conftest import actor
 from rapport.customers.tests.factories import make_account, make_contact
-from rapport.identity import check, services
+from rapport.identity import check, scans, services
 from rapport.identity.models import Candidate, Cluster, MatchSettings, NotDuplicate, Scan
 
 
@@ -66,7 +66,7 @@ def people(personas):
 def run_scan(django_capture_on_commit_callbacks):
     def run(user, mode="full", kind="contact"):
         with django_capture_on_commit_callbacks(execute=True):
-            scan = services.scan_start(actor=actor(user), kind=kind, mode=mode)
+            scan = scans.scan_start(actor=actor(user), kind=kind, mode=mode)
         scan.refresh_from_db()
         return scan
 
@@ -212,7 +212,7 @@ def test_only_stewards_and_admins_start_scans(personas):
     from rapport.core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
-        services.scan_start(actor=actor(personas["bob"]), kind="contact")
+        scans.scan_start(actor=actor(personas["bob"]), kind="contact")
 
 
 def test_automatic_merging_is_off_by_default_and_merges_only_the_near_certain_when_on(

@@ -1,4 +1,4 @@
-"""REST endpoints: captures (wired into rapport.api.router).
+"""REST endpoints: captures (wired into rapport.api_urls).
 
 The same steps as the capture pages: a vCard file through ``vcard.ingest_bytes``, a card
 photo through ``cardocr.read_card`` (read only: the client shows the fields, the user

@@ -17,7 +17,7 @@ from rapport.customers import normalize, services
 from rapport.customers.models import Account, AccountDomain, AccountExternalId
 from rapport.ingest.imports import storage
 from rapport.ingest.imports.clean import ADDRESS_LIMITS, uninert
-from rapport.ingest.imports.engine import Stop, _cancelled
+from rapport.ingest.imports.runs import Stop, mark_cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
 from rapport.users.models import User
 
@@ -199,7 +199,7 @@ def _batch(job_id: int, token: str, batch: list, owners: dict, actor: Actor, sta
         if job.run_token != token:
             raise Stop("another run owns this import")
         if job.cancel_requested:
-            _cancelled(job)
+            mark_cancelled(job)
             cancelled = True
         for number, cells in batch if not cancelled else []:
             try:

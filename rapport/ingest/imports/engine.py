@@ -55,8 +55,10 @@ from rapport.customers.models import (
     Tag,
 )
 from rapport.ingest.imports import existing, storage
+from rapport.ingest.imports.accounts import run_accounts
 from rapport.ingest.imports.clean import AccountRef, ContactRow, Context, Problem, clean_batch
 from rapport.ingest.imports.readers import FileProblem, Row
+from rapport.ingest.imports.runs import Stop, mark_cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnDuplicate, OnMatch
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
@@ -81,18 +83,6 @@ def _splice(base: str, extra: list[str]) -> str:
     if not extra:
         return base
     return "{" + ",".join(extra) + ("," + base[1:] if base != "{}" else "}")
-
-
-class Stop(Exception):
-    """The run must end now: cancelled, or another worker owns the job."""
-
-
-def _cancelled(job: ImportJob) -> None:
-    """Mark a locked job cancelled. The caller commits, then stops the run: raising inside
-    the transaction would roll the cancellation back with the batch."""
-    job.state = ImportJob.State.CANCELLED
-    job.finished_at = timezone.now()
-    job.save(update_fields=["state", "finished_at", "updated_at"])
 
 
 @dataclass
@@ -371,7 +361,7 @@ class ContactImport:
             if job.run_token != self.run_token:
                 raise Stop("another run owns this import")
             if job.cancel_requested:
-                _cancelled(job)
+                mark_cancelled(job)
                 return 0
             taken: set[tuple] = set()
             batch: list = []
@@ -705,8 +695,6 @@ def run(job_id: int, *, force: bool = False, progress: Callable[[ImportJob], Non
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
             job.total_rows = total
         if job.kind == "accounts":
-            from rapport.ingest.imports.accounts import run_accounts
-
             run_accounts(job, token, actor, progress=progress, started=started, base_seconds=base_seconds)
         else:
             _run_contacts(job, token, actor, progress=progress, started=started, base_seconds=base_seconds, processes=processes)
@@ -739,7 +727,7 @@ def run(job_id: int, *, force: bool = False, progress: Callable[[ImportJob], Non
 def _queue_duplicate_scan(job: ImportJob) -> None:
     """New contacts that look like existing ones reach the steward's queue: an incremental
     scan compares the records changed since the last scan (system work, not the importer's)."""
-    from rapport.identity import services as identity
+    from rapport.identity import scans as identity
 
     identity.scan_start(actor=Actor(user=None, via=Via.IMPORT, context={"import": job.pk}), kind="contact", mode="incremental")
 

@@ -8,17 +8,16 @@ trail: a change to it is recorded as "changed".
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.ingest.mail import imap
 from rapport.ingest.mail.secrets import SecretUnreadable, decrypt, encrypt
+from rapport.ingest.mail.selectors import mailboxes_due
 from rapport.ingest.models import Mailbox
 from rapport.users import permissions
 from rapport.users.models import RecordKind
@@ -87,21 +86,6 @@ def mailbox_get(*, actor: Actor, mailbox_id: int, action: str = "view") -> Mailb
         raise NotFound("No such mailbox.")
     _require(actor, mailbox, action)
     return mailbox
-
-
-def mailboxes_due(*, now: dt.datetime | None = None) -> list[int]:
-    """Enabled mailboxes whose last poll is older than their interval (or never happened)
-    and that no live poll holds."""
-    now = now or timezone.now()
-    free = Q(polling_since__isnull=True) | Q(polling_since__lt=now - imap.CLAIM_EXPIRES)
-    rows = Mailbox.objects.filter(free, enabled=True).values_list(
-        "pk", "last_polled_at", "poll_minutes"
-    )
-    return [
-        pk
-        for pk, last, minutes in rows.order_by("last_polled_at", "pk")
-        if last is None or last <= now - dt.timedelta(minutes=max(1, minutes))
-    ]
 
 
 def mailboxes_enqueue_due() -> list[int]:

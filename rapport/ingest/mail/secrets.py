@@ -1,9 +1,10 @@
 """Credentials stored encrypted (a mailbox's password): Fernet (AES-128-CBC + HMAC-SHA256)
 from the ``cryptography`` package.
 
-Keys come from the environment: ``RAPPORT_CREDENTIALS_KEYS`` (or ``..._FILE``), a comma-
-separated list of Fernet keys, the first encrypting and all decrypting, so a key can be
-rotated by putting the new one first. Without it the key is derived from ``SECRET_KEY``
+Keys come from the environment: ``RAPPORT_CREDENTIALS_KEYS`` (or ``..._FILE``), read into
+the setting of that name by ``rapport.settings``: a comma-separated list of Fernet keys,
+the first encrypting and all decrypting, so a key can be rotated by putting the new one
+first. Without it the key is derived from ``SECRET_KEY``
 (HKDF), which is enough for one installation but ties the stored passwords to that key.
 """
 
@@ -17,8 +18,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 
-from rapport.settings import env_secret
-
 
 class SecretUnreadable(Exception):
     """A stored secret that none of the configured keys opens (the keys changed)."""
@@ -26,7 +25,8 @@ class SecretUnreadable(Exception):
 
 @functools.cache
 def _fernet() -> MultiFernet:
-    configured = [k.strip() for k in env_secret("RAPPORT_CREDENTIALS_KEYS").split(",") if k.strip()]
+    keys = str(getattr(settings, "RAPPORT_CREDENTIALS_KEYS", "") or "")
+    configured = [k.strip() for k in keys.split(",") if k.strip()]
     if configured:
         return MultiFernet([Fernet(k.encode()) for k in configured])
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"rapport-credentials").derive(

@@ -38,6 +38,7 @@ from django.utils import timezone
 from rapport.audit.services import Actor
 from rapport.customers.models import ContactEmail
 from rapport.customers.normalize import normalize_email
+from rapport.ingest.mail import learners
 from rapport.timeline import events
 from rapport.timeline.models import Attachment, Direction, Entry
 from rapport.users.models import User
@@ -499,12 +500,11 @@ def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
 def receive(raw: bytes, *, actor: Actor) -> tuple[Message, StoreResult]:
     """The one way a message comes in, whatever the channel (file, IMAP, webhook): read it
     (MailProblem if it cannot be), store it, then learn from it: facts in the signature of
-    a known contact, a proposed contact for an unknown sender (``proposals.from_mail``)."""
-    from rapport.ingest.proposals import services as proposals
-
+    a known contact, a proposed contact for an unknown sender (the learners registered in
+    ``mail.learners``: ``proposals.from_mail``)."""
     message = parse(raw)
     result = store(message, actor=actor)
-    proposals.from_mail(message=message, result=result, actor=actor)
+    learners.learn_now(message=message, result=result, actor=actor)
     return message, result
 
 
@@ -590,9 +590,7 @@ def _one_by_one(number: int, message: Message, actor: Actor) -> Outcome:
 
 
 def _learn(message: Message, result: StoreResult, actor: Actor) -> None:
-    from rapport.ingest.proposals import services as proposals
-
-    proposals.from_mail(message=message, result=result, actor=actor)
+    learners.learn_now(message=message, result=result, actor=actor)
 
 
 def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> list[Outcome]:
@@ -626,9 +624,7 @@ def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> l
             for number, message in parsed:
                 outcomes[number] = _one_by_one(number, message, actor)
     if later:
-        from rapport.ingest.proposals.tasks import mail_learn_task
-
-        mail_learn_task.enqueue(later, actor.user.pk if actor.user else None)
+        learners.learn_later(entry_ids=later, actor=actor)
     return [outcomes[number] for number, _ in batch]
 
 

@@ -12,10 +12,10 @@ from rapport.audit.services import Actor
 def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
     """Poll one IMAP mailbox. ``due_only`` (the scheduler's runs): skip a mailbox polled
     since it was queued, so a queue that fell behind does not poll it twice in a row."""
-    from rapport.ingest.mail import imap, mailboxes
+    from rapport.ingest.mail import imap, selectors
     from rapport.ingest.models import Mailbox
 
-    if due_only and mailbox_id not in mailboxes.mailboxes_due():
+    if due_only and mailbox_id not in selectors.mailboxes_due():
         return
     if not Mailbox.objects.filter(pk=mailbox_id).exists():
         return  # deleted since it was queued

@@ -1,4 +1,4 @@
-"""REST endpoints: proposals (wired into rapport.api.router). What e-mail suggests about
+"""REST endpoints: proposals (wired into rapport.api_urls). What e-mail suggests about
 customers (new facts from signatures, new contacts for unknown senders), the steward's
 decisions and the admins' capture rules. The same services and selectors as the pages."""
 

@@ -46,14 +46,15 @@ from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, ContactEmail
 from rapport.customers.selectors import account_for_email_domain
 from rapport.identity.compare import is_role_address, organisation_domain, registered_domain
+from rapport.ingest.mail import services as mail
 from rapport.ingest.mail import signature
+from rapport.ingest.mail.services import MailAttachment, Message, StoreResult
 from rapport.ingest.models import CaptureSettings, FactAction, FactField, Proposal
 from rapport.timeline.models import Direction, Entry
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
 
 if TYPE_CHECKING:
-    from rapport.ingest.mail.services import Message, StoreResult
     from rapport.ingest.textfields import Fields
 
 logger = logging.getLogger(__name__)
@@ -305,10 +306,8 @@ def from_mail(*, message: Message, result: StoreResult, actor: Actor) -> None:
 def from_entries(*, entry_ids: list[int], actor: Actor) -> int:
     """Learn from e-mails already on the timeline (stored from a file, learned later by the
     worker): the message is read back from its entry. Returns how many were read."""
-    from rapport.ingest.mail.services import SOURCE, Message
-
     done = 0
-    for entry in Entry.objects.filter(pk__in=entry_ids, source=SOURCE, kind="email").order_by("id"):
+    for entry in Entry.objects.filter(pk__in=entry_ids, source=mail.SOURCE, kind="email").order_by("id"):
         data = entry.data or {}
         message = Message(
             message_id=entry.external_id,
@@ -676,8 +675,6 @@ def _keep_message(message: Message) -> dict[str, Any]:
 
 
 def _message_from(data: dict[str, Any]) -> Message:
-    from rapport.ingest.mail.services import MailAttachment, Message
-
     attachments = []
     for att in data.get("attachments") or []:
         try:
@@ -948,8 +945,6 @@ def _accept_new_contact(
             contact = _create_contact(actor=actor, value=value, email=email)
             result = {"contact": contact.pk}
     entries = []
-    from rapport.ingest.mail import services as mail
-
     for kept in (proposal.evidence or {}).get("messages") or []:
         stored = mail.store(_message_from(kept), actor=actor)
         if stored.entry is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django_tasks import task
 
 from rapport.audit.models import Via
-from rapport.audit.services import Actor
+from rapport.core.actor import Actor
 
 
 @task()
@@ -17,3 +17,9 @@ def mail_learn_task(entry_ids: list[int], user_id: int | None = None) -> None:
 
     user = User.objects.filter(pk=user_id).first() if user_id else None
     proposals.from_entries(entry_ids=entry_ids, actor=Actor(user=user, via=Via.IMPORT, context={"learn": "mail"}))
+
+
+def queue_learning(*, entry_ids: list[int], actor: Actor) -> None:
+    """Mail's ``later`` learner (``mail.learners``): the entries of a file's batch, learned
+    by the worker."""
+    mail_learn_task.enqueue(entry_ids, actor.user.pk if actor.user else None)

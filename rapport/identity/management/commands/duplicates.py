@@ -21,7 +21,7 @@ from rapport.audit.models import Via
 from rapport.audit.services import Actor
 from rapport.core.commands import command_actor
 from rapport.core.errors import RapportError
-from rapport.identity import scanjob, selectors, services
+from rapport.identity import scanjob, scans, selectors
 from rapport.identity.models import Scan
 
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
 
     def _scan(self, actor: Actor, opts: dict[str, Any]) -> None:
         mode = Scan.Mode.INCREMENTAL if opts["incremental"] else Scan.Mode.FULL
-        scan = services.scan_start(
+        scan = scans.scan_start(
             actor=actor, kind=opts["kind"], mode=mode, enqueue=opts["enqueue"]
         )
         if opts["enqueue"]:

@@ -1,5 +1,9 @@
-"""The REST API, mounted at /api/v1/: authentication, errors and the router. Endpoints are thin: parse, call one service or
-selector, render. Errors are problem+json (see rapport.api.errors).
+"""The REST API, mounted at /api/v1/ by ``rapport.urls``: every app's router on one NinjaAPI.
+
+It sits beside ``urls.py``, at the project's level, because it assembles the apps: the
+plumbing in ``rapport.api`` (authentication, problem+json errors, paging, concurrency)
+stays below them and imports none. Endpoints are thin: parse, call one service or
+selector, render. A new app adds its router here, as it adds its pages to ``urls.py``.
 
 The interactive reference at /api/v1/docs is Swagger UI from ninja's own static files. It
 runs under the app's strict CSP unchanged (checked in Chromium: no violations), so the
@@ -35,7 +39,7 @@ api = NinjaAPI(
     docs=Swagger(),
 )
 errors.register(api)
-# API plumbing lives here; each app's endpoints live in the app (STYLE.md).
+# Each app's endpoints live in the app (STYLE.md); the plumbing is rapport.api.
 api.add_router("", records.router)
 api.add_router("", parts.router)
 api.add_router("", datafields.router)

@@ -1,0 +1,53 @@
+"""Starting a duplicate scan: the one write that queues the scan task.
+
+Apart from ``services`` so that the task's work (``scanjob``, whose automatic merges call
+``services``) never leads back to the module that queues it: scans -> tasks -> scanjob ->
+services, no loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.audit.services import Actor
+from rapport.core.errors import ValidationFailed
+from rapport.identity import tasks
+from rapport.identity.models import Scan
+from rapport.identity.services import model_of, require_steward
+
+
+def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = True) -> Any:
+    """Queue a duplicate scan of every record of ``kind`` ("full") or of those changed since
+    the last scan ("incremental"). A scan already queued or running is returned instead."""
+    require_steward(actor.user)
+    model_of(kind)
+    if mode not in Scan.Mode.values:
+        raise ValidationFailed(
+            "Unknown scan mode.", errors={"mode": [f"Choose one of {', '.join(Scan.Mode.values)}."]}
+        )
+    with transaction.atomic():
+        stale = timezone.now() - dt.timedelta(minutes=10)
+        Scan.objects.filter(kind=kind, state=Scan.State.RUNNING, heartbeat__lt=stale).update(
+            state=Scan.State.FAILED,
+            error="The worker running this scan stopped answering.",
+            finished_at=timezone.now(),
+        )
+        busy = (
+            Scan.objects.select_for_update()
+            .filter(kind=kind, state__in=[Scan.State.QUEUED, Scan.State.RUNNING])
+            .first()
+        )
+        if busy is not None:
+            return busy
+        scan = Scan.objects.create(
+            kind=kind,
+            mode=mode,
+            requested_by=actor.user if getattr(actor.user, "pk", None) else None,
+        )
+        if enqueue:  # else the caller runs it in its own process (the command line)
+            transaction.on_commit(lambda: tasks.scan_run_task.enqueue(scan.pk))
+    return scan
