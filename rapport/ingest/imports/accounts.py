@@ -14,12 +14,13 @@ from django.utils import timezone
 from rapport.audit.services import Actor
 from rapport.core.errors import RapportError
 from rapport.customers import normalize, services
-from rapport.customers.models import Account, AccountDomain, AccountExternalId
+from rapport.customers.models import Account
 from rapport.ingest.imports import storage
 from rapport.ingest.imports.clean import ADDRESS_LIMITS, uninert
 from rapport.ingest.imports.runs import Stop, mark_cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
-from rapport.users.models import User
+from rapport.users import permissions
+from rapport.users.models import RecordKind, User
 
 BATCH = 200
 SCALARS = ("name", "legal_name", "industry", "size", "country", "phone", "lifecycle", "notes")
@@ -75,23 +76,27 @@ def _row_data(cells: list[str], job: ImportJob, owners: dict[str, int]) -> tuple
     return data, parts, problems
 
 
-def _match(data: dict, parts: dict) -> Account | None:
+def _match(data: dict, parts: dict, user: Any) -> Account | None:
+    """The existing account a row describes, among those ``user`` may see: another team's
+    account is not found, as if it did not exist (the services then refuse a domain or an
+    external id it holds without naming it)."""
+    accounts = permissions.visible(user, RecordKind.ACCOUNT, Account.objects.all())
     if parts["id"]:
-        return Account.objects.filter(pk=parts["id"]).first()
+        return accounts.filter(pk=parts["id"]).first()
     for s, x in parts["external_ids"]:
-        found = AccountExternalId.objects.filter(source=s, external_id=x).select_related("account").first()
+        found = accounts.filter(external_ids__source=s, external_ids__external_id=x).first()
         if found:
-            return found.account
+            return found
     for d in parts["domains"]:
         try:
             domain = normalize.normalize_domain(d)
         except ValueError:
             continue
-        found_domain = AccountDomain.objects.filter(domain=domain).select_related("account").first()
-        if found_domain:
-            return found_domain.account
+        found = accounts.filter(domains__domain=domain).first()
+        if found:
+            return found
     name = normalize.normalize_org_name(data.get("name", ""))
-    return Account.objects.filter(normalized_name=name).order_by("id").first() if name else None
+    return accounts.filter(normalized_name=name).order_by("id").first() if name else None
 
 
 def _problems(exc: RapportError) -> str:
@@ -105,7 +110,7 @@ def _one(job: ImportJob, number: int, cells: list[str], owners: dict[str, int], 
     if parts["id"] == -1:
         raise _Reject("id", "The id is not a whole number.")
     row_actor = Actor(user=actor.user, via=actor.via, context={"import": job.pk, "row": number})
-    account = _match(data, parts)
+    account = _match(data, parts, actor.user)
     if parts["id"] and account is None:
         raise _Reject("id", f"No account with id {parts['id']}.")
     address = parts["address"]

@@ -173,7 +173,7 @@ def cleaned_batches(
 # --- matching ------------------------------------------------------------------------------
 
 
-def _row_keys(row: ContactRow) -> set[tuple]:
+def row_keys(row: ContactRow) -> set[tuple]:
     keys: set[tuple] = {("email", e[0]) for e in row.emails}
     keys |= {("xid", s, x) for s, x in row.external_ids}
     if row.id:
@@ -196,9 +196,24 @@ class _Lookups:
     ids: set[int] = field(default_factory=set)
     xids: dict[tuple[str, str], int] = field(default_factory=dict)
     emails: dict[str, int] = field(default_factory=dict)
+    # External ids held by contacts the importer may not see: unique, so a row cannot take
+    # them, but which contact has them is not said.
+    taken_xids: set[tuple[str, str]] = field(default_factory=set)
 
 
-def lookup_contacts(rows: list[ContactRow]) -> _Lookups:
+def hidden_owners_of(model: Any, ids: set[int], visible_owners: list[int] | None) -> set[int]:
+    """Of the records ``ids`` of ``model``, those whose owner is not in ``visible_owners``
+    (None: the importer sees everything, and no query is made)."""
+    if visible_owners is None or not ids:
+        return set()
+    allowed = set(visible_owners)
+    return {pk for pk, owner in rows_in(model, "id", list(ids), ("id", "owner")) if owner not in allowed}
+
+
+def lookup_contacts(rows: list[ContactRow], *, visible_owners: list[int] | None = None) -> _Lookups:
+    """The existing contacts the rows name, by id, external id and e-mail, among those the
+    importer may see (``visible_owners`` as ``permissions.visible_owner_ids`` gives it): a
+    contact of another team is not found, as if it did not exist."""
     found = _Lookups()
     ids = [r.id for r in rows if r.id]
     found.ids = {pk for pk, _ in _pairs(Contact, "id", "id", ids)}
@@ -210,9 +225,14 @@ def lookup_contacts(rows: list[ContactRow]) -> _Lookups:
         for x, cid in _pairs(ContactExternalId, "external_id", "contact", list(values), source=source):
             found.xids[(source, x)] = cid
     emails = [e[0] for r in rows for e in r.emails]
-    for email, cid in _pairs(ContactEmail, "email", "contact", emails):
+    by_email = _pairs(ContactEmail, "email", "contact", emails)
+    hidden = hidden_owners_of(Contact, found.ids | set(found.xids.values()) | {cid for _, cid in by_email}, visible_owners)
+    found.ids -= hidden
+    found.taken_xids = {k for k, cid in found.xids.items() if cid in hidden}
+    found.xids = {k: cid for k, cid in found.xids.items() if cid not in hidden}
+    for email, cid in by_email:
         # Of several contacts sharing an address, the oldest: ids grow with time.
-        if email not in found.emails or cid < found.emails[email]:
+        if cid not in hidden and (email not in found.emails or cid < found.emails[email]):
             found.emails[email] = cid
     return found
 
@@ -236,6 +256,9 @@ def likely_contact(row: ContactRow) -> int | None:
 
 
 def match_row(row: ContactRow, found: _Lookups) -> tuple[int | None, Problem | None]:
+    taken = next((k for k in row.external_ids if k in found.taken_xids), None)
+    if taken is not None:
+        return None, ("external_id", f"The external id {taken[0]}:{taken[1]} is already in use.")
     if row.id:
         if row.id not in found.ids:
             return None, ("id", f"No contact with id {row.id}.")
@@ -264,25 +287,42 @@ class _Accounts:
     """Resolves each row's account reference (id, external id, domain, name, or the domain
     of its e-mail address) to an account id, planning new accounts where allowed."""
 
-    def __init__(self, job: ImportJob, writer: BulkWriter, can_add: bool) -> None:
+    def __init__(self, job: ImportJob, writer: BulkWriter, can_add: bool, visible_owners: list[int] | None = None) -> None:
         self.job, self.writer, self.can_add = job, writer, can_add
+        # Accounts of owners outside this list are not found (None: all are visible).
+        self.visible_owners = visible_owners
         self.by_id: set[int] = set()
         self.by_xid: dict[str, int] = {}
         self.by_domain: dict[str, int] = {}
         self.by_name: dict[str, int] = {}
+        # Unique keys (domains, external ids) of accounts the importer may not see: a new
+        # account cannot take them, and which account has them is not said.
+        self.taken_xids: set[str] = set()
+        self.taken_domains: set[str] = set()
         self.new: list[_NewAccount] = []
         self.spare_ids: list[int] = []
 
     def load(self, rows: list[ContactRow]) -> None:
         refs = [r.account for r in rows if r.account is not None]
-        self.by_id |= {pk for pk, _ in _pairs(Account, "id", "id", [a.id for a in refs if a.id])}
+        by_id = {pk for pk, _ in _pairs(Account, "id", "id", [a.id for a in refs if a.id])}
         xids = [a.external_id for a in refs if a.external_id]
-        self.by_xid.update(_pairs(AccountExternalId, "external_id", "account", xids, source=self.job.source))
+        by_xid = _pairs(AccountExternalId, "external_id", "account", xids, source=self.job.source)
         domains = [a.domain for a in refs if a.domain] + [e[1] for r in rows if r.account is None for e in r.emails]
-        self.by_domain.update(_pairs(AccountDomain, "domain", "account", [d for d in domains if d not in self.by_domain]))
+        by_domain = _pairs(AccountDomain, "domain", "account", [d for d in domains if d not in self.by_domain])
         names = {normalize.normalize_org_name(a.name) for a in refs if a.name} - {""}
-        for name, pk in _pairs(Account, "normalized_name", "id", [n for n in names if n not in self.by_name]):
-            self.by_name.setdefault(name, pk)  # the oldest wins
+        by_name = _pairs(Account, "normalized_name", "id", [n for n in names if n not in self.by_name])
+        found = by_id | {pk for _, pk in by_xid} | {pk for _, pk in by_domain} | {pk for _, pk in by_name}
+        hidden = hidden_owners_of(Account, found, self.visible_owners)
+        self.by_id |= by_id - hidden
+        for table, taken, pairs in ((self.by_xid, self.taken_xids, by_xid), (self.by_domain, self.taken_domains, by_domain)):
+            for key, pk in pairs:
+                if pk in hidden:
+                    taken.add(key)
+                else:
+                    table[key] = pk
+        for name, pk in by_name:
+            if pk not in hidden:
+                self.by_name.setdefault(name, pk)  # the oldest wins
 
     def resolve(self, row: ContactRow) -> tuple[int | None, Problem | None]:
         ref = row.account
@@ -301,6 +341,11 @@ class _Accounts:
                 return table[key], None
         if not (ref.name or ref.domain):
             return None, ("account.external_id", f"No account with external id {ref.external_id} in {self.job.source}.")
+        # Checked after a visible match had its chance: only a new account would clash.
+        if ref.domain and ref.domain in self.taken_domains:
+            return None, ("account.domain", f"The domain {ref.domain} is already in use.")
+        if ref.external_id and ref.external_id in self.taken_xids:
+            return None, ("account.external_id", f"The external id {ref.external_id} is already in use.")
         if not (self.job.create_accounts and self.can_add):
             why = "creating accounts is off for this import" if self.can_add else "you may not create accounts"
             return None, ("account.name", f"No account named '{ref.name or ref.domain}', and {why}.")
@@ -344,7 +389,7 @@ class ContactImport:
         self.required = [df.key for df in active_fields("contact") if df.required]
         self.known_tokens: set[str] = set()
         # Accounts found or made by earlier batches stay known: company names repeat.
-        self.accounts = _Accounts(job, self.writer, self.can_add_account)
+        self.accounts = _Accounts(job, self.writer, self.can_add_account, permissions.visible_owner_ids(user, RecordKind.ACCOUNT))
         self.user_id = getattr(user, "pk", None)
         self.actor_name = actor.name
 
@@ -367,7 +412,7 @@ class ContactImport:
             batch: list = []
             for item in items:
                 if isinstance(item, ContactRow):
-                    keys = _row_keys(item)
+                    keys = row_keys(item)
                     if keys & taken and batch:
                         break
                     taken |= keys
@@ -392,7 +437,7 @@ class ContactImport:
             else:
                 number, problems = item
                 rejected.append((number, problems[0][0], "; ".join(f"{c}: {r}" if c else r for c, r in problems)))
-        found = lookup_contacts(rows)
+        found = lookup_contacts(rows, visible_owners=self.visible_owners)
         accounts = self.accounts
         accounts.new = []
         accounts.load(rows)
@@ -402,6 +447,8 @@ class ContactImport:
             match, problem = match_row(row, found)
             if match is None and problem is None and self.match_likely:
                 match = likely_contact(row)
+                if match is not None and hidden_owners_of(Contact, {match}, self.visible_owners):
+                    match = None  # another team's contact: as if there were none
             if problem is None and match is not None and self.on_match == OnMatch.SKIP:
                 counts.skipped += 1
                 continue
@@ -422,7 +469,7 @@ class ContactImport:
         self._create(job, creates, now, counts)
         if rejected:
             ImportRejection.objects.bulk_create(
-                [ImportRejection(job=job, row=n, field=f[:100], reason=r, cells=raw.get(n, [])) for n, f, r in rejected],
+                [ImportRejection(job=job, row=n, field=f[:100], reason=r, cells=[normalize.strip_controls(c) for c in raw.get(n, [])]) for n, f, r in rejected],
                 ignore_conflicts=True,
             )
             counts.rejected += len(rejected)

@@ -17,6 +17,7 @@ from rapport.ingest.imports.clean import ContactRow, clean_contact_row
 from rapport.ingest.imports.services import can_manage
 from rapport.ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
 from rapport.users import permissions
+from rapport.users.models import RecordKind
 
 MANAGING_ROLES = ("admin", "manager", "steward")
 
@@ -79,16 +80,27 @@ def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
                 out.append(PreviewRow(row.number, {}, result, "rejected"))
             if len(out) >= limit:
                 break
-    found = engine.lookup_contacts(cleaned)
+    # The run matches with the importer's visibility: so does its preview.
+    visible = permissions.visible_owner_ids(job.created_by, RecordKind.CONTACT)
+    found = engine.lookup_contacts(cleaned, visible_owners=visible)
     by_row = {r.row: r for r in cleaned}
+    first_with: dict[tuple, int] = {}  # a row's key -> the first row of the file with it
     for p in out:
         r = by_row.get(p.row)
         if r is None:
             continue
+        keys = engine.row_keys(r)
+        earlier = min((first_with[k] for k in keys if k in first_with), default=None)
         pk, problem = engine.match_row(r, found)
+        if not problem:  # a rejected row adds nothing a later one could repeat
+            for k in keys:
+                first_with.setdefault(k, p.row)
         if problem:
             p.problems.append(problem)
             p.match = "rejected"
+        elif pk is None and earlier is not None:
+            # The run writes the earlier row first, then matches this one to what it made.
+            p.match = f"repeats row {earlier}: " + ("skipped" if job.on_match == "skip" else "updates the contact that row adds")
         elif pk is None:
             p.match = "new contact"
         else:
