@@ -135,12 +135,18 @@ def _date(value: Any) -> dt.date | None:
     return parse_date(value) if isinstance(value, str) else value
 
 
-def raise_if_merged(kind: str, pk: int) -> None:
-    """A merged-away id keeps resolving: raise ``Moved`` with the survivor's id."""
+def raise_if_merged(kind: str, pk: int, *, actor: Any) -> None:
+    """A merged-away id keeps resolving: raise ``Moved`` with the survivor's id, if the
+    actor may see the survivor. Otherwise return, and the caller answers NotFound exactly as
+    for an id that never existed: a redirect would tell that the record exists, and where."""
     from rapport.identity.models import MergedId
 
     survivor = MergedId.objects.filter(kind=kind, old_id=pk).values_list("survivor_id", flat=True).first()
-    if survivor is not None:
+    if survivor is None:
+        return
+    model: Any = Contact if kind == "contact" else Account
+    owner = model.objects.filter(pk=survivor).values_list("owner_id", flat=True).first()
+    if permissions.can_see_record(actor, kind, Owned(owner)):
         raise Moved(kind=kind, target_id=survivor)
 
 
@@ -156,7 +162,7 @@ def contact_row(*, actor: User, pk: int) -> dict[str, Any]:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:
-        raise_if_merged("contact", pk)
+        raise_if_merged("contact", pk, actor=actor)
         raise NotFound("No such contact.")
     names = ("id", *CONTACT_FIELDS)
     values = dict(zip(names, row[: len(names)], strict=True))

@@ -31,6 +31,7 @@ from rapport.customers.models import (
     SearchVariant,
 )
 from rapport.customers.search_index import deletions, nickname_forms
+from rapport.identity.compare import organisation_domain, registered_domain
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 from rapport.users.permissions import UserLike
@@ -173,7 +174,7 @@ def contact_get(*, actor: UserLike, pk: int, for_action: str = "view") -> Contac
     )
     contact = qs.filter(pk=pk).first()
     if contact is None:
-        raise_if_merged("contact", pk)
+        raise_if_merged("contact", pk, actor=actor)
         raise NotFound("No such contact.")
     if for_action != "view":
         permissions.require(actor, for_action, RecordKind.CONTACT)  # type: ignore[arg-type]
@@ -193,7 +194,7 @@ def account_get(*, actor: UserLike, pk: int) -> Account:
     )
     account = qs.filter(pk=pk).first()
     if account is None:
-        raise_if_merged("account", pk)
+        raise_if_merged("account", pk, actor=actor)
         raise NotFound("No such account.")
     return account
 
@@ -474,3 +475,19 @@ def account_for_email_domain(domain: str) -> Account | None:
     """The account that owns a web domain (e-mail addresses there belong to it)."""
     row = AccountDomain.objects.select_related("account").filter(domain=domain.lower()).first()
     return row.account if row else None
+
+
+def account_for_email(*, actor: UserLike, email: str) -> Account | None:
+    """Which account an e-mail address belongs to: the account that owns its domain, else
+    the domain's registered part (``mail.uk.acme.co.uk`` -> ``acme.co.uk``), among those
+    the actor may see (None, the system, sees all). None for a free-mail address, which
+    says nothing about an employer. The one rule for every path that attaches a person to
+    an account by their address: vCards and card photos, unknown senders of e-mail."""
+    domain = organisation_domain(email)
+    if not domain:
+        return None
+    for candidate in dict.fromkeys((domain, registered_domain(domain))):
+        found = account_for_email_domain(candidate)
+        if found is not None and permissions.can_see_record(actor, RecordKind.ACCOUNT, found):
+            return found
+    return None

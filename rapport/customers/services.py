@@ -255,6 +255,8 @@ def clean_account_data(
             cleaned["parent"] = None
         else:
             found = Account.objects.filter(pk=parent_id).first() if str(parent_id).isdigit() else None
+            if found is not None and not permissions.can_see_record(actor.user, RecordKind.ACCOUNT, found):
+                found = None  # another team's account: refused exactly like a missing one
             if found is None:
                 _add_error(errors, "parent", f"No account with id {parent_id}.")
             elif existing is not None and _creates_cycle(existing, found):
@@ -647,7 +649,9 @@ def _clean_domain(data: dict, parent: Any, existing: Any) -> dict:
     else:
         taken = AccountDomain.objects.filter(domain=cleaned["domain"]).exclude(account=parent).first()
         if taken is not None:
-            _add_error(errors, "domain", f"{cleaned['domain']} already belongs to account {taken.account_id}.")
+            # Unique, so the clash is said; which account has it is not (it may be another
+            # team's, and the cleaners do not know who asks).
+            _add_error(errors, "domain", f"{cleaned['domain']} already belongs to another account.")
     if errors:
         raise ValidationFailed("Invalid domain.", errors=errors)
     return cleaned
@@ -759,8 +763,8 @@ def _xid_taken_error(spec: PartSpec, cleaned: dict) -> str | None:
     ).first()
     if clash is None:
         return None
-    owner_id = getattr(clash, f"{spec.parent_field}_id")
-    return f"{cleaned['source']}:{cleaned['external_id']} already belongs to {spec.parent_kind} {owner_id}."
+    # As for domains: the clash is said, never whose record has the id.
+    return f"{cleaned['source']}:{cleaned['external_id']} already belongs to another {spec.parent_kind}."
 
 
 def _part_add(*, actor: Actor, spec: PartSpec, parent: Any, data: dict, bump: bool = True) -> Any:

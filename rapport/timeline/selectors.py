@@ -40,7 +40,7 @@ def visible_record(actor: Any, kind: str, pk: int) -> Any:
         actor, kind, model.objects.only("id", "owner_id").filter(pk=pk)
     ).first()
     if found is None:
-        raise_if_merged(kind, pk)
+        raise_if_merged(kind, pk, actor=actor)
         raise NotFound(f"No such {kind}.")
     return found
 
