@@ -93,6 +93,23 @@ def test_a_nul_in_an_import_row_rejects_the_row_naming_its_column(personas):
     assert list(Contact.objects.values_list("given_name", flat=True)) == ["Bob"]
 
 
+@pytest.mark.parametrize("column", ["City", "External id", "Company"])
+def test_a_nul_in_an_import_cell_cleaned_by_the_importer_rejects_the_row(personas, column):
+    # Address parts, external ids and the account's name are cleaned by the import itself,
+    # not by the customer services: the same rule must hold there.
+    from rapport.ingest.tests.helpers import csv_bytes, run_import
+
+    header = ["First name", "Last name", column]
+    rows = [header, ["Ann", "Lee", f"Lyon{NUL}"], ["Bob", "Ray", "Paris"]]
+    job = run_import(personas["bob"], csv_bytes(rows), source="oldcrm")
+
+    assert job.rejected == 1
+    rejection = job.rejections.get()
+    assert (rejection.row, rejection.field) == (2, column)
+    assert "control character (NUL, U+0000)" in rejection.reason
+    assert list(Contact.objects.values_list("given_name", flat=True)) == ["Bob"]
+
+
 @pytest.mark.parametrize(
     "write",
     [

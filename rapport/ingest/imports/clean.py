@@ -138,8 +138,9 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         raw = cells[index].strip() if index < len(cells) else ""
         if not raw:
             continue  # a blank cell never erases anything
-        value = uninert(raw)
         try:
+            # Any mapped cell, whatever its target: a control character is the cell's problem.
+            value = normalize.check_text(uninert(raw))
             if target in SCALARS:
                 scalars[target] = _choice(value, _CHOICE_FIELDS[target]) if target in _CHOICE_FIELDS else value
                 column_of[target] = header
