@@ -259,12 +259,15 @@ def account_timeline(request: HttpRequest, account_id: int, query: Query[Timelin
 def entry_create(request: HttpRequest, payload: EntryIn, response: HttpResponse):
     """Put an entry on the timelines of the contacts and accounts named (and on those
     contacts' accounts): a call from the phone system, a web form's message. With `source`
-    and `external_id`, posting it again returns the first entry with 200 instead of 201."""
+    and `external_id`, posting it again returns the first entry with 200 instead of 201.
+    The ids are yours: another caller posting the same id makes an entry of its own."""
     # Only to choose 200 or 201: the service itself is what makes a repeat harmless.
+    actor = actor_of(request)
     repeat = bool(payload.source and payload.external_id) and (
-        Entry.objects.from_source(payload.source, payload.external_id) is not None
+        Entry.objects.from_source(payload.source, payload.external_id, services.entry_scope(actor))
+        is not None
     )
-    entry = services.entry_add(actor=actor_of(request), data=data_of(payload))
+    entry = services.entry_add(actor=actor, data=data_of(payload))
     return Status(200 if repeat else 201, _created(response, request, entry))
 
 

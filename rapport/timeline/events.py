@@ -117,6 +117,7 @@ class Draft:
     outcome: str = ""
     data: dict[str, Any] | None = None
     roles: dict[int, str] | None = None
+    scope: str = ""  # whose ``external_id`` it is (see ``Entry.scope``)
 
 
 def record(
@@ -138,6 +139,7 @@ def record(
     outcome: str = "",
     data: dict[str, Any] | None = None,
     roles: dict[int, str] | None = None,
+    scope: str = "",
 ) -> Entry:
     """Write one entry and its links: each contact's timeline, each account's, and the
     accounts of those contacts (an account's timeline shows its people's touches)."""
@@ -146,13 +148,13 @@ def record(
         occurred_at=occurred_at, channel=channel, direction=direction, department=department,
         staff=staff, body=body, body_format=body_format, source=source,
         external_id=external_id, duration_seconds=duration_seconds, outcome=outcome,
-        data=data, roles=roles,
+        data=data, roles=roles, scope=scope,
     )  # fmt: skip
     try:
         return record_many([draft])[0]
     except IntegrityError:
         # The same message delivered twice at once: the other writer's entry stands.
-        found = Entry.objects.from_source(source, external_id)
+        found = Entry.objects.from_source(source, external_id, scope)
         if found is None:
             raise
         return found
@@ -169,24 +171,26 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
             raise ValueError(
                 f"Unknown kind of timeline entry: {draft.kind!r} (register it with register_kind)."
             )
-    stored: dict[tuple[str, str], Entry] = {}
-    keyed = [(d.source, d.external_id) for d in drafts if d.source and d.external_id]
-    for source in {s for s, _ in keyed}:
-        ids = [x for s, x in keyed if s == source]
+    stored: dict[tuple[str, str, str], Entry] = {}
+    keyed = [(d.source, d.scope, d.external_id) for d in drafts if d.source and d.external_id]
+    for source, scope in {(s, sc) for s, sc, _ in keyed}:
+        ids = [x for s, sc, x in keyed if (s, sc) == (source, scope)]
         if len(ids) == 1:
-            found = Entry.objects.from_source(source, ids[0])
+            found = Entry.objects.from_source(source, ids[0], scope)
             rows = [found] if found is not None else []
         else:
             rows = list(
-                Entry.objects.filter(~Q(external_id=""), source=source, external_id__in=ids)
+                Entry.objects.filter(
+                    ~Q(external_id=""), source=source, scope=scope, external_id__in=ids
+                )
             )
-        stored.update({(source, e.external_id): e for e in rows})
+        stored.update({(source, scope, e.external_id): e for e in rows})
     now = timezone.now()
     new: list[tuple[Draft, Entry]] = []
     # A received message is kept, not refused, for a control character in it (PostgreSQL
     # cannot store NUL, in text or JSON): such characters are left out.
     for draft in drafts:
-        key = (draft.source, draft.external_id)
+        key = (draft.source, draft.scope, draft.external_id)
         if draft.source and draft.external_id and key in stored:
             continue
         info = KINDS[draft.kind]
@@ -202,6 +206,7 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
             body_format=draft.body_format,
             source=draft.source,
             external_id=draft.external_id,
+            scope=draft.scope,
             duration_seconds=draft.duration_seconds,
             outcome=strip_controls(draft.outcome),
             data=_without_controls(draft.data or {}),
@@ -225,7 +230,7 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
     out = []
     for draft in drafts:
         if draft.source and draft.external_id:
-            out.append(stored[(draft.source, draft.external_id)])
+            out.append(stored[(draft.source, draft.scope, draft.external_id)])
         else:
             out.append(next(e for d, e in new if d is draft))
     return out

@@ -41,22 +41,23 @@ class Department(models.TextChoices):
 
 
 _FROM_SOURCE = (
-    "SELECT id FROM timeline_entry WHERE source = %s AND external_id = %s "
+    "SELECT id FROM timeline_entry WHERE source = %s AND external_id = %s AND scope = %s "
     "AND NOT (external_id = '') LIMIT 1"
 )
 
 
 class EntryQuerySet(models.QuerySet["Entry"]):
-    def from_source(self, source: str, external_id: str) -> Entry | None:
-        """The entry a source already delivered under this id, if any. The condition of the
-        partial unique index is repeated so that SQLite uses the index (it does not infer
-        ``external_id <> ''`` from ``external_id = 'x'``, and scanned 10M rows instead)."""
+    def from_source(self, source: str, external_id: str, scope: str = "") -> Entry | None:
+        """The entry a source already delivered under this id (in ``scope``), if any. The
+        condition of the partial unique index is repeated so that SQLite uses the index (it
+        does not infer ``external_id <> ''`` from ``external_id = 'x'``, and scanned 10M
+        rows instead)."""
         if not external_id:
             return None
         # Asked for every message received: the id first, in plain SQL (the ORM's building
         # of this query cost more than running it), the row only when there is one.
         with connection.cursor() as cursor:
-            cursor.execute(_FROM_SOURCE, [source, external_id])
+            cursor.execute(_FROM_SOURCE, [source, external_id, scope])
             row = cursor.fetchone()
         return self.filter(pk=row[0]).first() if row else None
 
@@ -84,6 +85,10 @@ class Entry(TimestampedModel):
     # Where it came from, and its id there: a second delivery of one message is one entry.
     source = models.CharField(max_length=100, blank=True)
     external_id = models.CharField(max_length=300, blank=True)
+    # Whose ids these are: an integration's entries are keyed per poster ("user:12"), so a
+    # second caller's id never tells it of an entry it may not see (decision 0011); mail is
+    # keyed once for everyone ("").
+    scope = models.CharField(max_length=40, blank=True, default="", db_default="")
     duration_seconds = models.PositiveIntegerField(null=True, blank=True)
     outcome = models.CharField(max_length=100, blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -91,9 +96,9 @@ class Entry(TimestampedModel):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["source", "external_id"],
+                fields=["source", "external_id", "scope"],
                 condition=~Q(external_id=""),
-                name="unique_entry_source_xid",
+                name="unique_entry_source_xid_scope",
             ),
         ]
 

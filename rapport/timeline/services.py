@@ -94,6 +94,15 @@ def _department(actor: Actor) -> str:
     }.get(role, Department.OTHER)
 
 
+def entry_scope(actor: Actor) -> str:
+    """Whose external ids an integration's entries carry: the poster's. A repeat of an id
+    is the same entry only for the one who posted it; another caller posting the same id
+    gets an entry of its own, exactly as for an id never seen, and learns nothing of the
+    first (which it may not be allowed to see)."""
+    pk = getattr(actor.user, "pk", None)
+    return f"user:{pk}" if pk else ""
+
+
 def entry_add(*, actor: Actor, data: dict[str, Any]) -> Entry:
     """An entry from an integration (a call from the phone system, a web form's message):
     kind, summary, the records it concerns, and optionally when, channel, direction, body,
@@ -138,6 +147,7 @@ def entry_add(*, actor: Actor, data: dict[str, Any]) -> Entry:
             body=str(data.get("body") or ""),
             source=str(data.get("source") or ""),
             external_id=str(data.get("external_id") or ""),
+            scope=entry_scope(actor),
             duration_seconds=data.get("duration_seconds"),
             outcome=str(data.get("outcome") or ""),
         )
