@@ -32,6 +32,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.bulk import BulkWriter
 from rapport.customers import normalize, search_index
+from rapport.customers.demo_history import HistoryResult, demo_history
 from rapport.customers.models import (
     Account,
     AccountAddress,
@@ -50,6 +51,8 @@ from rapport.users.models import Role, Team, User
 
 DEFAULT_PASSWORD = "rapport-demo"  # noqa: S105 (the documented demo password)
 SOURCE = "demo"
+# Contacts of one load that get a history; a million-contact load keeps its speed.
+HISTORY_CONTACTS = 5000
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class DemoResult:
     users_created: list[str] = field(default_factory=list)
     users_existing: list[str] = field(default_factory=list)
     skipped: bool = False
+    history: HistoryResult | None = None
 
 
 # --- users -----------------------------------------------------------------------------------
@@ -692,8 +696,11 @@ def demo_load(
     if_empty: bool = False,
     chunk_size: int = 5000,
     progress: bool = True,
+    history_contacts: int = HISTORY_CONTACTS,
 ) -> DemoResult:
-    """Fill the database with demo staff, accounts and contacts (and their search index).
+    """Fill the database with demo staff, accounts and contacts (and their search index),
+    then a year of history on up to ``history_contacts`` of the new contacts and their
+    accounts (``demo_history``: timeline entries, edits, a few people entered twice).
 
     Adds to what is there; with ``if_empty`` it does nothing when any contact exists.
     """
@@ -722,9 +729,15 @@ def demo_load(
     bar = tqdm(
         total=accounts + contacts, unit="row", file=sys.stderr, disable=not progress, desc="demo"
     )
+    # A few of the requested contacts are the known duplicates, written by the services.
+    twins = min(10, contacts // 200) if history_contacts else 0
+    new_accounts: list[int] = []
+    new_contacts: list[int] = []
     for n in _batches(accounts, chunk_size):
         with transaction.atomic():
-            chunk = gen.accounts_chunk(writer.reserve_ids(Account, n), used_domains)
+            ids = writer.reserve_ids(Account, n)
+            new_accounts += ids[: max(0, history_contacts - len(new_accounts))]
+            chunk = gen.accounts_chunk(ids, used_domains)
             _write_accounts(writer, chunk)
         result.accounts += n
         result.tokens += len(chunk.tokens)
@@ -745,9 +758,11 @@ def demo_load(
                         pk=pk, pool=pools.get(country, 0), domain=domain, owner_id=owner_id
                     )
                 )
-    for n in _batches(contacts, chunk_size):
+    for n in _batches(contacts - twins, chunk_size):
         with transaction.atomic():
-            chunk = gen.contacts_chunk(writer.reserve_ids(Contact, n))
+            ids = writer.reserve_ids(Contact, n)
+            new_contacts += ids[: max(0, history_contacts - len(new_contacts))]
+            chunk = gen.contacts_chunk(ids)
             _write_contacts(writer, chunk)
         result.contacts += n
         result.emails += len(chunk.emails)
@@ -757,10 +772,21 @@ def demo_load(
         bar.update(n)
         del chunk
     bar.close()
-
     with transaction.atomic():
         search_index.ensure_variants(gen.vocabulary)
         result.variants_vocabulary = len(gen.vocabulary)
+    if history_contacts and new_contacts:
+        result.history = demo_history(
+            seed=seed,
+            contact_ids=new_contacts,
+            account_ids=new_accounts,
+            users=users,
+            now=gen.now,
+            duplicates=twins,
+        )
+        result.contacts += len(result.history.duplicates)
+
+    with transaction.atomic():
         result.seconds = round(time.monotonic() - started, 1)
         audit_record(
             actor=Actor(
@@ -779,6 +805,11 @@ def demo_load(
                 "phones": [None, result.phones],
                 "memberships": [None, result.memberships],
                 "users_created": [None, result.users_created],
+                "timeline_entries": [None, result.history.entries if result.history else 0],
+                "known_duplicates": [
+                    None,
+                    [list(p) for p in result.history.duplicates] if result.history else [],
+                ],
             },
         )
     if contacts + accounts >= 50_000 and not connection.in_atomic_block:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from io import StringIO
 
 import phonenumbers
@@ -156,3 +157,122 @@ def test_if_empty_does_nothing_when_contacts_exist():
 
     assert Contact.objects.count() == 10
     assert "already exist" in output
+
+
+# --- a year of history -------------------------------------------------------------------
+
+
+def test_most_contacts_and_accounts_have_a_year_of_timeline():
+    from django.utils import timezone
+
+    from rapport.timeline.models import Entry, EntryLink
+
+    _demo(accounts=20, contacts=400)
+
+    contacts = Contact.objects.count()
+    on_timeline = (
+        EntryLink.objects.filter(contact__isnull=False).values("contact").distinct().count()
+    )
+    assert on_timeline >= 0.8 * contacts
+    accounts_on = (
+        EntryLink.objects.filter(account__isnull=False).values("account").distinct().count()
+    )
+    assert accounts_on >= 0.8 * Account.objects.count()
+    kinds = set(Entry.objects.values_list("kind", flat=True))
+    assert {"email", "call", "meeting", "note", "card"} <= kinds
+    now = timezone.now()
+    oldest = Entry.objects.order_by("occurred_at").first().occurred_at
+    assert now - oldest > dt.timedelta(days=300)  # spread over the year, not all today
+    assert not Entry.objects.filter(occurred_at__gt=now).exists()
+    # E-mails both ways with real subjects and bodies; calls with a duration and an outcome.
+    emails = Entry.objects.filter(kind="email")
+    assert emails.filter(direction="in").exists() and emails.filter(direction="out").exists()
+    assert not emails.filter(summary="").exists() and not emails.filter(body="").exists()
+    calls = Entry.objects.filter(kind="call")
+    assert not calls.filter(duration_seconds__isnull=True).exists()
+    assert not calls.filter(outcome="").exists()
+    # Written by the staff, in their departments.
+    assert Entry.objects.values("staff").distinct().count() >= 4
+    assert {"sales", "service", "marketing"} <= set(
+        Entry.objects.values_list("department", flat=True)
+    )
+
+
+def test_the_timeline_is_what_the_record_page_shows(client):
+    from rapport.timeline.models import EntryLink
+
+    _demo(accounts=6, contacts=80)
+    busiest = (
+        EntryLink.objects.filter(contact__isnull=False)
+        .values("contact")
+        .annotate(n=Count("id"))
+        .order_by("-n", "contact")
+        .first()
+    )
+    client.force_login(User.objects.get(username="admin"))
+
+    page = client.get(f"/contacts/{busiest['contact']}/timeline/").content.decode()
+
+    assert page.count('class="tl-entry ') >= min(busiest["n"], 10)
+
+
+def test_edits_by_several_staff_over_the_year_are_in_the_audit_trail():
+    _demo(accounts=20, contacts=400)
+
+    edits = AuditEntry.objects.filter(action="update", entity_kind__in=("contact", "account"))
+    assert edits.count() >= 40
+    assert edits.values("actor").distinct().count() >= 4
+    assert not edits.filter(actor__isnull=True).exists()
+    oldest, newest = edits.order_by("at").first().at, edits.order_by("-at").first().at
+    assert newest - oldest > dt.timedelta(days=200)
+    # Each is a real change through the services: old and new values.
+    assert all(isinstance(v, list) and len(v) == 2 for e in edits[:50] for v in e.changes.values())
+
+
+def test_a_few_people_are_entered_twice_as_the_duplicate_check_would_find_them():
+    output = _demo(accounts=20, contacts=400)
+
+    assert Contact.objects.count() == 400  # the twins are part of the requested number
+    pairs = AuditEntry.objects.get(entity_kind="system").changes["known_duplicates"][1]
+    assert len(pairs) == 2 and "2 people entered twice" in output
+    for original_id, twin_id in pairs:
+        original, twin = Contact.objects.get(pk=original_id), Contact.objects.get(pk=twin_id)
+        assert original.full_name != twin.full_name
+        assert original.family_name[0] == twin.family_name[0]
+        assert set(original.phones.values_list("e164", flat=True)) & set(
+            twin.phones.values_list("e164", flat=True)
+        )
+        assert twin.phones.get().raw != twin.phones.get().e164  # typed another way
+        assert set(original.memberships.values_list("account", flat=True)) == set(
+            twin.memberships.values_list("account", flat=True)
+        )
+        assert AuditEntry.objects.filter(
+            entity_kind="contact", entity_id=twin_id, action="create", actor__username="marketing"
+        ).exists()
+
+
+def test_the_history_is_the_same_for_the_same_seed():
+    from rapport.timeline.models import Entry
+
+    def stories():
+        return sorted(
+            Entry.objects.values_list(
+                "kind", "summary", "direction", "staff__username", "duration_seconds"
+            )
+        )
+
+    _demo(seed=5, contacts=60)
+    first = stories()
+    Entry.objects.all().delete()
+    Contact.objects.all().delete()
+    Account.objects.all().delete()
+    _demo(seed=5, contacts=60)
+    assert stories() == first and len(first) > 100
+
+
+def test_history_can_be_left_out():
+    from rapport.timeline.models import Entry
+
+    _demo(contacts=50, history_contacts=0)
+    assert not Entry.objects.exists()
+    assert Contact.objects.count() == 50

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from rapport.customers.demo import DEFAULT_PASSWORD, demo_load
+from rapport.customers.demo import DEFAULT_PASSWORD, HISTORY_CONTACTS, demo_load
 
 
 class Command(BaseCommand):
     help = (
         "Fill the database with realistic fake accounts and contacts (the same --seed gives "
-        "the same data) and the demo staff users. Adds to existing data."
+        "the same data), the demo staff users, and a year of history: e-mails, calls, "
+        "meetings, notes and cards on the timelines, edits by the staff in the audit trail, "
+        "a few people entered twice. Adds to existing data."
     )
 
     def add_arguments(self, parser):
@@ -31,10 +33,18 @@ class Command(BaseCommand):
             "--chunk-size", type=int, default=5000, help="Rows per transaction (default 5,000)."
         )
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--history-contacts",
+            type=int,
+            default=HISTORY_CONTACTS,
+            help=f"New contacts that get a year of history (default {HISTORY_CONTACTS:,}; 0 for none).",
+        )
 
     def handle(self, *args, **options):
         if options["accounts"] < 0 or options["contacts"] < 0:
             raise CommandError("--accounts and --contacts must be 0 or more.")
+        if options["history_contacts"] < 0:
+            raise CommandError("--history-contacts must be 0 or more.")
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
         result = demo_load(
@@ -45,6 +55,7 @@ class Command(BaseCommand):
             if_empty=options["if_empty"],
             chunk_size=options["chunk_size"],
             progress=not options["no_progress"] and options["verbosity"] > 0,
+            history_contacts=options["history_contacts"],
         )
         if result.skipped:
             self.stdout.write("Contacts already exist: demo data not added (--if-empty).")
@@ -57,6 +68,13 @@ class Command(BaseCommand):
                 f"in {result.seconds:,.1f} s."
             )
         )
+        if result.history is not None:
+            h = result.history
+            self.stdout.write(
+                f"History of the past year: {h.entries:,} timeline entries on "
+                f"{h.contacts_with_entries:,} contacts, {h.edits:,} edits by the staff "
+                f"({h.audit_entries:,} audit entries), {len(h.duplicates)} people entered twice."
+            )
         if result.users_created:
             self.stdout.write(
                 f"Demo users created: {', '.join(result.users_created)}\n"
