@@ -32,6 +32,38 @@ def _kind(kind: str) -> str:
     return kind
 
 
+def _field_access(actor: Any, kind: str) -> permissions.FieldAccess:
+    """The customers app's field rule (role policy and data dictionary), applied to every
+    value a duplicate page or the API shows of a record: hidden fields never appear."""
+    return permissions.field_access(
+        actor, RecordKind.CONTACT if kind == Kind.CONTACT else RecordKind.ACCOUNT
+    )
+
+
+def _visible_merge(actor: Any, merge: Merge) -> Merge:
+    """The merge as the actor may read it: values of fields hidden from the actor's role
+    left out of what changed, what was chosen and the merged records' snapshots. The
+    instance is for reading only (the undo loads its own)."""
+    access = _field_access(actor, merge.kind)
+    merge.survivor_before = {k: v for k, v in merge.survivor_before.items() if access.can_view(k)}
+    merge.survivor_after = {k: v for k, v in merge.survivor_after.items() if access.can_view(k)}
+    merge.choices = {k: v for k, v in merge.choices.items() if access.can_view(k)}
+    if "records" not in merge.get_deferred_fields():
+        merge.records = {pk: _visible_row(row, access) for pk, row in merge.records.items()}
+    return merge
+
+
+def _visible_row(row: dict[str, Any], access: permissions.FieldAccess) -> dict[str, Any]:
+    out = {}
+    for column, value in row.items():
+        name = column[:-3] if column in ("owner_id", "parent_id") else column
+        if column == "custom" and isinstance(value, dict):
+            out[column] = {k: v for k, v in value.items() if access.can_view(f"custom.{k}")}
+        elif access.can_view(name):
+            out[column] = value
+    return out
+
+
 def queue(
     *,
     actor: Any,
@@ -163,6 +195,8 @@ def compare_records(
     survivor = next((r for r in records if r.pk == survivor_id), None) or suggest_survivor(records)
     others = [r for r in records if r.pk != survivor.pk]
     preview = survivorship.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
+    access = _field_access(actor, kind)
+    preview = {name: entry for name, entry in preview.items() if access.can_view(name)}
     return ClusterView(
         cluster=None, kind=kind, records=[survivor, *others], survivor=survivor, preview=preview
     )
@@ -188,7 +222,9 @@ def merge_list(
         qs = qs.filter(kind=_kind(kind))
     if record_id is not None:
         qs = qs.filter(Q(survivor_id=record_id) | Q(aliases__old_id=record_id)).distinct()
-    return keyset_page(qs, order=["-id"], cursor=cursor, size=size)
+    page = keyset_page(qs, order=["-id"], cursor=cursor, size=size)
+    page.items = [_visible_merge(actor, m) for m in page.items]
+    return page
 
 
 def merge_get(*, actor: Any, pk: int) -> Merge:
@@ -196,18 +232,19 @@ def merge_get(*, actor: Any, pk: int) -> Merge:
     merge = Merge.objects.select_related("actor", "undone_by").filter(pk=pk).first()
     if merge is None:
         raise NotFound("No such merge.")
-    return merge
+    return _visible_merge(actor, merge)
 
 
 def merges_of_record(*, actor: Any, kind: str, pk: int) -> list[Merge]:
     """Merges that made this record what it is (it survived them), newest first."""
     _require(actor)
-    return list(
-        Merge.objects.filter(kind=kind, survivor_id=pk)
+    return [
+        _visible_merge(actor, m)
+        for m in Merge.objects.filter(kind=kind, survivor_id=pk)
         .select_related("actor")
         .defer("records", "journal")
         .order_by("-id")[:20]
-    )
+    ]
 
 
 def scan_list(*, actor: Any, kind: str | None = None, limit: int = 20) -> list[Scan]:

@@ -109,7 +109,8 @@ def records_merge(
 
     Rules enforced: only roles with rights on duplicates merge, and they must be able to
     change every record involved; a stale ``expected_versions`` entry changes nothing;
-    each field takes the value its survivorship rule (or the steward's choice) picks;
+    each field takes the value its survivorship rule (or the steward's choice) picks, and a
+    choice is refused on a field the steward's role may not edit (or see);
     every registered relation moves to the survivor and nothing is deleted that an
     unmerge could not put back.
     """
@@ -132,6 +133,18 @@ def records_merge(
         raise ValidationFailed(
             "Some choices name unknown fields.",
             errors={k: ["Unknown field."] for k in sorted(unknown)},
+        )
+    # The customers app's field rule: a steward may pick only values of fields their role
+    # may edit; the others follow the survivorship rules like any field left as suggested.
+    access = permissions.field_access(actor.user, kind)
+    refused = sorted(k for k in choices or {} if not access.can_edit(k))
+    if refused:
+        raise ValidationFailed(
+            "Your role may not choose the value of some fields.",
+            errors={
+                k: ["Your role may not edit this field: its survivorship rule decides."]
+                for k in refused
+            },
         )
     conf = settings_get()
     rules = conf.contact_rules if kind == Kind.CONTACT else conf.account_rules

@@ -147,6 +147,7 @@ class FieldRow:
     label: str
     differs: bool
     cells: list[Cell]
+    editable: bool = True  # the role may pick its value (else the survivorship rule does)
 
 
 @dataclass
@@ -270,7 +271,15 @@ def _merge_context(
             cells.append(Cell(r.pk, text, not text, preview["chosen"] == r.pk))
         # Rows where every record is blank say nothing: leave them out.
         if any(not c.blank for c in cells):
-            rows.append(FieldRow(name, forms.field_label(name, custom), preview["differs"], cells))
+            rows.append(
+                FieldRow(
+                    name,
+                    forms.field_label(name, custom),
+                    preview["differs"],
+                    cells,
+                    access.can_edit(name),
+                )
+            )
     labels = CONTACT_PARTS if kind == Kind.CONTACT else ACCOUNT_PARTS
     parts_of = {r.pk: _parts(kind, r) for r in records}
     parts = [
