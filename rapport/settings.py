@@ -212,6 +212,10 @@ IMPORT_PROCESSES = env_int("RAPPORT_IMPORT_PROCESSES", 0 if TESTING else max(1, 
 IDENTITY_SCAN_PROCESSES = env_int("RAPPORT_IDENTITY_SCAN_PROCESSES", 1 if TESTING else max(1, min(os.cpu_count() or 1, 4)))
 IMPORT_STALE_SECONDS = env_int("RAPPORT_IMPORT_STALE_SECONDS", 120)
 IMPORT_MAX_UPLOAD_BYTES = env_int("RAPPORT_IMPORT_MAX_UPLOAD_BYTES", 2 * 1024**3)
+# An XLSX workbook may inflate to this much in all, and no part of it more than RATIO times
+# its compressed size (spreadsheets inflate 5-20 times; a decompression bomb, 1,000).
+IMPORT_XLSX_MAX_INFLATED_BYTES = env_int("RAPPORT_IMPORT_XLSX_MAX_INFLATED_BYTES", 2 * 1024**3)
+IMPORT_XLSX_MAX_RATIO = env_int("RAPPORT_IMPORT_XLSX_MAX_RATIO", 100)
 # Uploaded files (imports): on local disk by default. Several app servers need storage they
 # share (a network volume, or an object store through django-storages).
 MEDIA_ROOT = Path(env_str("RAPPORT_MEDIA_ROOT", str(DATA_DIR / "media")))

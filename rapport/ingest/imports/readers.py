@@ -11,12 +11,27 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
 SAMPLE_BYTES = 64 * 1024
 DELIMITERS = ",;\t|"
+
+# What one row may hold. Excel itself stops a cell at 32,767 characters; a column name is a
+# label and is stored with the job (and listed with every import), so it is kept short.
+MAX_CELL_CHARS = 32_767
+MAX_HEADER_CHARS = 200
+MAX_COLUMNS = 500
+MAX_CELLS_PER_ROW = 1_000
+# In an XLSX part, a run of bytes without "<" is one text (a cell, a shared string): longer
+# than a cell may be even written as entities ("&amp;" is 5 bytes) means a bomb, and it is
+# refused while inflating, before the parser holds it in memory.
+MAX_XML_TEXT_BYTES = 6 * MAX_CELL_CHARS
+# A part compressing better than this (and big enough to matter) is not a spreadsheet.
+XLSX_RATIO_FLOOR_BYTES = 1024 * 1024
+XLSX_MAX_PARTS = 10_000
 
 
 class FileProblem(ValueError):
@@ -92,11 +107,16 @@ def detect_delimiter(text: str) -> str:
 
 
 def _clean_headers(raw: list[str]) -> list[str]:
+    _check_cells(1, raw)
     headers = [" ".join((h or "").split()) for h in raw]
     while headers and not headers[-1]:
         headers.pop()
     if not headers:
         raise FileProblem("The first row is empty: it must name the columns.")
+    if len(headers) > MAX_COLUMNS:
+        raise FileProblem(
+            f"Row 1: the file has {len(headers):,} columns; the limit is {MAX_COLUMNS:,}."
+        )
     seen: set[str] = set()
     for i, name in enumerate(headers, start=1):
         if not name:
@@ -104,15 +124,40 @@ def _clean_headers(raw: list[str]) -> list[str]:
         if name.casefold() in seen:
             raise FileProblem(f"The column name '{name}' appears twice in the first row.")
         seen.add(name.casefold())
+        if len(name) > MAX_HEADER_CHARS:
+            raise FileProblem(
+                f"Row 1, column {i}: the column name is {len(name):,} characters long; "
+                f"the limit is {MAX_HEADER_CHARS:,}."
+            )
     return headers
 
 
-def _rows(headers: list[str], records: Iterator[Any], first_number: int = 2, *, text: bool = False) -> Iterator[Row]:
+def _check_cells(number: int, cells: list[str]) -> None:
+    """Refuse a row too wide or a cell too long (the row number sends a person to it)."""
+    width = len(cells)
+    while width and not cells[width - 1]:
+        width -= 1  # trailing empty cells cost nothing and many tools write them
+    if width > MAX_CELLS_PER_ROW:
+        raise FileProblem(
+            f"Row {number}: {width:,} cells; a row may have at most {MAX_CELLS_PER_ROW:,}."
+        )
+    for i, cell in enumerate(cells[:width], start=1):
+        if len(cell) > MAX_CELL_CHARS:
+            raise FileProblem(
+                f"Row {number}, column {i}: the cell is {len(cell):,} characters long; "
+                f"a cell may have at most {MAX_CELL_CHARS:,}."
+            )
+
+
+def _rows(
+    headers: list[str], records: Iterator[Any], first_number: int = 2, *, text: bool = False
+) -> Iterator[Row]:
     """Numbered rows; ``text`` says the records are lists of str already (CSV)."""
     for number, record in enumerate(records, start=first_number):
         cells = record if text else ["" if v is None else _cell_text(v) for v in record]
         if not any(cells) or not "".join(cells).strip():
             continue  # blank lines are not rows
+        _check_cells(number, cells)
         yield Row(number, cells, headers)
 
 
@@ -131,7 +176,7 @@ def read_csv(stream: IO[bytes]) -> Table:
     encoding = detect_encoding(sample)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
     head = sample.decode(encoding, errors="ignore")
-    delimiter = detect_delimiter(head[:SAMPLE_BYTES // 2])
+    delimiter = detect_delimiter(head[: SAMPLE_BYTES // 2])
     reader = csv.reader(text, delimiter=delimiter)
     try:
         headers = _clean_headers(next(reader))
@@ -149,26 +194,207 @@ def read_csv(stream: IO[bytes]) -> Table:
         except csv.Error as exc:
             raise FileProblem(f"Row {reader.line_num}: {exc}.") from None
 
-    return Table(headers=headers, rows=_rows(headers, records(), text=True), format="csv", encoding=encoding, delimiter=delimiter)
+    return Table(
+        headers=headers,
+        rows=_rows(headers, records(), text=True),
+        format="csv",
+        encoding=encoding,
+        delimiter=delimiter,
+    )
+
+
+def _xlsx_limits() -> tuple[int, int]:
+    from django.conf import settings
+
+    return (
+        int(getattr(settings, "IMPORT_XLSX_MAX_INFLATED_BYTES", 2 * 1024**3)),
+        int(getattr(settings, "IMPORT_XLSX_MAX_RATIO", 100)),
+    )
+
+
+class _Budget:
+    """Inflated bytes left for the whole workbook, shared by every part opened."""
+
+    def __init__(self, total: int) -> None:
+        self.left = total
+        self.total = total
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=[\"'](\d+)")
+_DOCTYPES = tuple("<!DOCTYPE".encode(e) for e in ("utf-8", "utf-16-le", "utf-16-be"))
+
+
+class _BoundedPart(io.RawIOBase):
+    """One part of the workbook as it inflates, refused as soon as it breaks a limit:
+    more bytes than its declared size or the workbook's budget, a DTD (entity expansion:
+    "billion laughs"), or a text longer than a cell may be."""
+
+    def __init__(self, inner: IO[bytes], name: str, declared: int, budget: _Budget) -> None:
+        self.inner, self.name, self.declared, self.budget = inner, name, declared, budget
+        self.seen = 0
+        self.xml = name.lower().endswith((".xml", ".rels", ".vml"))
+        self.prolog = b""  # bytes before the root element, where a DTD would be
+        self.in_prolog = self.xml
+        self.run = 0  # bytes since the last "<"
+        self.row = 0
+        self.tail = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = self.inner.read(-1 if size is None else size)
+        self._check(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        data = self.inner.readline(-1 if size is None else size)
+        self._check(data)
+        return data
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+    def _refuse(self, reason: str) -> FileProblem:
+        where = f"Row {self.row}: " if self.row else ""
+        return FileProblem(
+            f"{where}{reason} (in the workbook's part {self.name}). This is not a workbook Rapport will read."
+        )
+
+    def _check(self, data: bytes) -> None:
+        if not data:
+            return
+        self.seen += len(data)
+        self.budget.left -= len(data)
+        if self.seen > self.declared:
+            raise self._refuse("a part inflates to more than its declared size")
+        if self.budget.left < 0:
+            raise self._refuse(f"the workbook inflates to more than {self.budget.total:,} bytes")
+        if not self.xml:
+            return
+        if self.in_prolog:
+            self.prolog = (self.prolog + data)[:4096]
+            if any(d in self.prolog for d in _DOCTYPES):
+                raise self._refuse("the workbook declares a DTD or entities")
+            # The prolog ends at the first element ("<" then a letter); a DTD after it is invalid XML.
+            if re.search(rb"<[A-Za-z_]", self.prolog) or len(self.prolog) >= 4096:
+                self.in_prolog = False
+        window = self.tail + data
+        rows = _ROW_TAG.findall(window)
+        if rows:
+            self.row = int(rows[-1])
+        self.tail = window[-256:]
+        last = data.rfind(b"<")
+        if last < 0:
+            self.run += len(data)
+        else:
+            first = data.find(b"<")
+            longest = max(map(len, data[first:last].split(b"<"))) if last > first else 0
+            self.run, longest = len(data) - last - 1, max(longest, self.run + first)
+            if longest > MAX_XML_TEXT_BYTES:
+                raise self._refuse(
+                    f"a text longer than a cell may be ({MAX_CELL_CHARS:,} characters)"
+                )
+        if self.run > MAX_XML_TEXT_BYTES:
+            raise self._refuse(f"a text longer than a cell may be ({MAX_CELL_CHARS:,} characters)")
+
+
+def _bounded_zip(stream: IO[bytes]) -> Any:
+    """A ZipFile for openpyxl whose parts are checked as they inflate (see ``_BoundedPart``),
+    after the central directory's declared sizes and ratios were checked."""
+    import zipfile
+
+    total, ratio = _xlsx_limits()
+
+    class BoundedZip(zipfile.ZipFile):
+        budget = _Budget(total)
+
+        def open(self, name: Any, mode: str = "r", pwd: bytes | None = None, **kw: Any) -> Any:  # type: ignore[override]
+            inner = super().open(name, mode, pwd, **kw)
+            if mode != "r":
+                return inner
+            info = name if isinstance(name, zipfile.ZipInfo) else self.getinfo(name)
+            return _BoundedPart(inner, info.filename, info.file_size, self.budget)
+
+    archive = BoundedZip(stream)
+    infos = archive.infolist()
+    if len(infos) > XLSX_MAX_PARTS:
+        raise FileProblem(f"The workbook has {len(infos):,} parts; a workbook has a few dozen.")
+    declared = 0
+    for info in infos:
+        declared += info.file_size
+        if info.file_size > XLSX_RATIO_FLOOR_BYTES and info.file_size > ratio * max(
+            info.compress_size, 1
+        ):
+            raise FileProblem(
+                f"The workbook's part {info.filename} inflates {info.file_size // max(info.compress_size, 1):,} times "
+                f"(from {info.compress_size:,} to {info.file_size:,} bytes); more than {ratio} times is refused. "
+                "This is not a workbook Rapport will read."
+            )
+    if declared > total:
+        raise FileProblem(f"The workbook inflates to {declared:,} bytes; the limit is {total:,}.")
+    return archive
+
+
+def _problem_of(exc: BaseException) -> FileProblem:
+    """Our own refusal if openpyxl wrapped it (it re-raises ValueErrors as its own)."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, FileProblem):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return FileProblem(f"This is not a readable XLSX workbook ({exc}).")
 
 
 def read_xlsx(stream: IO[bytes]) -> Table:
+    from xml.etree.ElementTree import ParseError
     from zipfile import BadZipFile
 
-    from openpyxl import load_workbook
+    from openpyxl.reader.excel import ExcelReader
     from openpyxl.utils.exceptions import InvalidFileException
 
+    unreadable = (
+        InvalidFileException,
+        BadZipFile,
+        KeyError,
+        OSError,
+        ValueError,
+        ParseError,
+        EOFError,
+    )
     try:
-        book = load_workbook(stream, read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileProblem(f"This is not a readable XLSX workbook ({exc}).") from None
+        archive = _bounded_zip(stream)
+        # load_workbook, with the archive swapped for the bounded one before any part is read.
+        reader = ExcelReader(stream, read_only=True, data_only=True)
+        reader.archive, reader.valid_files = archive, archive.namelist()
+        reader.read()
+        book = reader.wb
+    except unreadable as exc:
+        raise _problem_of(exc) from None
+    if not book.worksheets:
+        raise FileProblem("The workbook has no sheet.")
     sheet = book.worksheets[0]
-    records = sheet.iter_rows(values_only=True)
+    # The declared dimension would pad every row to its width (up to 16,384 cells).
+    sheet.reset_dimensions()  # type: ignore[union-attr]
+
+    def records() -> Iterator[Any]:
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        except unreadable as exc:
+            raise _problem_of(exc) from None
+
+    rows = records()
     try:
-        headers = _clean_headers(["" if v is None else str(v) for v in next(records)])
+        headers = _clean_headers(["" if v is None else str(v) for v in next(rows)])
     except StopIteration:
         raise FileProblem("The first sheet is empty.") from None
-    return Table(headers=headers, rows=_rows(headers, records), format="xlsx")
+    return Table(headers=headers, rows=_rows(headers, rows), format="xlsx")
 
 
 def read_table(stream: IO[bytes], *, filename: str) -> Table:
