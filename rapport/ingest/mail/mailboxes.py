@@ -8,6 +8,7 @@ trail: a change to it is recorded as "changed".
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -171,6 +172,38 @@ def _unique_login_error(mailbox: Mailbox) -> ValidationFailed:
     )
 
 
+def _check_login(mailbox: Mailbox, password: str) -> bool:
+    """Log in once with these settings, before anything is said about the login being
+    connected already: a refused password is refused now (the same answer whether or not
+    the login is in Rapport). False when the server could not be reached: a mailbox may be
+    connected while its server is down, and its polls report the problem.
+
+    The login is unique in Rapport, so a second connection of it is refused; checking the
+    password first means only someone who holds it learns that the login is connected
+    already (they could read the mailbox anyway). Anyone else gets the server's refusal,
+    as for a login nobody connected (issue 11)."""
+    try:
+        conn = imap.connect(host=mailbox.host, port=mailbox.port, security=mailbox.security)
+    except imap.ImapProblem:
+        return False
+    try:
+        imap.login(conn, username=mailbox.username, password=password)
+    except imap.ImapProblem as exc:
+        raise ValidationFailed("The server refused the login.", errors={"password": [str(exc)]}) from None
+    with contextlib.suppress(Exception):
+        conn.logout()
+    return True
+
+
+def _login_taken_error(mailbox: Mailbox, verified: bool) -> ValidationFailed:
+    """Connected already: said to someone who just logged in with the password; a login
+    that could not be checked (server down) is refused without saying why it is taken."""
+    if verified:
+        return _unique_login_error(mailbox)
+    reason = f"{mailbox.host} could not be reached to check this login; try again later."
+    return ValidationFailed("The mailbox could not be checked.", errors={"host": [reason]})
+
+
 def _taken(host: str, username: str, exclude: int | None = None) -> bool:
     qs = Mailbox.objects.filter(host__iexact=host, username=username)
     if exclude is not None:
@@ -190,14 +223,16 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
             raise PermissionDenied("You may not connect a mailbox.")
         owner = user
     cleaned = _clean(data, creating=True)
+    password = cleaned.pop("password")
     mailbox = Mailbox(
         owner=owner,
         created_by=user if getattr(user, "pk", None) else None,
-        password_encrypted=encrypt(cleaned.pop("password")),
+        password_encrypted=encrypt(password),
         **cleaned,
     )
+    verified = _check_login(mailbox, password)
     if _taken(mailbox.host, mailbox.username):
-        raise _unique_login_error(mailbox)
+        raise _login_taken_error(mailbox, verified)
     try:
         with transaction.atomic():
             mailbox.save()
@@ -216,7 +251,7 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
                 changes=changes,
             )
     except IntegrityError:
-        raise _unique_login_error(mailbox) from None
+        raise _login_taken_error(mailbox, verified) from None
     return mailbox
 
 
@@ -258,8 +293,9 @@ def mailbox_update(
                     ]
                 },
             )
+        verified = _check_login(mailbox, password) if moved and password is not None else False
         if moved and _taken(mailbox.host, mailbox.username, exclude=mailbox.pk):
-            raise _unique_login_error(mailbox)
+            raise _login_taken_error(mailbox, verified)
         changes = diff(before, snapshot(mailbox, SETTINGS))
         if password is not None:
             mailbox.password_encrypted = encrypt(password)
