@@ -236,6 +236,36 @@ def record_many(drafts: list[Draft]) -> list[Entry]:
     return out
 
 
+def link_contacts(*, entry: Entry, roles: dict[int, str]) -> list[int]:
+    """Put an entry already written on more contacts' timelines, with their role (and on
+    their accounts', through them): a message delivered again by someone who sees other
+    contacts in it. Returns the contacts it was not on before."""
+    have = set(
+        EntryLink.objects.filter(entry=entry, contact__isnull=False).values_list(
+            "contact_id", flat=True
+        )
+    )
+    new = [c for c in dict.fromkeys(int(c) for c in roles) if c not in have]
+    if not new:
+        return []
+    accounts = set(
+        EntryLink.objects.filter(entry=entry, account__isnull=False).values_list(
+            "account_id", flat=True
+        )
+    )
+    employers = AccountMembership.objects.filter(contact_id__in=new)
+    via = set(employers.values_list("account_id", flat=True)) - accounts
+    when = entry.occurred_at
+    links = [EntryLink(entry=entry, contact_id=c, role=roles[c], occurred_at=when) for c in new]
+    links += [
+        EntryLink(entry=entry, account_id=a, role=EntryLink.Role.VIA, occurred_at=when)
+        for a in sorted(via)
+    ]
+    # Two deliveries at once may add the same link: the second one's is simply not needed.
+    EntryLink.objects.bulk_create(links, ignore_conflicts=True)
+    return new
+
+
 def _without_controls(value: Any) -> Any:
     if isinstance(value, str):
         return strip_controls(value)

@@ -62,6 +62,8 @@ def timeline(
         record = visible_record(actor, kind, pk)
     filters = filters or Filters()
     qs: QuerySet[EntryLink] = EntryLink.objects.filter(**{f"{kind}_id": record.pk})
+    if kind == "account":
+        qs = _through_visible_people(actor, qs)
     if filters.kinds:
         qs = qs.filter(entry__kind__in=filters.kinds)
     if filters.channels:
@@ -94,8 +96,20 @@ def timeline(
     return page
 
 
+def _through_visible_people(actor: Any, qs: QuerySet[EntryLink]) -> QuerySet[EntryLink]:
+    """An account's entries that came through one of its people (``VIA``: a contact's
+    e-mail, notes, calls) only where the reader may see one of the contacts the entry is
+    on: seeing the employer is not seeing another team's contact's mail (decision 0012)."""
+    people = permissions.visibility_q(actor, "contact", owner_field="contact__owner")
+    if people is None:
+        return qs
+    seen = EntryLink.objects.filter(people, entry_id=OuterRef("entry_id"), contact__isnull=False)
+    return qs.filter(~Q(role=EntryLink.Role.VIA) | Exists(seen))
+
+
 def entry_get(*, actor: Any, pk: int) -> Entry:
-    """One entry, if the actor may see one of the records it is on."""
+    """One entry, if the actor may see one of the records it is on (an account it is on
+    only through one of its people does not count: the person must be visible)."""
     entry = (
         Entry.objects.select_related("staff")
         .prefetch_related("links", "attachments")
@@ -105,6 +119,8 @@ def entry_get(*, actor: Any, pk: int) -> Entry:
     if entry is None:
         raise NotFound("No such timeline entry.")
     for link in entry.links.all():
+        if link.role == EntryLink.Role.VIA:
+            continue
         kind, record_id = (
             ("contact", link.contact_id) if link.contact_id else ("account", link.account_id)
         )

@@ -20,7 +20,7 @@ import itertools
 import mailbox
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import errors as email_errors
 from email import policy
@@ -41,6 +41,7 @@ from rapport.customers.normalize import normalize_email
 from rapport.ingest.mail import learners
 from rapport.timeline import events
 from rapport.timeline.models import Attachment, Direction, Entry
+from rapport.users import permissions
 from rapport.users.models import User
 
 SOURCE = "mail"
@@ -344,10 +345,12 @@ class StoreResult:
 
 @dataclass
 class _Known:
-    """Who the addresses of some messages belong to: staff users and contacts."""
+    """Who the addresses of some messages belong to: staff users, and contacts with their
+    owner (whose visibility decides whether a message may land on them)."""
 
     staff: dict[str, User]
     owners: dict[str, set[int]]
+    contact_owner: dict[int, int | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, messages: list[Message]) -> _Known:
@@ -357,11 +360,22 @@ class _Known:
             staff_query |= Q(email__iexact=addr)
         staff = {u.email.lower(): u for u in User.objects.filter(staff_query)} if addresses else {}
         owners: dict[str, set[int]] = {}
-        for email_addr, contact_id in ContactEmail.objects.filter(
+        contact_owner: dict[int, int | None] = {}
+        for email_addr, contact_id, owner_id in ContactEmail.objects.filter(
             email__in=addresses
-        ).values_list("email", "contact_id"):
+        ).values_list("email", "contact_id", "contact__owner_id"):
             owners.setdefault(email_addr, set()).add(contact_id)
-        return cls(staff, owners)
+            contact_owner[contact_id] = owner_id
+        return cls(staff, owners, contact_owner)
+
+    def visible_to(self, actor: Actor) -> Callable[[int], bool]:
+        """Whether the one who brings a message in may see a contact (the rule of decision
+        0012: mail lands only on contacts its bringer may see)."""
+        owner_ids = permissions.visible_owner_ids(actor.user, "contact")
+        if owner_ids is None:
+            return lambda contact_id: True
+        allowed = set(owner_ids)
+        return lambda contact_id: self.contact_owner.get(contact_id) in allowed
 
 
 def _participants(message: Message) -> list[tuple[str, Address]]:
@@ -376,20 +390,27 @@ def _draft(message: Message, known: _Known, actor: Actor) -> events.Draft | Stor
     """The timeline entry of a message, or an unmatched result when no contact is in it."""
     participants = _participants(message)
     staff = known.staff
+    visible = known.visible_to(actor)
     roles: dict[int, str] = {}
     rank: dict[str, int] = {"from": 0, "to": 1, "cc": 2}  # a contact in two places: the first
+    seen: set[str] = set()  # addresses of contacts the bringer may see
     for role, (_, addr) in participants:
         for contact_id in known.owners.get(addr, ()):
+            if not visible(contact_id):
+                continue  # another team's contact: as if nobody had the address
+            seen.add(addr)
             if contact_id not in roles or rank[role] < rank[roles[contact_id]]:
                 roles[contact_id] = role
     if not roles:
-        unknown = [p for _, p in participants if p[1] not in staff]
+        unknown = [p for _, p in participants if p[1] not in staff and p[1] not in seen]
         return StoreResult("unmatched", sender=message.from_, unknown=list(dict.fromkeys(unknown)))
 
     outbound = message.from_[1] in staff
     staff_user = staff.get(message.from_[1]) if outbound else None
     if staff_user is None:
-        staff_user = next((staff[a] for _, (_, a) in participants if a in staff), actor.user)
+        # The staff member is a staff recipient, if any: never the one who uploaded the file
+        # or whose token posted it (they brought the message; they did not take part in it).
+        staff_user = next((staff[a] for _, (_, a) in participants if a in staff), None)
     first_line = next((ln.strip() for ln in message.new_text.split("\n") if ln.strip()), "")
     data = {
         "message_id": message.message_id,
@@ -421,15 +442,18 @@ def _draft(message: Message, known: _Known, actor: Actor) -> events.Draft | Stor
 
 def store(message: Message, *, actor: Actor) -> StoreResult:
     """Record a message once on the timeline of every contact among its sender and
-    recipients, with their role. From a staff address it is outbound, otherwise inbound.
-    A Message-ID already recorded is a duplicate; a message no contact is part of is not
-    stored but returned as unmatched, with its outside addresses."""
-    existing = Entry.objects.from_source(SOURCE, message.message_id)
-    if existing is not None:
-        return StoreResult("duplicate", entry=existing)
+    recipients that the one who brings it in (``actor``) may see, with their role. From a
+    staff address it is outbound, otherwise inbound. A message none of whose contacts the
+    bringer may see is not stored but returned as unmatched, with its outside addresses,
+    whoever else has it. A Message-ID already recorded is the same entry: it is put on the
+    bringer's contacts that it is not on yet ("stored") or else is a duplicate; a bringer
+    who sees none of its contacts gets "unmatched", as if nobody had stored it."""
     draft = _draft(message, _Known.of([message]), actor)
     if isinstance(draft, StoreResult):
         return draft
+    existing = Entry.objects.from_source(SOURCE, message.message_id)
+    if existing is not None:
+        return _again(existing, draft)
     saved: list[str] = []
     try:
         with transaction.atomic():
@@ -452,6 +476,14 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
     return StoreResult("stored", entry=entry, contacts=sorted(draft.roles or {}))
 
 
+def _again(entry: Entry, draft: events.Draft) -> StoreResult:
+    """A message stored before, brought again: onto the bringer's contacts (``draft``
+    holds only those) that do not have it yet."""
+    roles = draft.roles or {}
+    added = events.link_contacts(entry=entry, roles=roles)
+    return StoreResult("stored" if added else "duplicate", entry=entry, contacts=sorted(roles))
+
+
 def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
     """``store`` for many messages at once, as a file brings them: the addresses of all of
     them looked up together, their entries written together (``events.record_many``).
@@ -471,16 +503,22 @@ def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
             results[i] = draft
         else:
             drafts.append((i, draft))
-    existing = {
-        e.external_id: e
-        for e in Entry.objects.filter(
-            ~Q(external_id=""), source=SOURCE, external_id__in=[d.external_id for _, d in drafts]
-        )
-    } if drafts else {}
+    existing = (
+        {
+            e.external_id: e
+            for e in Entry.objects.filter(
+                ~Q(external_id=""),
+                source=SOURCE,
+                external_id__in=[d.external_id for _, d in drafts],
+            )
+        }
+        if drafts
+        else {}
+    )
     fresh = []
     for i, draft in drafts:
         if draft.external_id in existing:
-            results[i] = StoreResult("duplicate", entry=existing[draft.external_id])
+            results[i] = _again(existing[draft.external_id], draft)
         elif draft.external_id in seen:
             results[i] = None  # filled below: a second copy in this file
         else:
@@ -492,7 +530,11 @@ def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
     for i, draft in drafts:
         if results[i] is None:
             first = results[seen[draft.external_id]]
-            results[i] = StoreResult("duplicate", entry=first.entry if first else None)
+            results[i] = StoreResult(
+                "duplicate",
+                entry=first.entry if first else None,
+                contacts=sorted(draft.roles or {}),
+            )
     assert all(r is not None for r in results)
     return cast(list[StoreResult], results)
 
@@ -570,7 +612,11 @@ FILE_BATCH = 50
 
 
 def _outcome(number: int, message: Message, result: StoreResult) -> Outcome:
-    outcome = Outcome(number=number, label=f"message {number} ({message.subject or message.message_id})", status=result.status)
+    outcome = Outcome(
+        number=number,
+        label=f"message {number} ({message.subject or message.message_id})",
+        status=result.status,
+    )
     outcome.entry_id = result.entry.pk if result.entry else None
     outcome.sender_name, outcome.sender = result.sender or message.from_
     outcome.skipped = list(message.skipped)
@@ -585,7 +631,9 @@ def _one_by_one(number: int, message: Message, actor: Actor) -> Outcome:
             _learn(message, result, actor)
     except Exception as exc:  # one bad message must not stop the file
         label = f"message {number} ({message.subject or message.message_id})"
-        return Outcome(number=number, label=label, status="error", reason=f"{type(exc).__name__}: {exc}")
+        return Outcome(
+            number=number, label=label, status="error", reason=f"{type(exc).__name__}: {exc}"
+        )
     return _outcome(number, message, result)
 
 
@@ -603,10 +651,15 @@ def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> l
         try:
             parsed.append((number, parse(raw)))
         except MailProblem as exc:
-            outcomes[number] = Outcome(number=number, label=f"message {number}", status="error", reason=exc.reason)
+            outcomes[number] = Outcome(
+                number=number, label=f"message {number}", status="error", reason=exc.reason
+            )
         except Exception as exc:  # an unreadable message must not stop the file
             outcomes[number] = Outcome(
-                number=number, label=f"message {number}", status="error", reason=f"{type(exc).__name__}: {exc}"
+                number=number,
+                label=f"message {number}",
+                status="error",
+                reason=f"{type(exc).__name__}: {exc}",
             )
     later: list[int] = []
     try:
@@ -635,8 +688,8 @@ def ingest_file(
     broken message is counted with its reason and never stops or half-writes another.
     Running it again stores nothing twice (Message-ID). Facts from the signatures of stored
     messages are learned by the worker (``learn="background"``, so that reading a file is
-    bound by storing it) or at once (``"inline"``); unknown senders are always proposed at
-    once. With ``outcomes`` the summary lists every message's outcome."""
+    bound by storing it) or at once (``"inline"``); the senders of unmatched messages are
+    always proposed at once. With ``outcomes`` the summary lists every message's outcome."""
     summary = Summary()
     messages = enumerate(read_messages(path), start=1)
     while True:

@@ -40,7 +40,13 @@ from django.utils import timezone
 
 from rapport.audit.models import AuditEntry, Via
 from rapport.audit.services import Actor, audit_record
-from rapport.core.errors import Conflict, NotFound, ValidationFailed, VersionConflict
+from rapport.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
 from rapport.customers import normalize
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, ContactEmail
@@ -297,6 +303,9 @@ def from_mail(*, message: Message, result: StoreResult, actor: Actor) -> None:
         with transaction.atomic():
             if result.status == "stored" and result.entry is not None:
                 _facts_from_mail(message=message, entry=result.entry, actor=actor)
+                if result.entry.direction == Direction.INBOUND:
+                    # An unknown sender writing to a known contact is a person to add too.
+                    _unknown_sender(message=message, result=result, actor=actor)
             elif result.status == "unmatched":
                 _unknown_sender(message=message, result=result, actor=actor)
     except Exception:
@@ -307,7 +316,9 @@ def from_entries(*, entry_ids: list[int], actor: Actor) -> int:
     """Learn from e-mails already on the timeline (stored from a file, learned later by the
     worker): the message is read back from its entry. Returns how many were read."""
     done = 0
-    for entry in Entry.objects.filter(pk__in=entry_ids, source=mail.SOURCE, kind="email").order_by("id"):
+    for entry in Entry.objects.filter(pk__in=entry_ids, source=mail.SOURCE, kind="email").order_by(
+        "id"
+    ):
         data = entry.data or {}
         message = Message(
             message_id=entry.external_id,
@@ -325,6 +336,9 @@ def from_entries(*, entry_ids: list[int], actor: Actor) -> int:
         try:
             with transaction.atomic():
                 _facts_from_mail(message=message, entry=entry, actor=actor)
+                if entry.direction == Direction.INBOUND:
+                    stored = StoreResult("stored", entry=entry)
+                    _unknown_sender(message=message, result=stored, actor=actor)
         except Exception:
             logger.exception("Could not learn from message %s", entry.external_id)
         done += 1
@@ -367,7 +381,9 @@ def _facts_from_mail(*, message: Message, entry: Entry, actor: Actor) -> None:
 
     def learn(address: str, text: str, name: str, *, own: bool) -> None:
         contact = _only_contact(address)
-        if contact is None:
+        if contact is None or not permissions.can_see_record(actor.user, "contact", contact):
+            # Mail learns only about contacts the one who brought it in may see: a forged
+            # From: must not write into another team's records (decision 0012).
             return
         sig = signature.read(
             text,
@@ -493,14 +509,27 @@ def _propose_fact(
                 state=Proposal.State.OBSOLETE, decided_at=timezone.now()
             )  # fmt: skip
         if created and action == FactAction.AUTO:
-            system = Actor(
-                user=None,
+            # Applied by the rule, in the name of whoever brought the message in: the audit
+            # trail names them, and their rights bound what the rule may write.
+            applying = Actor(
+                user=delivered_by.user,
                 via=Via.AUTOMATION,
-                context={**_provenance(proposal), "delivered_by": delivered_by.name},
+                context={
+                    **_provenance(proposal),
+                    "brought_by": delivered_by.name,
+                    "brought_via": delivered_by.via,
+                    **{k: v for k, v in delivered_by.context.items() if k in ("path", "mailbox")},
+                },
             )
             try:
                 with transaction.atomic():
-                    done = _apply_fact(actor=system, proposal=proposal, value=proposal.value)
+                    done = _apply_fact(actor=applying, proposal=proposal, value=proposal.value)
+            except (PermissionDenied, NotFound) as exc:
+                proposal.rule = (
+                    f"{rule}; {delivered_by.name} may not change this record ({exc.message}), "
+                    "sent to review"
+                )
+                proposal.save(update_fields=["rule", "updated_at"])
             except ValidationFailed as exc:
                 proposal.rule = f"{rule}; could not be applied ({exc.message}), sent to review"
                 proposal.save(update_fields=["rule", "updated_at"])
@@ -729,6 +758,10 @@ def _unknown_sender(*, message: Message, result: StoreResult, actor: Actor) -> P
         return None
     if User.objects.filter(email__iexact=address).exists():
         return None  # staff writing to staff
+    if ContactEmail.objects.filter(email=address).exists():
+        # A contact has it (maybe one the bringer may not see: then the message stayed off
+        # its timeline, and proposing it again as new would only make a duplicate).
+        return None
     key = address.lower()[:255]
     if Proposal.objects.filter(
         kind=Proposal.Kind.NEW_CONTACT, key=key, state=Proposal.State.REJECTED

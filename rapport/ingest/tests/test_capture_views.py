@@ -325,7 +325,10 @@ def test_a_message_with_a_50_mb_attachment_is_stored_and_the_attachment_left_out
     web, personas
 ):
     jane = make_contact(
-        given_name="Jane", family_name="Whitfield", emails=["jane.whitfield@acmewidgets.co.uk"]
+        given_name="Jane",
+        family_name="Whitfield",
+        emails=["jane.whitfield@acmewidgets.co.uk"],
+        owner=personas["bob"],  # mail lands only on contacts the uploader may see
     )
     raw = mail_bytes(attachment=b"\0" * BIG)
     assert len(raw) > BIG
@@ -349,9 +352,12 @@ def test_a_message_with_a_50_mb_attachment_is_stored_and_the_attachment_left_out
     assert "Attachment big.zip (50.0\xa0MB) left out: larger than 26,214,400 bytes" in html
 
 
-def test_an_mbox_gives_a_line_per_message_with_duplicates_unmatched_and_errors(web):
+def test_an_mbox_gives_a_line_per_message_with_duplicates_unmatched_and_errors(web, personas):
     make_contact(
-        given_name="Jane", family_name="Whitfield", emails=["jane.whitfield@acmewidgets.co.uk"]
+        given_name="Jane",
+        family_name="Whitfield",
+        emails=["jane.whitfield@acmewidgets.co.uk"],
+        owner=personas["bob"],
     )
     stranger = mail_bytes(subject="Hello").replace(
         b"jane.whitfield@acmewidgets.co.uk", b"someone@initech.com"
