@@ -495,7 +495,7 @@ def _stories_for(s: _Story, p: _Person) -> None:
 def _newsletters(s: _Story, people: list[_Person]) -> None:
     """One entry a month, on the timeline of each person it went to."""
     marketing = s.users["marketing"]
-    readers = [p.pk for p in people if p.lifecycle == Lifecycle.SUBSCRIBER or s.rng.random() < 0.15]
+    readers = [p.pk for p in people if p.lifecycle == Lifecycle.SUBSCRIBER or s.rng.random() < 0.08]
     if not readers:
         return
     for months_ago in range(12, 0, -1):
@@ -619,7 +619,7 @@ def _edits(
         for user, data, phone in rng.sample(options, k=min(len(options), rng.randint(1, 3))):
             steps.append(
                 (
-                    base + dt.timedelta(days=rng.randrange(1, span), hours=rng.randrange(8, 18)),
+                    s.moment(base + dt.timedelta(days=rng.randrange(1, span))),
                     "contact",
                     p.pk,
                     user,
@@ -638,7 +638,14 @@ def _edits(
                 )
             )
             steps.append(
-                (s.now - dt.timedelta(days=rng.randrange(1, DAYS)), "account", pk, user, data, None)
+                (
+                    s.moment(s.now - dt.timedelta(days=rng.randrange(1, DAYS))),
+                    "account",
+                    pk,
+                    user,
+                    data,
+                    None,
+                )
             )
     steps.sort(key=lambda step: step[0])
     touched: dict[tuple[str, int], dt.datetime] = {}
