@@ -3,8 +3,11 @@
 Each candidate pair is a comparison vector: one ``Level`` per field (see ``compare``). The
 model says, per field and level, how likely that level is among true matches (m) and among
 non-matches (u); a level's weight is log2(m/u), and a pair's score is the sum of its
-fields' weights. m, u and the share of matches are estimated by expectation–maximisation
-over the candidate pairs themselves. Pairs are grouped by their vector first: there are
+fields' weights. u is estimated from random pairs of records (``sample_pairs``,
+``estimate_u``): nearly all are different people, and unlike the candidate pairs they are
+not chosen for sharing a family name, so "same family name" keeps its real, modest
+weight. m and the share of matches are then estimated by expectation–maximisation over
+the candidate pairs, u held fixed. Pairs are grouped by their vector first: there are
 only a few hundred distinct vectors however many millions of pairs, so fitting is cheap.
 A missing value (``Level.MISSING``) is no evidence either way and weighs nothing.
 
@@ -17,12 +20,13 @@ meets. A fitted model, with the name frequencies it was fitted with, is saved as
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.identity.compare import AGREEMENT_ONLY_FIELDS, RARITY_FIELDS, Level
+from rapport.identity.compare import AGREEMENT_ONLY_FIELDS, RARITY_FIELDS, Level, rarity_level
 from rapport.identity.frequency import NameFrequencies
 
 Vector = tuple[int, ...]
@@ -48,7 +52,12 @@ class Model:
         if level == Level.DIFFERENT and self.fields[i] in self.agreement_only:
             return 0.0
         m, u = self.m[i].get(level, _FLOOR), self.u[i].get(level, _FLOOR)
-        return math.log2(max(m, _FLOOR) / max(u, _FLOOR))
+        weight = math.log2(max(m, _FLOOR) / max(u, _FLOOR))
+        if level > Level.DIFFERENT and self.fields[i] not in RARITY_FIELDS:
+            # Agreement is never evidence against: on data with few true duplicates, EM
+            # can meet no match sharing a phone and would otherwise count one against.
+            return max(weight, 0.0)
+        return weight
 
     def score(self, vector: Vector) -> float:
         """Evidence for a match, in bits (the sum of the fields' weights)."""
@@ -131,6 +140,73 @@ def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[i
 CHANGES_AMONG_MATCHES = {"email": 0.05, "phone": 0.05, "organisation": 0.05}
 
 
+# And at most this share of one person's records differ in the field: a person keeps their
+# given name (a nickname, an initial or a typo is not DIFFERENT) and their date of birth or
+# customer number. Without it EM can take "same family name, same employer" for the match
+# class: parents, children and colleagues named alike then score 100 % (issue 11).
+SAME_AMONG_MATCHES = {"given": 0.02, "identifier": 0.02}
+
+
+def _at_most(shares: dict[int, float], level: int, most: float) -> None:
+    if shares.get(level, 0.0) <= most:
+        return
+    rest = sum(p for lv, p in shares.items() if lv != level)
+    for lv in shares:
+        shares[lv] = most if lv == level else (shares[lv] * (1 - most) / rest if rest else 0.0)
+
+
+def sample_pairs(n: int, size: int, *, seed: int = 0) -> list[tuple[int, int]]:
+    """Up to ``size`` distinct random pairs (i < j) of ``n`` records' positions, the same
+    for the same seed (a scan run twice fits the same model); every pair when there are
+    fewer."""
+    total = n * (n - 1) // 2
+    if total <= size:
+        return [(i, j) for i in range(n) for j in range(i + 1, n)]
+    rng = random.Random(seed)
+    seen: set[tuple[int, int]] = set()
+    while len(seen) < size:
+        i, j = rng.randrange(n), rng.randrange(n)
+        if i != j:
+            seen.add((i, j) if i < j else (j, i))
+    return sorted(seen)
+
+
+def estimate_u(
+    fields: Sequence[str],
+    vectors: Iterable[Vector],
+    *,
+    frequencies: NameFrequencies | None = None,
+) -> list[dict[int, float]]:
+    """Each field's share of levels among non-matches, from random pairs' vectors (half a
+    pair of smoothing, so a level never met is rare, not impossible). A name-rarity field
+    is read off the name table instead: among random pairs that share a name, the share
+    that share one of each band (a random sample rarely shares a name at all)."""
+    counts: list[Counter[int]] = [Counter() for _ in fields]
+    for v in vectors:
+        for i, lv in enumerate(v):
+            if lv != Level.MISSING:
+                counts[i][int(lv)] += 1
+    u: list[dict[int, float]] = []
+    for i, name in enumerate(fields):
+        if name in RARITY_FIELDS:
+            table = (
+                (frequencies.given if name == "given_rarity" else frequencies.family)
+                if frequencies
+                else {}
+            )
+            shared: Counter[int] = Counter()
+            for n in table.values():
+                if n > 1:
+                    shared[rarity_level(n)] += n * (n - 1) // 2
+            total = sum(shared.values())
+            u.append({lv: c / total for lv, c in shared.items()} if total else dict(counts[i]))
+            continue
+        levels = set(LEVELS) | set(counts[i])
+        total = sum(counts[i].values()) + 0.5 * len(levels)
+        u.append({lv: (counts[i][lv] + 0.5) / total for lv in levels})
+    return u
+
+
 def _at_least(shares: dict[int, float], level: int, least: float) -> None:
     if shares.get(level, 0.0) >= least:
         return
@@ -162,11 +238,15 @@ def fit(
     frequencies: NameFrequencies | None = None,
     agreement_only: Iterable[str] = AGREEMENT_ONLY_FIELDS,
     changes_among_matches: Mapping[str, float] | None = None,
+    u: Sequence[Mapping[int, float]] | None = None,
 ) -> Model:
     """Estimate the model from the candidate pairs' comparison vectors (no labels);
     ``vectors`` may also be a mapping of each distinct vector to how many pairs have it
     (a ``Counter``: what a scan of millions of pairs keeps); ``frequencies`` (the table the
-    vectors were built with) is kept with the model."""
+    vectors were built with) is kept with the model. With ``u`` (``estimate_u`` over
+    random pairs), the non-match shares are held at it and EM learns m and the prior only:
+    learnt over candidate pairs, which blocking chose for sharing a name, u would call
+    a shared family name ordinary among non-matches and EM would find the wrong classes."""
     if isinstance(vectors, Mapping):
         counts = Counter({tuple(int(lv) for lv in v): n for v, n in vectors.items()})
     else:
@@ -179,8 +259,20 @@ def fit(
         for i, lv in enumerate(v):
             if lv != Level.MISSING:
                 seen[i].add(lv)
+    if u is not None:
+        for i, table in enumerate(u):
+            seen[i] |= {int(lv) for lv in table}
     levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
     model.m, model.u = _start(levels)
+    if u is not None:
+        model.u = [
+            {lv: max(float(u[i].get(lv, 0.0)), _FLOOR) for lv in levels[i]} for i in range(n_fields)
+        ]
+    ceilings = {
+        i: SAME_AMONG_MATCHES[f]
+        for i, f in enumerate(fields)
+        if f in SAME_AMONG_MATCHES and Level.DIFFERENT in levels[i]
+    }
     changes = CHANGES_AMONG_MATCHES if changes_among_matches is None else changes_among_matches
     floors = {
         i: changes[f] for i, f in enumerate(fields) if f in changes and Level.DIFFERENT in levels[i]
@@ -208,6 +300,10 @@ def fit(
                     shares[lv] = max(shares[lv] / mass, _FLOOR) if mass else 1 / len(shares)
         for i, least in floors.items():
             _at_least(m_new[i], Level.DIFFERENT, least)
+        for i, most in ceilings.items():
+            _at_most(m_new[i], Level.DIFFERENT, most)
+        if u is not None:
+            u_new = model.u
         new_prior = min(max(matches / total, _FLOOR), 1 - _FLOOR)
         change = abs(new_prior - model.prior) + max(
             abs(m_new[i][lv] - model.m[i][lv]) + abs(u_new[i][lv] - model.u[i][lv])

@@ -28,6 +28,11 @@ from rapport.identity.frequency import NameFrequencies, count_names
 
 Vector = tuple[int, ...]
 _CHUNK = 20_000  # pairs sent to a worker at a time
+# Random pairs compared to estimate the non-match shares: a few seconds at most, and
+# enough that a level one pair in ten thousand has is seen; a fixed seed, so the same
+# records fit the same model.
+U_SAMPLE = 50_000
+U_SEED = 20_261_202
 
 
 def compare_pairs(
@@ -150,7 +155,17 @@ def scan_contacts(
         result.vector_ids.append(index.setdefault(v, len(index)))
     result.vectors = list(index)
     counts = Counter(result.vector_ids)
+    # Non-match shares from random pairs, not from the candidates (see model).
+    sample = fs.sample_pairs(len(people), U_SAMPLE, seed=U_SEED)
+    u = fs.estimate_u(
+        VECTOR_FIELDS,
+        (v for _, _, v in compare_pairs(people, sample, frequencies)),
+        frequencies=frequencies,
+    )
     result.model = fs.fit(
-        VECTOR_FIELDS, {result.vectors[i]: n for i, n in counts.items()}, frequencies=frequencies
+        VECTOR_FIELDS,
+        {result.vectors[i]: n for i, n in counts.items()},
+        frequencies=frequencies,
+        u=u,
     )
     return result

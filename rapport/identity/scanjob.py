@@ -32,6 +32,7 @@ from rapport.customers.models import Account, Contact
 from rapport.identity import blocking, check, load, registry
 from rapport.identity import model as fs
 from rapport.identity.models import Candidate, Cluster, Kind, MatchSettings, NotDuplicate, Scan
+from rapport.identity.scan import U_SAMPLE, U_SEED
 
 log = logging.getLogger(__name__)
 # Up to this many changed records, an incremental scan looks each up through the indexes.
@@ -154,9 +155,15 @@ def _scan_records(scan: Scan, conf: MatchSettings, changed: set[int] | None) -> 
         pairs = _block(kind, records, changed)
     _progress(scan, "comparing", pairs_compared=len(pairs))
     if changed is None:
+        keys = sorted(records)
+        sample = fs.sample_pairs(len(keys), U_SAMPLE, seed=U_SEED)
         fitted = fs.fit(
             list(check.fields_of(kind)),
             [check.vector_of(kind, records[a], records[b]) for a, b in pairs],
+            u=fs.estimate_u(
+                check.fields_of(kind),
+                (check.vector_of(kind, records[keys[i]], records[keys[j]]) for i, j in sample),
+            ),
         )
         _store_model(conf, kind, fitted, len(pairs))
     model = check.current_model(kind, conf)
