@@ -103,6 +103,12 @@ def _not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return problem(404, "Not found.")
 
 
+def _id_out_of_range(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    # An id past the database's integer range (SQLite refuses to bind it) names no record:
+    # answer as for any id that does not exist, on every endpoint at once.
+    return problem(404, "Not found.")
+
+
 def register(api: NinjaAPI) -> None:
     # ninja types a handler's argument as "the exception or its class"; ours get instances.
     handlers: list[tuple[type[Exception], Any]] = [
@@ -111,6 +117,7 @@ def register(api: NinjaAPI) -> None:
         (AuthenticationError, _authentication_error),
         (HttpError, _http_error),
         (Http404, _not_found),
+        (OverflowError, _id_out_of_range),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)

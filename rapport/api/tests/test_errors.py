@@ -108,6 +108,14 @@ def test_unknown_record_is_404_problem(api_client):
     _problem(api_client("alice").get("/api/v1/datafields/999999"), 404)
 
 
+def test_an_id_past_the_databases_integer_range_is_404_problem(api_client):
+    client = api_client("alice")
+    huge = 2**64  # SQLite cannot even bind it; found by schemathesis
+    _problem(client.get(f"/api/v1/contacts/{huge}"), 404)
+    _problem(client.get(f"/api/v1/accounts/{huge}/domains"), 404)
+    _problem(client.get(f"/api/v1/timeline/entries/{huge}"), 404)
+
+
 def test_forbidden_action_is_403_problem(api_client, personas):
     contact = make_contact(owner=personas["bob"])
     body = _problem(
