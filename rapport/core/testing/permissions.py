@@ -48,7 +48,8 @@ ANONYMOUS = "anonymous"
 ACCOUNT_NOTES = "Budget-is-tight-7731"
 SALARY_VALUE = "Secret-salary-4410"
 SALARY_FIELD = "salary"
-HIDDEN_FIELD_ROLES = [Role.MANAGER, Role.STEWARD]
+# Sales and stewards read it: the manager, who reviews duplicates, must not, on any path.
+HIDDEN_FIELD_ROLES = [Role.SALES, Role.STEWARD]
 HIDDEN: list[tuple[str, str, str]] = [
     ("account", "notes", ACCOUNT_NOTES),
     ("contact", f"custom.{SALARY_FIELD}", SALARY_VALUE),

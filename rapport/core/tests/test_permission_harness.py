@@ -184,3 +184,34 @@ def test_the_harness_meets_another_team_as_not_found():
 
     carl = [c for c in CASES if expected_status(c, "carl", Role.SALES) == 404]
     assert len(carl) >= 20
+
+
+def test_a_page_or_operation_left_out_is_reported():
+    # The completeness checks compare against what is served: drop one case of each and
+    # it must show up as missing.
+    api_case = next(c for c in CASES if not c.web)
+    registered = {(c.method, _template(c.path)) for c in CASES if not c.web and c != api_case}
+    assert (api_case.method, _template(api_case.path)) in served_operations() - registered
+    page_case = next(c for c in CASES if c.web)
+    assert page_case.url in served_views() - {
+        c.url for c in CASES if c.web and c.url != page_case.url
+    }
+
+
+def test_expectations_follow_the_policies(monkeypatch):
+    from rapport.users.models import RecordKind, Role, Visibility
+    from rapport.users.permissions import DEFAULT_POLICIES
+
+    case = next(c for c in CASES if c.method == "get" and c.path == "/contacts/{contact}")
+    assert expected_status(case, "carl", Role.SALES) == 404
+    rights, _, hidden, readonly = DEFAULT_POLICIES[Role.SALES][RecordKind.CONTACT]
+    monkeypatch.setitem(
+        DEFAULT_POLICIES[Role.SALES], RecordKind.CONTACT, (rights, Visibility.ALL, hidden, readonly)
+    )
+    assert expected_status(case, "carl", Role.SALES) == 200
+    monkeypatch.setitem(
+        DEFAULT_POLICIES[Role.SALES],
+        RecordKind.CONTACT,
+        ({**rights, "view": False}, Visibility.ALL, hidden, readonly),
+    )
+    assert expected_status(case, "bob", Role.SALES) == 403

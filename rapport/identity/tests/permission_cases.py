@@ -5,7 +5,7 @@ more of his contacts."""
 from __future__ import annotations
 
 from rapport.audit.services import Actor
-from rapport.core.testing.permissions import Case, World
+from rapport.core.testing.permissions import SALARY_FIELD, SALARY_VALUE, Case, World
 from rapport.customers.tests.factories import make_contact
 from rapport.identity import services
 from rapport.identity.models import Candidate, Cluster, Scan
@@ -17,10 +17,15 @@ STEWARD = Actor(user=None, via="system")
 
 def build(world: World) -> None:
     bob = world.users["bob"]
+    # Each record carries the hidden data-dictionary value, so previews, comparisons and
+    # merge records are held to it too.
+    secret = {SALARY_FIELD: SALARY_VALUE}
     robert = make_contact(
-        owner=bob, given_name="Robert", family_name="Smith", emails=["rs@acme.com"]
+        owner=bob, given_name="Robert", family_name="Smith", emails=["rs@acme.com"], custom=secret
     )
-    bobby = make_contact(owner=bob, given_name="Bob", family_name="Smith", emails=["bs@acme.com"])
+    bobby = make_contact(
+        owner=bob, given_name="Bob", family_name="Smith", emails=["bs@acme.com"], custom=secret
+    )
     ids = sorted([robert.pk, bobby.pk])
     cluster = Cluster.objects.create(kind="contact", record_ids=ids, size=2, score=0.9)
     Candidate.objects.create(
@@ -28,7 +33,7 @@ def build(world: World) -> None:
         vector=[-1] * 9, cluster=cluster,
     )  # fmt: skip
     kept = make_contact(owner=bob, full_name="Ann Merged", emails=["ann@acme.com"])
-    gone = make_contact(owner=bob, full_name="Ann Merged", emails=["ann2@acme.com"])
+    gone = make_contact(owner=bob, full_name="Ann Merged", emails=["ann2@acme.com"], custom=secret)
     merge = services.records_merge(
         actor=STEWARD, kind="contact", survivor_id=kept.pk, merged_ids=[gone.pk]
     )
@@ -62,14 +67,14 @@ CASES: list[Case] = [
     Case("get", "/contacts/{contact}/duplicates", parent=C, needs=((DUP, V),)),
     Case("get", "/accounts/{account}/duplicates", parent=A, needs=((DUP, V),)),
     Case("get", "/duplicates/clusters", query="?kind=contact", needs=READ),
-    Case("get", "/duplicates/clusters/{cluster}", needs=READ),
+    Case("get", "/duplicates/clusters/{cluster}", needs=READ, shows=(SALARY_VALUE,)),
     Case("post", "/duplicates/clusters/{cluster}/skip", needs=DECIDE),
     Case(
         "post", "/duplicates/clusters/{cluster}/assign", body={"user_id": "{steward}"}, needs=DECIDE
     ),
     Case("post", "/duplicates/merges", body=_pair, success=201, needs=DECIDE),
     Case("get", "/duplicates/merges", needs=READ),
-    Case("get", "/duplicates/merges/{merge}", needs=READ),
+    Case("get", "/duplicates/merges/{merge}", needs=READ, shows=(SALARY_VALUE,)),
     Case("post", "/duplicates/merges/{merge}/undo", body={}, needs=DECIDE),
     Case(
         "post",
@@ -85,7 +90,7 @@ CASES: list[Case] = [
     Case("get", "/duplicates/candidates.csv", query="?kind=contact", needs=READ),
     # Pages.
     Case("get", url="identity:queue", needs=READ),
-    Case("get", url="identity:cluster", args=("cluster",), needs=READ),
+    Case("get", url="identity:cluster", args=("cluster",), needs=READ, shows=(SALARY_VALUE,)),
     # A merge form without its field choices is refused (400) after the rights check: only
     # those who may merge get that far.
     Case("post", url="identity:cluster-merge", args=("cluster",), success=400, needs=DECIDE),
@@ -118,7 +123,7 @@ CASES: list[Case] = [
         needs=DECIDE,
     ),  # fmt: skip
     Case("get", url="identity:merge-list", needs=READ),
-    Case("get", url="identity:merge", args=("merge",), needs=READ),
+    Case("get", url="identity:merge", args=("merge",), needs=READ, shows=(SALARY_VALUE,)),
     Case("post", url="identity:merge-undo", args=("merge",), success=302, needs=DECIDE),
     Case("get", url="identity:scans", needs=READ),
     Case("get", url="identity:scan-row", args=("scan",), needs=READ),
