@@ -87,34 +87,110 @@ def _why(exc: BaseException) -> str:
     return text or exc.__class__.__name__
 
 
-def check_host(host: str, port: int) -> None:
-    """Refuse a server on this machine or the private network unless the installation
-    allows it (``RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS``): any user may connect their own
-    mailbox, and must not make the server probe what sits behind it."""
+class HostRefused(ImapProblem):
+    """The host's address is one this installation does not connect to (not a network error)."""
+
+
+# Always refused: no IMAP server listens on a multicast address. NAT64 and 6to4 addresses
+# carry an IPv4 address inside them, and through a gateway reach it: refused with private
+# hosts, since what they reach is not known from the address (Python counts them as global).
+_TUNNELS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("2002::/16"))
+
+
+def _refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    if address.is_multicast:
+        return "it is a multicast address"
     if settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS:
-        return
+        return ""
+    if isinstance(address, ipaddress.IPv6Address) and any(address in net for net in _TUNNELS):
+        return "it is a NAT64 or 6to4 address (an IPv4 address through a gateway), which this installation does not allow for mailboxes"
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    if not address.is_global or (mapped is not None and not mapped.is_global):
+        return "it is an address on this machine or a private network, which this installation does not allow for mailboxes"
+    return ""
+
+
+def resolve_host(host: str, port: int) -> list[tuple[int, str]]:
+    """The addresses to connect to, (family, address), each checked: resolved once, so the
+    connection goes to the address that was checked (a second lookup could answer another).
+
+    Private hosts are refused unless the installation allows them
+    (``RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS``, off in production): any user may connect their
+    own mailbox, and must not make the server probe what sits behind it."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
         raise ImapProblem(f"Cannot connect to {host}:{port}: {_why(exc)}.") from exc
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global:
-            raise ImapProblem(
-                f"Cannot connect to {host}:{port}: it is an address on this machine or a private "
-                "network, which this installation does not allow for mailboxes."
-            )
+    out: list[tuple[int, str]] = []
+    for family, _type, _proto, _name, sockaddr in infos:
+        text = str(sockaddr[0])
+        address = ipaddress.ip_address(text.split("%")[0])
+        reason = _refusal(address)
+        if reason:
+            raise HostRefused(f"Cannot connect to {host}:{port}: {reason}.")
+        if (family, text) not in out:
+            out.append((family, text))
+    if not out:
+        raise ImapProblem(f"Cannot connect to {host}:{port}: the host name could not be found.")
+    return out
+
+
+def check_host(host: str, port: int) -> None:
+    """Refuse a host whose address may not be connected to (see ``resolve_host``)."""
+    resolve_host(host, port)
+
+
+def _pinned_socket(conn: Any, timeout: float | None) -> socket.socket:
+    """A socket to the checked addresses, in order, never resolving the host name again."""
+    if timeout is not None and not timeout:
+        raise ValueError("Non-blocking socket (timeout=0) is not supported")
+    error: OSError | None = None
+    for family, address in conn.addresses:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(timeout)
+            sock.connect((address, conn.port))
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError("no address to connect to")
+
+
+class _PinnedIMAP4(imaplib.IMAP4):
+    def __init__(
+        self, host: str, port: int, *, addresses: list[tuple[int, str]], timeout: float
+    ) -> None:
+        self.addresses = addresses
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        return _pinned_socket(self, timeout)
+
+
+class _PinnedIMAP4_SSL(imaplib.IMAP4_SSL):
+    def __init__(
+        self, host: str, port: int, *, addresses: list[tuple[int, str]], timeout: float
+    ) -> None:
+        self.addresses = addresses
+        super().__init__(host, port, ssl_context=ssl.create_default_context(), timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        # The certificate is checked against the host name, on the address checked above.
+        return self.ssl_context.wrap_socket(
+            _pinned_socket(self, timeout), server_hostname=self.host
+        )
 
 
 def connect(*, host: str, port: int, security: str, timeout: float = TIMEOUT) -> imaplib.IMAP4:
-    """An IMAP connection (not logged in) over SSL/TLS, STARTTLS or plain TCP."""
-    check_host(host, port)
+    """An IMAP connection (not logged in) over SSL/TLS, STARTTLS or plain TCP, to an
+    address checked by ``resolve_host``. STARTTLS that fails is a failed connection: never
+    a fall back to plain text (a password would then cross the network readable)."""
+    addresses = resolve_host(host, port)
     try:
         if security == Mailbox.Security.SSL:
-            return imaplib.IMAP4_SSL(
-                host, port, ssl_context=ssl.create_default_context(), timeout=timeout
-            )
-        conn = imaplib.IMAP4(host, port, timeout=timeout)
+            return _PinnedIMAP4_SSL(host, port, addresses=addresses, timeout=timeout)
+        conn = _PinnedIMAP4(host, port, addresses=addresses, timeout=timeout)
         if security == Mailbox.Security.STARTTLS:
             try:
                 conn.starttls(ssl_context=ssl.create_default_context())
@@ -126,7 +202,14 @@ def connect(*, host: str, port: int, security: str, timeout: float = TIMEOUT) ->
         raise ImapProblem(f"Cannot connect to {host}:{port}: {_why(exc)}.") from exc
 
 
-def login(conn: imaplib.IMAP4, *, username: str, password: str) -> None:
+def login(conn: imaplib.IMAP4, *, username: str, password: str, security: str) -> None:
+    """Log in, refusing to send the password unencrypted unless the mailbox says "none"."""
+    if security != Mailbox.Security.NONE and not isinstance(conn.sock, ssl.SSLSocket):
+        _close(conn)
+        raise ImapProblem(
+            "The connection to the server is not encrypted (TLS was asked for but not set up); "
+            "the password was not sent."
+        )
     try:
         conn.login(username, password)
     except imaplib.IMAP4.abort as exc:
@@ -160,7 +243,7 @@ def open_mailbox(
         except SecretUnreadable as exc:
             raise ImapProblem(str(exc)) from exc
     conn = connect(host=mailbox.host, port=mailbox.port, security=mailbox.security, timeout=timeout)
-    login(conn, username=mailbox.username, password=password)
+    login(conn, username=mailbox.username, password=password, security=mailbox.security)
     return conn
 
 
@@ -179,7 +262,7 @@ def list_folders(
 ) -> list[str]:
     """The names of the folders a mailbox holds (the ones that can be opened), INBOX first."""
     conn = connect(host=host, port=port, security=security, timeout=timeout)
-    login(conn, username=username, password=password)
+    login(conn, username=username, password=password, security=security)
     try:
         typ, data = conn.list()
     except (imaplib.IMAP4.error, OSError, EOFError) as exc:

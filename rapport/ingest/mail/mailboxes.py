@@ -187,12 +187,28 @@ def _check_login(mailbox: Mailbox, password: str) -> bool:
     except imap.ImapProblem:
         return False
     try:
-        imap.login(conn, username=mailbox.username, password=password)
+        imap.login(conn, username=mailbox.username, password=password, security=mailbox.security)
     except imap.ImapProblem as exc:
-        raise ValidationFailed("The server refused the login.", errors={"password": [str(exc)]}) from None
+        raise ValidationFailed(
+            "The server refused the login.", errors={"password": [str(exc)]}
+        ) from None
     with contextlib.suppress(Exception):
         conn.logout()
     return True
+
+
+def _check_address(mailbox: Mailbox) -> None:
+    """Refuse, when saving, a host this installation would not connect to (a private one in
+    production): a poll would refuse it anyway, and the mailbox must not be stored as if it
+    worked. A host that cannot be resolved now may be saved (its polls report it)."""
+    try:
+        imap.check_host(mailbox.host, mailbox.port)
+    except imap.HostRefused as exc:
+        raise ValidationFailed(
+            "This server cannot be used.", errors={"host": [exc.reason]}
+        ) from None
+    except imap.ImapProblem:
+        pass
 
 
 def _login_taken_error(mailbox: Mailbox, verified: bool) -> ValidationFailed:
@@ -230,6 +246,7 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
         password_encrypted=encrypt(password),
         **cleaned,
     )
+    _check_address(mailbox)
     verified = _check_login(mailbox, password)
     if _taken(mailbox.host, mailbox.username):
         raise _login_taken_error(mailbox, verified)
@@ -293,6 +310,8 @@ def mailbox_update(
                     ]
                 },
             )
+        if moved:
+            _check_address(mailbox)
         verified = _check_login(mailbox, password) if moved and password is not None else False
         if moved and _taken(mailbox.host, mailbox.username, exclude=mailbox.pk):
             raise _login_taken_error(mailbox, verified)

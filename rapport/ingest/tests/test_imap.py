@@ -301,9 +301,7 @@ def test_a_server_that_stops_answering_times_out_and_keeps_the_progress(account,
 
 def test_a_wrong_password_is_a_clear_error(account):
     mailbox = connect_mailbox(account)
-    Mailbox.objects.filter(pk=mailbox.pk).update(
-        password_encrypted=mailboxes.encrypt("wrong")
-    )
+    Mailbox.objects.filter(pk=mailbox.pk).update(password_encrypted=mailboxes.encrypt("wrong"))
     summary = poll(mailbox)
     assert not summary.ok
     assert f"refused the login of {account.username!r}" in mailbox.last_error
@@ -322,11 +320,13 @@ def test_a_server_that_is_not_there_is_a_clear_error(account):
 
 
 def test_a_server_on_a_private_network_is_refused_unless_allowed(account, jane, settings):
+    mailbox = connect_mailbox(account)  # saved while allowed, then the installation changed
     settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
-    mailbox = connect_mailbox(account)
     summary = poll(mailbox)
     assert not summary.ok
-    assert mailbox.last_error.startswith(f"Cannot connect to 127.0.0.1:{mailbox.port}: it is an address")
+    assert mailbox.last_error.startswith(
+        f"Cannot connect to 127.0.0.1:{mailbox.port}: it is an address"
+    )
     assert "private network" in mailbox.last_error
     settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = True
     mailbox.refresh_from_db()
@@ -421,9 +421,7 @@ def test_the_command_polls_a_mailbox(account, jane, capsys):
 
 def test_the_command_reports_a_failed_poll(account):
     mailbox = connect_mailbox(account)
-    Mailbox.objects.filter(pk=mailbox.pk).update(
-        password_encrypted=mailboxes.encrypt("wrong")
-    )
+    Mailbox.objects.filter(pk=mailbox.pk).update(password_encrypted=mailboxes.encrypt("wrong"))
     with pytest.raises(CommandError):
         call_command("ingest", "poll")
 
@@ -462,9 +460,7 @@ def test_someone_elses_mailbox_is_out_of_reach(personas, account):
     # An admin manages every mailbox.
     alice = Actor(user=personas["alice"])
     assert (
-        mailboxes.mailbox_update(
-            actor=alice, mailbox_id=mailbox.pk, data={"name": "Bob's"}
-        ).name
+        mailboxes.mailbox_update(actor=alice, mailbox_id=mailbox.pk, data={"name": "Bob's"}).name
         == "Bob's"
     )
 
@@ -486,9 +482,7 @@ def test_a_stale_version_is_refused(personas, account):
 def test_the_password_change_is_audited_without_the_password(personas, account):
     bob = Actor(user=personas["bob"])
     mailbox = connect_mailbox(account, owner=personas["bob"])
-    mailboxes.mailbox_update(
-        actor=bob, mailbox_id=mailbox.pk, data={"password": "n3w-secret"}
-    )
+    mailboxes.mailbox_update(actor=bob, mailbox_id=mailbox.pk, data={"password": "n3w-secret"})
     mailbox.refresh_from_db()
     assert decrypt(mailbox.password_encrypted) == "n3w-secret"
     entry = AuditEntry.objects.filter(
@@ -750,3 +744,164 @@ def test_the_api_queues_a_poll(
     assert subjects() == ["Via the API"]
     state = api_client("bob").get(f"/api/v1/mailboxes/{mailbox.pk}").json()
     assert state["folder_states"][0]["last_uid"] == 1 and state["last_polled_at"]
+
+
+# --- which hosts, over what (issue 11) ---------------------------------------------------
+
+
+def _resolving(monkeypatch, *answers):
+    """getaddrinfo answering each call with the next answer (an address, or an exception)."""
+    import socket
+
+    calls = []
+
+    def fake(host, port, *args, **kwargs):
+        answer = answers[min(len(calls), len(answers) - 1)]
+        calls.append(host)
+        if isinstance(answer, Exception):
+            raise answer
+        family = socket.AF_INET6 if ":" in answer else socket.AF_INET
+        sockaddr = (answer, port, 0, 0) if family == socket.AF_INET6 else (answer, port)
+        return [(family, socket.SOCK_STREAM, 6, "", sockaddr)]
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    return calls
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(account, monkeypatch):
+    import socket
+
+    # The name resolves once to the server; a second lookup (DNS rebinding) would fail.
+    calls = _resolving(monkeypatch, "127.0.0.1", socket.gaierror(socket.EAI_NONAME, "rebound"))
+    names = imap.list_folders(
+        host="mail.example.test", port=account.server.port, security="none",
+        username=account.username, password=account.password, timeout=10,
+    )  # fmt: skip
+    assert "INBOX" in names
+    assert calls == ["mail.example.test"]
+
+
+def test_a_name_rebound_to_loopback_after_the_check_is_not_followed(account, monkeypatch, settings):
+    import socket
+
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
+    # Checked as a public address, then (a second lookup) the test server on loopback.
+    _resolving(monkeypatch, "93.184.216.34", "127.0.0.1")
+    reached = []
+    real = socket.socket.connect
+
+    def connect(self, address):
+        reached.append(address[0])
+        if address[0] != "127.0.0.1":
+            raise ConnectionRefusedError("not on this test machine")
+        return real(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    with pytest.raises(imap.ImapProblem, match="refused"):
+        imap.list_folders(
+            host="mail.example.test", port=account.server.port, security="none",
+            username=account.username, password=account.password, timeout=5,
+        )  # fmt: skip
+    assert reached == ["93.184.216.34"]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "64:ff9b::7f00:1",
+        "64:ff9b::a00:1",
+        "2002:7f00:1::1",
+        "2002:c000:201::1",
+        "ff02::1",
+        "224.0.0.1",
+        "::ffff:10.0.0.1",
+    ],
+)
+def test_nat64_6to4_multicast_and_mapped_private_addresses_are_refused(
+    address, monkeypatch, settings
+):
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
+    _resolving(monkeypatch, address)
+    with pytest.raises(imap.HostRefused) as refused:
+        imap.connect(host="mail.example.test", port=993, security="ssl", timeout=1)
+    assert refused.value.reason.startswith("Cannot connect to mail.example.test:993: it is a")
+
+
+def test_a_multicast_address_is_refused_even_where_private_hosts_are_allowed(monkeypatch, settings):
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = True
+    _resolving(monkeypatch, "ff05::1:3")
+    with pytest.raises(imap.HostRefused, match="multicast"):
+        imap.check_host("mail.example.test", 993)
+
+
+def test_a_public_address_is_accepted(monkeypatch, settings):
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
+    _resolving(monkeypatch, "2a00:1450:4001:80b::200e")
+    assert imap.resolve_host("mail.example.test", 993) == [(10, "2a00:1450:4001:80b::200e")]
+
+
+def test_a_private_host_is_refused_when_the_mailbox_is_saved_in_production(account, settings):
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
+    with pytest.raises(ValidationFailed) as refused:
+        connect_mailbox(account)
+    assert "private network" in refused.value.errors["host"][0]
+    assert not Mailbox.objects.exists()
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = True
+    mailbox = connect_mailbox(account, host="localhost")
+    settings.RAPPORT_MAILBOX_ALLOW_PRIVATE_HOSTS = False
+    with pytest.raises(ValidationFailed) as refused:
+        mailboxes.mailbox_update(
+            actor=SYSTEM,
+            mailbox_id=mailbox.pk,
+            data={"host": "127.0.0.1", "password": account.password},
+        )
+    assert "private network" in refused.value.errors["host"][0]
+    mailbox.refresh_from_db()
+    assert mailbox.host == "localhost"
+
+
+@pytest.fixture
+def logins(monkeypatch):
+    import imaplib
+
+    sent = []
+    real = imaplib.IMAP4.login
+
+    def spy(self, user, password):
+        sent.append((user, type(self.sock).__name__))
+        return real(self, user, password)
+
+    monkeypatch.setattr(imaplib.IMAP4, "login", spy)
+    return sent
+
+
+def test_starttls_that_the_server_does_not_offer_sends_no_password(account, logins):
+    mailbox = connect_mailbox(account, security="starttls")  # the test server has no TLS
+    assert not poll(mailbox).ok
+    assert "TLS not supported by server" in mailbox.last_error
+    assert logins == []
+
+
+def test_a_connection_left_unencrypted_after_starttls_sends_no_password(
+    account, logins, monkeypatch
+):
+    import imaplib
+
+    # As if STARTTLS had answered OK without the socket being wrapped (a broken or
+    # intercepted negotiation): the password must still not go out in plain text.
+    mailbox = connect_mailbox(account, security="starttls")
+    monkeypatch.setattr(
+        imaplib.IMAP4, "starttls", lambda self, ssl_context=None: ("OK", [b"Begin TLS"])
+    )
+    assert not poll(mailbox).ok
+    assert "not encrypted" in mailbox.last_error and "password was not sent" in mailbox.last_error
+    assert logins == []
+    with pytest.raises(imap.ImapProblem, match="not encrypted"):
+        imap.list_folders(
+            host=account.server.host, port=account.server.port, security="starttls",
+            username=account.username, password=account.password, timeout=10,
+        )  # fmt: skip
+    with pytest.raises(ValidationFailed) as refused:
+        connect_mailbox(account, security="starttls", name="Again")
+    assert "not encrypted" in refused.value.errors["password"][0]
+    assert logins == []
