@@ -33,7 +33,7 @@ from rapport.identity.models import (
     Rule,
 )
 from rapport.identity.registry import REGISTRY, row_values, rows_restore
-from rapport.identity.survivorship import choose, field_value, merge_fields, settings_get
+from rapport.identity.survivorship import field_value, merge_fields, settings_get, winners
 from rapport.users import permissions
 from rapport.users.models import RecordKind
 
@@ -158,14 +158,7 @@ def records_merge(
         snapshots = {str(o.pk): row_values(o) for o in others}
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
-        for name in fields:
-            winner = choose(
-                name,
-                records,
-                rules.get(name, Rule.SURVIVOR),
-                conf.source_ranking,
-                (choices or {}).get(name),
-            )
+        for name, winner in winners(kind, records, rules, conf.source_ranking, choices).items():
             old, new = field_value(survivor, name), field_value(winner, name)
             if name == "parent" and new in merged:
                 new = None  # an account cannot become its own parent

@@ -85,6 +85,51 @@ def choose(
     return records[0] if records[0] in filled else recent[0]
 
 
+# A person's name survives whole: given, middle and family names, prefix, suffix and the
+# full name all come from one record ("Gabrielle Émilie Guilbert" merged into "Gilbert
+# Guilbert" must not give "Gilbert Émilie Guilbert").
+NAME_UNIT = (*customer_services.NAME_PARTS, "full_name")
+
+
+def winners(
+    kind: str,
+    records: list[Contact | Account],
+    rules: dict[str, str],
+    ranking: list[str],
+    choices: dict[str, int] | None = None,
+) -> dict[str, Contact | Account]:
+    """Per merge field, the record whose value survives (``records[0]`` is the survivor);
+    a contact's name parts all from the same record."""
+    choices = choices or {}
+    out: dict[str, Contact | Account] = {}
+    fields = merge_fields(kind)
+    unit = [n for n in NAME_UNIT if n in fields] if kind == Kind.CONTACT else []
+    if unit:
+        picked = {choices[n] for n in unit if n in choices}
+        if len(picked) > 1:
+            raise ValidationFailed(
+                "A name is kept whole: choose its parts from one record.",
+                errors={
+                    n: ["Choose every part of the name from the same record."]
+                    for n in unit
+                    if n in choices
+                },
+            )
+        # The rule set on any part of the name (the full name's first) decides for all.
+        ruled = [n for n in ("full_name", *unit) if n in unit and n in rules]
+        lead = ruled[0] if ruled else ("full_name" if "full_name" in unit else unit[0])
+        record = choose(
+            lead, records, rules.get(lead, Rule.SURVIVOR), ranking, next(iter(picked), None)
+        )
+        out.update(dict.fromkeys(unit, record))
+    for name in fields:
+        if name not in out:
+            out[name] = choose(
+                name, records, rules.get(name, Rule.SURVIVOR), ranking, choices.get(name)
+            )
+    return out
+
+
 def merge_preview(
     *,
     kind: str,
@@ -97,20 +142,15 @@ def merge_preview(
     rules = conf.contact_rules if kind == Kind.CONTACT else conf.account_rules
     records = [survivor, *others]
     out: dict[str, dict[str, Any]] = {}
-    for name in merge_fields(kind):
-        winner = choose(
-            name,
-            records,
-            rules.get(name, Rule.SURVIVOR),
-            conf.source_ranking,
-            (choices or {}).get(name),
-        )
+    for name, winner in winners(kind, records, rules, conf.source_ranking, choices).items():
         out[name] = {
             "values": {r.pk: field_value(r, name) for r in records},
             "chosen": winner.pk,
             "value": field_value(winner, name),
             "rule": rules.get(name, Rule.SURVIVOR),
-            "differs": len({str(field_value(r, name)) for r in records if not is_blank(field_value(r, name))})
+            "differs": len(
+                {str(field_value(r, name)) for r in records if not is_blank(field_value(r, name))}
+            )
             > 1,
         }
     return out

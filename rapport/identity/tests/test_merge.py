@@ -373,10 +373,69 @@ def test_unmerge_restores_timestamps_to_the_microsecond(personas):
     import datetime as dt
 
     a, b = make_contact(), make_contact()
-    moment = dt.datetime(2024, 5, 6, 7, 8, 9, 500, tzinfo=dt.UTC)  # 0.0005 s: lost at millisecond precision
+    moment = dt.datetime(
+        2024, 5, 6, 7, 8, 9, 500, tzinfo=dt.UTC
+    )  # 0.0005 s: lost at millisecond precision
     Contact.objects.filter(pk=b.pk).update(updated_at=moment)
     ContactEmail.objects.filter(contact=b).update(created_at=moment)
-    merge = services.records_merge(actor=actor(personas["stella"]), kind="contact", survivor_id=a.pk, merged_ids=[b.pk])
+    merge = services.records_merge(
+        actor=actor(personas["stella"]), kind="contact", survivor_id=a.pk, merged_ids=[b.pk]
+    )
     services.merge_undo(actor=actor(personas["stella"]), merge=merge)
     assert Contact.objects.get(pk=b.pk).updated_at == moment
     assert ContactEmail.objects.get(contact=b).created_at == moment
+
+
+def test_the_name_survives_whole_from_one_record(personas):
+    gilbert = make_contact(given_name="Gilbert", family_name="Guilbert", emails=["g@guilbert.fr"])
+    gabrielle = make_contact(
+        given_name="Gabrielle",
+        middle_name="Émilie",
+        family_name="Guilbert",
+        emails=["gg@guilbert.fr"],
+    )
+    services.records_merge(
+        actor=actor(personas["stella"]),
+        kind="contact",
+        survivor_id=gilbert.pk,
+        merged_ids=[gabrielle.pk],
+    )
+    gilbert.refresh_from_db()
+    assert (gilbert.given_name, gilbert.middle_name, gilbert.family_name) == (
+        "Gilbert",
+        "",
+        "Guilbert",
+    )
+    assert gilbert.full_name == "Gilbert Guilbert"
+
+
+def test_choosing_one_part_of_the_name_takes_the_whole_name_from_that_record(personas):
+    gilbert = make_contact(given_name="Gilbert", family_name="Guilbert", emails=["g@guilbert.fr"])
+    gabrielle = make_contact(
+        given_name="Gabrielle",
+        middle_name="Émilie",
+        family_name="Guilbert",
+        emails=["gg@guilbert.fr"],
+    )
+    services.records_merge(
+        actor=actor(personas["stella"]),
+        kind="contact",
+        survivor_id=gilbert.pk,
+        merged_ids=[gabrielle.pk],
+        choices={"given_name": gabrielle.pk},
+    )
+    gilbert.refresh_from_db()
+    assert gilbert.full_name == "Gabrielle Émilie Guilbert"
+    assert (gilbert.given_name, gilbert.middle_name) == ("Gabrielle", "Émilie")
+    from rapport.core.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as mixed:
+        other = make_contact(given_name="Gil", family_name="Bert", emails=["gil@bert.fr"])
+        services.records_merge(
+            actor=actor(personas["stella"]),
+            kind="contact",
+            survivor_id=gilbert.pk,
+            merged_ids=[other.pk],
+            choices={"given_name": other.pk, "family_name": gilbert.pk},
+        )
+    assert "given_name" in mixed.value.errors
