@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 from rapport.customers.tests.factories import make_contact
@@ -65,3 +66,81 @@ def test_the_webhook_needs_a_token_with_rights_on_contacts(api_client, personas,
         .status_code
         == 403
     )
+
+
+# --- size (issue 11) ---------------------------------------------------------------------
+
+
+def _big(raw: bytes, size: int) -> bytes:
+    """The sample grown to ``size`` bytes with a text attachment (still a valid message)."""
+    head, _, _ = raw.partition(b"\n\n")
+    pad = size - len(head) - 200
+    line = b"x" * 76 + b"\n"
+    body = line * (pad // len(line))
+    return (
+        head.replace(b"Content-Type:", b"X-Old-Content-Type:")
+        + b"\nContent-Type: text/plain\n\n"
+        + body
+    )
+
+
+def test_a_message_up_to_the_documented_limit_is_accepted(api_client, personas, settings):
+    raw, sender = _sample_with_a_known_sender()
+    make_contact(emails=[sender])
+    big = _big(raw, 5 * 1024 * 1024)  # over Django's 2.5 MB DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert len(big) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = api_client("alice").post(
+        "/api/v1/inbound/mail", data=big, content_type="message/rfc822"
+    )
+    assert response.status_code == 201, response.content[:300]
+
+
+def test_a_message_over_the_limit_is_413_problem_json_from_its_content_length(
+    api_client, personas, settings
+):
+    settings.MAIL_MAX_MESSAGE_BYTES = 1000
+    raw, _ = _sample_with_a_known_sender()
+    response = api_client("alice").post(
+        "/api/v1/inbound/mail", data=_big(raw, 5000), content_type="message/rfc822"
+    )
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert "at most 1,000 bytes" in response.json()["detail"]
+
+
+class _Chunked(io.BytesIO):
+    """The input of a chunked request as a server hands it over: read to its end."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.served = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.served += len(data)
+        return data
+
+
+def _post_chunked(client, data: bytes, stream: _Chunked):
+    return client.generic(
+        "POST", "/api/v1/inbound/mail", data, content_type="message/rfc822",
+        CONTENT_LENGTH="", HTTP_TRANSFER_ENCODING="chunked", **{"wsgi.input": stream, "wsgi.input_terminated": True},
+    )  # fmt: skip
+
+
+def test_a_chunked_message_is_read_and_one_over_the_limit_refused_without_reading_it_all(
+    api_client, personas, settings
+):
+    raw, sender = _sample_with_a_known_sender()
+    contact = make_contact(emails=[sender])
+    client = api_client("alice")
+    response = _post_chunked(client, raw, _Chunked(raw))
+    assert response.status_code == 201, response.content[:300]
+    assert response.json()["contacts"] == [contact.pk]
+    settings.MAIL_MAX_MESSAGE_BYTES = 100_000
+    huge = _big(raw, 3_000_000)
+    stream = _Chunked(huge)
+    response = _post_chunked(client, huge, stream)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert stream.served < 100_000 + 2 * 64 * 1024
