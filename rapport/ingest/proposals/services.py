@@ -524,14 +524,14 @@ def _propose_fact(
             try:
                 with transaction.atomic():
                     done = _apply_fact(actor=applying, proposal=proposal, value=proposal.value)
-            except (PermissionDenied, NotFound) as exc:
-                proposal.rule = (
-                    f"{rule}; {delivered_by.name} may not change this record ({exc.message}), "
-                    "sent to review"
-                )
+            except (PermissionDenied, NotFound):
+                # The bringer's rights bound the rule: the steward decides instead.
+                name = delivered_by.name[:40]
+                proposal.rule = f"review: {fact.field}, {name} may not change the record"[:100]
                 proposal.save(update_fields=["rule", "updated_at"])
             except ValidationFailed as exc:
-                proposal.rule = f"{rule}; could not be applied ({exc.message}), sent to review"
+                reason = f"{rule}; could not be applied ({exc.message}), sent to review"
+                proposal.rule = reason[:100]  # the column's length: PostgreSQL refuses more
                 proposal.save(update_fields=["rule", "updated_at"])
             else:
                 proposal.state = Proposal.State.APPLIED
@@ -750,18 +750,19 @@ def _drop_files(names: list[str]) -> None:
 
 
 def _unknown_sender(*, message: Message, result: StoreResult, actor: Actor) -> Proposal | None:
-    conf = capture_settings_get()
-    if not conf.unknown_senders:
-        return None
     display, address = result.sender or message.from_
     if not address or "@" not in address or is_machine_address(address):
         return None
-    if User.objects.filter(email__iexact=address).exists():
-        return None  # staff writing to staff
     if ContactEmail.objects.filter(email=address).exists():
         # A contact has it (maybe one the bringer may not see: then the message stayed off
-        # its timeline, and proposing it again as new would only make a duplicate).
+        # its timeline, and proposing it again as new would only make a duplicate). Asked
+        # first: most stored messages come from a known contact, and this ends it at once.
         return None
+    conf = capture_settings_get()
+    if not conf.unknown_senders:
+        return None
+    if User.objects.filter(email__iexact=address).exists():
+        return None  # staff writing to staff
     key = address.lower()[:255]
     if Proposal.objects.filter(
         kind=Proposal.Kind.NEW_CONTACT, key=key, state=Proposal.State.REJECTED
