@@ -180,3 +180,57 @@ def test_the_contact_form_catches_a_likely_duplicate_then_creates_anyway(
     # The form answers 409 when it stops a duplicate, and Chromium logs any 4xx response as
     # an error; anything else (a script error, a CSP refusal) fails the test.
     assert [p for p in page.problems if p != CONFLICT_LOGGED] == []
+
+
+def test_the_merge_button_is_not_covered_by_the_field_names(page, login, live_server, personas):
+    """The field names' column stays in view as the table scrolls, and the buttons stay at
+    the bottom of the screen: the column must pass under the buttons, not over them."""
+    long = {
+        "job_title": "Head of Strategic Procurement and Supplier Relations",
+        "department": "Procurement",
+        "language": "fr",
+        "time_zone": "Europe/Paris",
+        "prefix": "Dr",
+        "suffix": "PhD",
+    }
+    from rapport.customers.models import DataField
+
+    for i in range(20):  # a long table: it runs on under the buttons
+        DataField.objects.create(entity="contact", key=f"fact_{i}", label=f"Fact {i}", type="text")
+    a = make_contact(
+        given_name="Amélie",
+        family_name="Durand",
+        emails=["a.durand@acme.fr"],
+        custom={f"fact_{i}": f"first {i}" for i in range(20)},
+    )
+    b = make_contact(
+        custom={f"fact_{i}": f"second {i}" for i in range(20)},
+        given_name="Amélie",
+        middle_name="Claire",
+        family_name="Durand",
+        emails=["amelie.durand@gmail.com", "a.durand@acme.fr"],
+        phones=["+33 1 42 68 53 00", "+33 6 12 34 56 78"],
+        **long,
+    )
+    cluster = _cluster(a, b, value=5)
+    login("stella")
+    page.goto(f"{live_server.url}/duplicates/clusters/{cluster.pk}/")
+    merge = page.get_by_role("button", name=re.compile(r"^Merge"))
+    expect(merge).to_be_visible()
+    # What a person's tap meets at the button's middle, with the table running on under
+    # it: at the top of the page and scrolled halfway down the table.
+    on_top = """() => {
+        const b = [...document.querySelectorAll('#merge-form button')].find(
+            (x) => x.textContent.trim().startsWith('Merge'));
+        const r = b.getBoundingClientRect();
+        const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+        return b.contains(hit) ? 'button' : `${hit.tagName}.${hit.className}`;
+    }"""
+    assert page.evaluate(on_top) == "button"
+    page.mouse.wheel(0, 600)
+    page.wait_for_timeout(100)
+    assert page.evaluate(on_top) == "button"
+    # No force: Playwright refuses to click an element another one covers.
+    merge.click(timeout=3000)
+    expect(page.locator(".flash-success")).to_contain_text("Merged 2 contacts")
+    assert Merge.objects.filter(survivor_id__in=[a.pk, b.pk]).count() == 1
