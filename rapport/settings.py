@@ -216,6 +216,8 @@ IMPORT_MAX_UPLOAD_BYTES = env_int("RAPPORT_IMPORT_MAX_UPLOAD_BYTES", 2 * 1024**3
 # its compressed size (spreadsheets inflate 5-20 times; a decompression bomb, 1,000).
 IMPORT_XLSX_MAX_INFLATED_BYTES = env_int("RAPPORT_IMPORT_XLSX_MAX_INFLATED_BYTES", 2 * 1024**3)
 IMPORT_XLSX_MAX_RATIO = env_int("RAPPORT_IMPORT_XLSX_MAX_RATIO", 100)
+# Import files are kept (resume, rejected rows, undo): each person may keep this much (0: no quota).
+IMPORT_USER_QUOTA_BYTES = env_int("RAPPORT_IMPORT_USER_QUOTA_BYTES", 10 * 1024**3)
 # Uploaded files (imports): on local disk by default. Several app servers need storage they
 # share (a network volume, or an object store through django-storages).
 MEDIA_ROOT = Path(env_str("RAPPORT_MEDIA_ROOT", str(DATA_DIR / "media")))

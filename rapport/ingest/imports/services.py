@@ -11,6 +11,7 @@ from typing import IO, Any
 import phonenumbers
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from rapport.audit.services import Actor
@@ -44,17 +45,40 @@ def default_source(filename: str) -> str:
     return (re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-") or "file")[:100]
 
 
+def _check_quota(actor: Actor, size: int) -> None:
+    """Each person's stored import files (kept for resume, rejections and undo) stay within
+    ``IMPORT_USER_QUOTA_BYTES``; the command line and integrations without a user are not
+    counted. Checked before the file is stored."""
+    user = actor.user
+    quota = settings.IMPORT_USER_QUOTA_BYTES
+    if not getattr(user, "pk", None) or quota <= 0:
+        return
+    stored = ImportJob.objects.filter(created_by=user).exclude(file_path="")
+    used = stored.aggregate(total=Sum("file_size"))["total"] or 0
+    if used + size > quota:
+        problem = (
+            f"Your import files would take {used + size:,} bytes; the quota is {quota:,} bytes per person "
+            f"(RAPPORT_IMPORT_USER_QUOTA_BYTES) and {used:,} are used. Ask an administrator to remove old imports."
+        )
+        raise ValidationFailed(problem, errors={"file": [problem]})
+
+
 def import_create(*, actor: Actor, stream: IO[bytes], filename: str, kind: str) -> ImportJob:
     """Store an uploaded file and read its headers; the job then waits for its mapping."""
     if kind not in ImportKind.values:
         raise ValidationFailed(errors={"kind": [f"Choose one of: {', '.join(ImportKind.values)}."]})
     permissions.require(actor.user, "add", _entity(kind))
     filename = os.path.basename(filename or "upload.csv")[:255]
+    incoming = stream.seek(0, os.SEEK_END)
+    stream.seek(0)
+    if incoming > settings.IMPORT_MAX_UPLOAD_BYTES:
+        limit = settings.IMPORT_MAX_UPLOAD_BYTES
+        problem = f"The file is {incoming:,} bytes; the limit is {limit:,}."
+        raise ValidationFailed(problem, errors={"file": [problem]})
+    _check_quota(actor, incoming)
     path, checksum, size = storage.save_upload(stream, filename)
     job = ImportJob(kind=kind, created_by=actor.user if getattr(actor.user, "pk", None) else None, file_name=filename, file_path=path, file_size=size, checksum=checksum)
     try:
-        if size > settings.IMPORT_MAX_UPLOAD_BYTES:
-            raise FileProblem(f"The file is {size:,} bytes; the limit is {settings.IMPORT_MAX_UPLOAD_BYTES:,}.")
         with storage.open_table(job) as table:
             job.headers = table.headers
             job.file_format, job.encoding, job.delimiter = table.format, table.encoding, table.delimiter

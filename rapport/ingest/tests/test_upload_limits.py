@@ -1,0 +1,77 @@
+"""Import uploads: the size limit and each person's quota of stored files, both checked
+before the file is stored."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from rapport.ingest.imports import storage
+from rapport.ingest.models import ImportJob
+
+CSV = b"Name,E-mail\nAda Lovelace,ada@example.com\n"
+
+
+def _post(client, data: bytes = CSV):
+    return client.post(
+        "/api/v1/imports",
+        {
+            "file": SimpleUploadedFile("people.csv", data, content_type="text/csv"),
+            "kind": "contacts",
+            "start": "false",
+        },
+    )
+
+
+@pytest.fixture
+def saved(monkeypatch):
+    names = []
+    real = storage.save_upload
+
+    def spy(stream, filename):
+        result = real(stream, filename)
+        names.append(result[0])
+        return result
+
+    monkeypatch.setattr(storage, "save_upload", spy)
+    return names
+
+
+def test_each_person_has_a_quota_of_stored_import_files(api_client, settings, saved):
+    settings.IMPORT_USER_QUOTA_BYTES = 2 * len(CSV) + 10
+    bob = api_client("bob")
+    assert _post(bob).status_code in (201, 202)
+    assert _post(bob).status_code in (201, 202)
+    refused = _post(bob)
+    assert refused.status_code == 422
+    assert refused["Content-Type"] == "application/problem+json"
+    message = refused.json()["errors"]["file"][0]
+    assert f"the quota is {2 * len(CSV) + 10:,} bytes per person" in message
+    assert len(saved) == 2 and ImportJob.objects.count() == 2  # the third was not stored
+    assert _post(api_client("mo")).status_code in (201, 202)  # another person's quota
+
+
+def test_the_quota_is_shown_on_the_upload_form(personas, settings):
+    settings.IMPORT_USER_QUOTA_BYTES = len(CSV) - 1
+    client = Client()
+    client.force_login(personas["bob"])
+    response = client.post(
+        reverse("ingest:import-create"),
+        {
+            "file": SimpleUploadedFile("people.csv", CSV, content_type="text/csv"),
+            "kind": "contacts",
+        },
+    )
+    assert response.status_code == 422
+    assert "RAPPORT_IMPORT_USER_QUOTA_BYTES" in response.content.decode()
+    assert not ImportJob.objects.exists()
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(api_client, settings, saved):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 10
+    response = _post(api_client("bob"))
+    assert response.status_code == 422
+    assert "the limit is 10" in response.json()["errors"]["file"][0]
+    assert saved == []
