@@ -16,8 +16,9 @@ def user_of(request: HttpRequest) -> User:
 
 
 def problems(*codes: int) -> dict[int, Any]:
-    """The error responses an operation documents (always 401 and 422 too)."""
-    return dict.fromkeys(sorted({401, 422, *codes}), Problem)
+    """The error responses an operation documents: always 400 (a body or query ninja cannot
+    parse, such as malformed JSON), 401 and 422 too."""
+    return dict.fromkeys(sorted({400, 401, 422, *codes}), Problem)
 
 
 def data_of(payload: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:

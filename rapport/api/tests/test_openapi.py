@@ -137,3 +137,14 @@ def test_every_schema_of_the_api_has_its_own_component_name():
             owners.setdefault(name, set()).add(f"{model.__module__}.{model.__qualname__}")
     clashes = {name: classes for name, classes in owners.items() if len(classes) > 1}
     assert not clashes
+
+
+def test_malformed_json_answers_a_documented_400_problem(api_client):
+    response = api_client("alice").post(
+        "/api/v1/accounts", b"{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    schema = Client().get("/api/v1/openapi.json").json()
+    documented = schema["paths"]["/api/v1/accounts"]["post"]["responses"]["400"]
+    assert "application/json" in documented["content"]
