@@ -202,8 +202,8 @@ def estimate_u(
             u.append({lv: c / total for lv, c in shared.items()} if total else dict(counts[i]))
             continue
         levels = set(LEVELS) | set(counts[i])
-        total = sum(counts[i].values()) + 0.5 * len(levels)
-        u.append({lv: (counts[i][lv] + 0.5) / total for lv in levels})
+        mass = sum(counts[i].values()) + 0.5 * len(levels)
+        u.append({lv: (counts[i][lv] + 0.5) / mass for lv in levels})
     return u
 
 
@@ -260,8 +260,8 @@ def fit(
             if lv != Level.MISSING:
                 seen[i].add(lv)
     if u is not None:
-        for i, table in enumerate(u):
-            seen[i] |= {int(lv) for lv in table}
+        for i, shares_u in enumerate(u):
+            seen[i] |= {int(lv) for lv in shares_u}
     levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
     model.m, model.u = _start(levels)
     if u is not None:
