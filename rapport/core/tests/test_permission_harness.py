@@ -38,6 +38,7 @@ CASES = [case for app in APPS.values() for case in app.cases]
 EXEMPT_API = {
     ("get", "/openapi.json"),  # the published schema
     ("get", "/docs"),  # Swagger UI
+    ("get", "/"),  # ninja's root under /api/v1/, no data
     # Authenticated by the integration's own token in the URL or header, not a user's
     # session or bearer token; its tests are rapport/ingest/tests/test_inbound.py.
     ("post", "/inbound/mail"),
@@ -176,6 +177,15 @@ def test_every_page_is_in_the_harness():
     assert not missing, f"pages with no case in any permission_cases.py: {sorted(missing, key=str)}"
     stale = registered - served_views()
     assert not stale, f"cases for pages that are not served: {sorted(stale)}"
+
+
+def test_every_api_route_is_an_operation_or_exempt():
+    # The schema lists operations; the router also serves its own pages. Those must be
+    # exactly the exempt ones, so nothing reaches /api/v1/ around the harness.
+    (api,) = [p for p in get_resolver().url_patterns if getattr(p, "namespace", None) == "api"]
+    routes = {_template("/" + re.sub(r"<[^>]+>", "{}", str(p.pattern))) for p in api.url_patterns}
+    operations = {path for _, path in served_operations()}
+    assert routes - operations == {path for _, path in EXEMPT_API} - operations
 
 
 def test_the_harness_meets_another_team_as_not_found():
