@@ -75,3 +75,39 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(api_client, s
     assert response.status_code == 422
     assert "the limit is 10" in response.json()["errors"]["file"][0]
     assert saved == []
+
+
+@pytest.fixture
+def unparsed(monkeypatch):
+    """Fails the test if a multipart body is parsed (spooled) at all."""
+    from django.http import multipartparser
+
+    def refuse(self):
+        raise AssertionError("the upload was read")
+
+    monkeypatch.setattr(multipartparser.MultiPartParser, "parse", refuse)
+
+
+BIG = b"Name,E-mail\n" + b"Ada Lovelace,ada@example.com\n" * 100_000  # 2.9 MB
+
+
+def test_an_api_upload_over_the_limit_is_refused_from_its_content_length(
+    api_client, settings, unparsed
+):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 1000
+    response = _post(api_client("bob"), BIG)
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+    assert "at most 1,000 bytes" in response.json()["detail"]
+
+
+def test_a_web_upload_over_the_limit_is_refused_before_it_is_read(personas, settings, unparsed):
+    settings.RAPPORT_MAIL_UPLOAD_MAX_BYTES = 1000
+    client = Client()
+    client.force_login(personas["bob"])
+    response = client.post(
+        reverse("ingest:capture-mail"), {"file": SimpleUploadedFile("box.mbox", BIG)}
+    )
+    assert response.status_code == 413
+    assert 'id="f-file-error"' in response.content.decode()
+    assert "at most 1,000 bytes" in response.content.decode()
