@@ -332,38 +332,8 @@ def contact_data(
     return data, new_parts
 
 
-# --- the duplicate check before a record is created --------------------------------------
-
-
-def contact_probe(data: dict[str, Any], parts: ContactParts | None) -> dict[str, Any]:
-    """What the duplicate check compares of a new contact's form: its names, first e-mail
-    and phone, account and data-dictionary values (identifying ones count)."""
-    probe = {k: data[k] for k in ("full_name", *NAME_PARTS, "custom") if k in data}
-    if parts is not None:
-        probe["emails"] = parts.emails or []
-        probe["phones"] = parts.phones or []
-        account = str((parts.memberships or [{}])[0].get("account", ""))
-        if account.isdigit():
-            probe["account"] = int(account)
-    return probe
-
-
-def account_probe(data: dict[str, Any], domains: list[str]) -> dict[str, Any]:
-    """What the duplicate check compares of a new account's form: name, domains, phone."""
-    name, phone = _clean_space(data.get("name", "")), data.get("phone", "")
-    probe: dict[str, Any] = {"name": name, "domains": domains, "phone": phone}
-    # The country is the phone's region; one typed as a name ("France") is left out.
-    country = str(data.get("country", "")).strip()
-    if len(country) == 2 and country.isalpha():
-        probe["country"] = country.upper()
-    return probe
-
-
-def probe_is_worth_checking(probe: dict[str, Any]) -> bool:
-    """A name, e-mail, phone or domain to go on: an empty form matches nothing useful."""
-    names = [probe.get(k) for k in ("full_name", "given_name", "family_name", "name")]
-    parts = [probe.get(k) for k in ("emails", "phones", "domains")]
-    return any(str(v or "").strip() for v in names) or any(parts)
+# The duplicate check before a record is created reads the same data and parts as the
+# create: rapport.identity.selectors.likely_duplicates.
 
 
 # --- accounts ---------------------------------------------------------------------------

@@ -175,10 +175,10 @@ def _int_or_none(raw: str | None) -> int | None:
     return int(raw) if raw and raw.isdigit() else None
 
 
-def _possible_duplicates(request: HttpRequest, kind: str, probe: dict[str, Any]) -> list[check.Match]:
-    if not forms.probe_is_worth_checking(probe):
-        return []
-    return check.duplicates_check(actor=user_of(request), kind=kind, data=probe)
+def _possible_duplicates(request: HttpRequest, kind: str, **create: Any) -> list[check.Match]:
+    # The one duplicate check before a create (identity.selectors.likely_duplicates), given
+    # what the create service will be given.
+    return identity_selectors.likely_duplicates(actor=user_of(request), kind=kind, **create)
 
 
 @dataclass
@@ -495,7 +495,7 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     datafields = selectors.datafields_for(actor=user, entity=RecordKind.CONTACT)
     if request.method == "GET" and request.GET.get("check") == "duplicates":
         data, parts = forms.contact_data(post=request.GET, access=access, datafields=datafields)
-        matches = _possible_duplicates(request, RecordKind.CONTACT, forms.contact_probe(data, parts))
+        matches = _possible_duplicates(request, RecordKind.CONTACT, data=data, parts=parts)
         context = _warning_context(request, RecordKind.CONTACT, matches, blocking=False)
         return render_page(request, "customers/_duplicate_warning.html", context)
     errors: dict[str, list[str]] = {}
@@ -504,13 +504,12 @@ def contact_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         data, parts = forms.contact_data(post=request.POST, access=access, datafields=datafields)
         create_anyway, merge_with = _duplicate_choice(request)
-        probe = forms.contact_probe(data, parts)
         try:
             # Wrong values first: a duplicate warning would hide their errors.
             services.contact_validate(actor=actor_of(request), data=data, parts=parts)
         except ValidationFailed as exc:
             errors = exc.errors
-        matches = [] if create_anyway or errors else _possible_duplicates(request, RecordKind.CONTACT, probe)
+        matches = [] if create_anyway or errors else _possible_duplicates(request, RecordKind.CONTACT, data=data, parts=parts)
         if matches:
             warning = _warning_context(request, RecordKind.CONTACT, matches, blocking=True)
         elif not errors:
@@ -648,8 +647,8 @@ def account_create(request: HttpRequest) -> HttpResponse:
     datafields = selectors.datafields_for(actor=user, entity=RecordKind.ACCOUNT)
     if request.method == "GET" and request.GET.get("check") == "duplicates":
         data, domains = forms.account_data(post=request.GET, access=access, datafields=datafields)
-        probe = forms.account_probe(data, domains if access.can_edit("domains") else [])
-        matches = _possible_duplicates(request, RecordKind.ACCOUNT, probe)
+        domains = domains if access.can_edit("domains") else []
+        matches = _possible_duplicates(request, RecordKind.ACCOUNT, data=data, domains=domains)
         context = _warning_context(request, RecordKind.ACCOUNT, matches, blocking=False)
         return render_page(request, "customers/_duplicate_warning.html", context)
     errors: dict[str, list[str]] = {}
@@ -659,8 +658,7 @@ def account_create(request: HttpRequest) -> HttpResponse:
         data, domains = forms.account_data(post=request.POST, access=access, datafields=datafields)
         domains = domains if access.can_edit("domains") else []
         create_anyway, merge_with = _duplicate_choice(request)
-        probe = forms.account_probe(data, domains)
-        matches = [] if create_anyway else _possible_duplicates(request, RecordKind.ACCOUNT, probe)
+        matches = [] if create_anyway else _possible_duplicates(request, RecordKind.ACCOUNT, data=data, domains=domains)
         if matches:
             warning = _warning_context(request, RecordKind.ACCOUNT, matches, blocking=True)
         else:

@@ -18,7 +18,7 @@ from rapport.api.common import data_of, problems, user_of
 from rapport.api.concurrency import expected_version, set_etag
 from rapport.api.errors import problem
 from rapport.core.errors import NotFound, ValidationFailed
-from rapport.customers import export, normalize
+from rapport.customers import export
 from rapport.customers import selectors as customer_selectors
 from rapport.customers.api.schemas import (
     AccountCreate,
@@ -26,6 +26,7 @@ from rapport.customers.api.schemas import (
     DuplicateOut,
     EvidenceOut,
 )
+from rapport.customers.services import ContactParts
 from rapport.identity import check, scans, selectors, services
 from rapport.identity.models import Cluster, Kind, MatchSettings, Merge, Rule, Scan
 from rapport.users import permissions
@@ -355,63 +356,31 @@ def _settings(conf: MatchSettings) -> dict[str, Any]:
 
 # --- the check before a create (also used by POST /contacts and /accounts) -------------------
 
-
-def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return next((i for i in items if i.get("is_primary")), items[0] if items else None)
-
-
-def _address(items: list[dict[str, Any]]) -> str:
-    # One line, as rapport.identity.load reads a stored record's primary address.
-    found = _first(items) or {}
-    return " ".join(str(found[k]) for k in ("street", "postal_code", "city") if found.get(k))
-
-
-def _e164(number: str, region: str | None) -> str | None:
-    try:
-        return normalize.normalize_phone(number, region)[0]
-    except ValueError:
-        return None  # the create refuses it; the check just leaves it out
-
-
-def probe_data(kind: str, record: dict[str, Any]) -> dict[str, Any]:
-    """A create payload (ContactCreate or AccountCreate, dumped) as ``check.duplicates_check``
-    reads it. Each phone is read in its own region here, as the create would store it."""
-    if kind == Kind.CONTACT:
-        membership = _first(record.get("memberships") or [])
-        phones = [_e164(p["number"], p.get("region")) for p in record.get("phones") or []]
-        return {
-            "full_name": record.get("full_name") or "",
-            "given_name": record.get("given_name") or "",
-            "family_name": record.get("family_name") or "",
-            "emails": [e["email"] for e in record.get("emails") or []],
-            "phones": [p for p in phones if p],
-            "account": membership["account"] if membership else None,
-            "address": _address(record.get("addresses") or []),
-            "custom": record.get("custom") or {},
-        }
-    country = ""
-    if record.get("country"):
-        try:
-            country = normalize.normalize_country(str(record["country"]))
-        except ValueError:
-            country = ""
-    phone = _e164(str(record["phone"]), country or None) if record.get("phone") else None
-    return {
-        "name": record.get("name") or "",
-        "domains": list(record.get("domains") or []),
-        "phone": phone or "",
-        "country": country,
-        "address": _address(record.get("addresses") or []),
-    }
+# The lists of a create payload that the services take apart from the record's own fields.
+CONTACT_PARTS = ("emails", "phones", "addresses", "memberships", "external_ids")
+ACCOUNT_PARTS = ("domains", "external_ids", "addresses")
 
 
 def duplicates_found(
     *, user: User, kind: str, record: dict[str, Any], limit: int = 5
 ) -> list[dict[str, Any]]:
-    """Stored records the user may see that are likely the one ``record`` describes."""
-    matches = check.duplicates_check(
-        actor=user, kind=kind, data=probe_data(kind, record), limit=limit
-    )
+    """Stored records the user may see that are likely the one ``record`` describes (a
+    ContactCreate or AccountCreate, dumped), by the one check before a create
+    (``selectors.likely_duplicates``), given what the create service would be given."""
+    if kind == Kind.CONTACT:
+        parts = ContactParts(**{p: record.get(p) or [] for p in CONTACT_PARTS})
+        data = {k: v for k, v in record.items() if k not in CONTACT_PARTS}
+        matches = selectors.likely_duplicates(actor=user, kind=kind, data=data, parts=parts, limit=limit)
+    else:
+        data = {k: v for k, v in record.items() if k not in ACCOUNT_PARTS}
+        matches = selectors.likely_duplicates(
+            actor=user,
+            kind=kind,
+            data=data,
+            domains=list(record.get("domains") or []),
+            addresses=list(record.get("addresses") or []),
+            limit=limit,
+        )
     return [match_out(m) for m in matches]
 
 

@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from rapport.core.errors import NotFound
 from rapport.core.pagination import Page, keyset_page
+from rapport.customers import normalize
 from rapport.customers.export import inert
 from rapport.customers.models import Account, AccountMembership, Contact, ContactExternalId
 from rapport.identity import check, survivorship
@@ -328,3 +329,113 @@ def candidate_rows(*, actor: Any, kind: str) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield from flush()
+
+
+# --- the likely-duplicates probe before a create ------------------------------------------
+
+
+def likely_duplicates(
+    *,
+    actor: Any,
+    kind: str,
+    data: dict[str, Any],
+    parts: Any = None,
+    domains: list[str] | None = None,
+    addresses: list[dict[str, Any]] | None = None,
+    organisation: str = "",
+    exclude: int | None = None,
+    limit: int = 5,
+) -> list[check.Match]:
+    """Stored records the actor may see that are likely the one about to be created, best
+    first: the one duplicate check before a create, for the web form, the API, vCards and
+    card photos, and proposed contacts. It takes what the create service takes: a contact's
+    ``data`` and ``parts`` (``customers.services.ContactParts``), an account's ``data``,
+    ``domains`` and ``addresses``. ``organisation`` is a company name to compare when the
+    new contact has no account yet (a card's company). A create with nothing to go on (no
+    name, e-mail, phone or domain) matches nothing."""
+    if kind == Kind.CONTACT:
+        probe = contact_probe(data, parts, organisation=organisation)
+    else:
+        probe = account_probe(data, domains or [], addresses or [])
+    if not _worth_checking(probe):
+        return []
+    return check.duplicates_check(actor=actor, kind=kind, data=probe, exclude=exclude, limit=limit)
+
+
+def contact_probe(data: dict[str, Any], parts: Any = None, *, organisation: str = "") -> dict[str, Any]:
+    """What the check compares of a new contact: its names, e-mails, phones (each read in its
+    own region, as the create stores it), account or company, first address and the
+    data-dictionary values (identifying ones count)."""
+    probe: dict[str, Any] = {k: data[k] for k in ("full_name", "given_name", "family_name") if data.get(k)}
+    if data.get("custom"):
+        probe["custom"] = data["custom"]
+    emails = [e.get("email") if isinstance(e, dict) else e for e in getattr(parts, "emails", None) or []]
+    probe["emails"] = [str(e) for e in emails if e]
+    probe["phones"] = [
+        _phone(p.get("number"), p.get("region")) if isinstance(p, dict) else str(p)
+        for p in getattr(parts, "phones", None) or []
+    ]
+    probe["phones"] = [p for p in probe["phones"] if p]
+    membership = _first(getattr(parts, "memberships", None) or [])
+    account = str((membership or {}).get("account", ""))
+    if account.isdigit():
+        probe["account"] = int(account)
+    elif organisation:
+        probe["organisation"] = organisation
+    address = _address_line(getattr(parts, "addresses", None) or [])
+    if address:
+        probe["address"] = address
+    return probe
+
+
+def account_probe(
+    data: dict[str, Any], domains: list[str], addresses: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """What the check compares of a new account: name, web domains, phone (read in the
+    account's country), first address."""
+    country = _country(str(data.get("country") or ""))
+    probe: dict[str, Any] = {"name": " ".join(str(data.get("name") or "").split()), "domains": list(domains)}
+    if data.get("phone"):
+        probe["phone"] = _phone(str(data["phone"]), country or None)
+    if country:
+        probe["country"] = country
+    address = _address_line(addresses or [])
+    if address:
+        probe["address"] = address
+    return probe
+
+
+def _worth_checking(probe: dict[str, Any]) -> bool:
+    names = [probe.get(k) for k in ("full_name", "given_name", "family_name", "name")]
+    keys = [probe.get(k) for k in ("emails", "phones", "domains")]
+    return any(str(v or "").strip() for v in names) or any(keys)
+
+
+def _first(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    return next((i for i in items if i.get("is_primary")), items[0] if items else None)
+
+
+def _address_line(items: list[dict[str, Any]]) -> str:
+    # One line, as rapport.identity.load reads a stored record's primary address.
+    found = _first(items) or {}
+    return " ".join(str(found[k]) for k in ("street", "postal_code", "city") if found.get(k))
+
+
+def _phone(number: Any, region: str | None) -> str:
+    """The number in E.164 as the create would store it; as typed when it cannot be read
+    here (the check still tries it, and keeps the digits of an unknown international one)."""
+    if not number:
+        return ""
+    try:
+        return normalize.normalize_phone(str(number), region)[0]
+    except ValueError:
+        return str(number)
+
+
+def _country(value: str) -> str:
+    if not value.strip():
+        return ""
+    try:
+        return normalize.normalize_country(value)
+    except ValueError:
+        return ""

@@ -21,10 +21,9 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.api.errors import problem
 from rapport.core.errors import ValidationFailed
-from rapport.ingest.capture import cardocr, vcard
+from rapport.ingest.capture import cardocr, services, vcard
 from rapport.ingest.capture import views as capture_views
 from rapport.ingest.mail import services as mail
-from rapport.users import permissions
 
 router = Router(tags=["captures"])
 
@@ -176,7 +175,7 @@ def capture_vcard(request: HttpRequest, on_duplicate: str = "skip", event: str =
     domain, and a card entry on the timeline (``event``: where it was collected). Send the
     file as multipart (``file``) or the text as the body with ``Content-Type: text/vcard``;
     ``on_duplicate`` and ``event`` as query or form fields."""
-    permissions.require(user_of(request), "add", "contact")
+    services.require_card_capture(user_of(request))
     on_duplicate = request.POST.get("on_duplicate", on_duplicate)
     event = request.POST.get("event", event).strip()
     if on_duplicate not in vcard.ON_DUPLICATE:
@@ -245,7 +244,7 @@ def capture_card_image(request: HttpRequest):
     """The text on a photo of a business card (OCR) and the contact fields read from it, with
     the account the contact would be attached to. Nothing is saved: show the fields, let the
     user correct them, then save through ``POST /capture/vcard`` or ``POST /contacts``."""
-    permissions.require(user_of(request), "add", "contact")
+    services.require_card_capture(user_of(request))
     upload = request.FILES.get("image")
     if upload is None:
         raise _no_file("image")
@@ -253,7 +252,7 @@ def capture_card_image(request: HttpRequest):
     if upload.size and upload.size > limit:
         return _too_large(upload.name or "The image", upload.size, limit)
     try:
-        reading = cardocr.read_card(upload.read(), filename=upload.name or "")
+        reading = services.card_read(actor=actor_of(request), data=upload.read(), filename=upload.name or "")
     except cardocr.CardImageError as exc:
         raise ValidationFailed(str(exc), errors={"image": [exc.reason]}) from None
     fields = reading.fields
@@ -303,7 +302,7 @@ def capture_mail(request: HttpRequest):
     sender and recipients (once per Message-ID). Each message's outcome is listed; a broken
     message has its reason and does not stop the others; attachments over the size limit
     are left out and listed with the reason while the message is stored."""
-    permissions.require(user_of(request), "change", "contact")
+    mail.require_mail_file(user_of(request))
     upload = request.FILES.get("file")
     if upload is None:
         raise _no_file("file")

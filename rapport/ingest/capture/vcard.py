@@ -21,9 +21,9 @@ from rapport.core.errors import RapportError, ValidationFailed
 from rapport.customers import normalize
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, AccountMembership, Contact, Kind
-from rapport.customers.selectors import account_for_email_domain
-from rapport.identity import check
-from rapport.identity.compare import is_free_mail
+from rapport.customers.selectors import account_for_email
+from rapport.identity import selectors as identity_selectors
+from rapport.ingest.capture.services import require_card_capture
 from rapport.timeline import events
 from rapport.users import permissions
 
@@ -346,11 +346,8 @@ def _account(card: Card, emails: list[dict], user: Any = None) -> tuple[Account 
         if visible(found):
             return found, "name"
     for email in emails:
-        domain = email["email"].rpartition("@")[2]
-        if is_free_mail(domain):
-            continue  # anyone can have a gmail address: it says nothing about the employer
-        found = account_for_email_domain(domain)
-        if visible(found):
+        found = account_for_email(actor=user, email=email["email"])
+        if found is not None:
             return found, "domain"
     return None, ""
 
@@ -403,21 +400,18 @@ def capture(
     """
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}.")
+    require_card_capture(actor.user)
     result = CaptureResult(card=card)
     emails, phones, addresses = _clean_parts(card, result.rejected)
-    probe = {
-        **_names(card),
-        "emails": [e["email"] for e in emails],
-        "phones": [p["number"] for p in phones],
-        "organisation": card.organisation,
-        "address": ", ".join(
-            v
-            for k, v in (addresses[0] if addresses else {}).items()
-            if k in ("street", "city", "postal_code") and v
-        ),
-    }
     with transaction.atomic():
-        matches = check.duplicates_check(actor=actor.user, kind="contact", data=probe, limit=1)
+        matches = identity_selectors.likely_duplicates(
+            actor=actor.user,
+            kind="contact",
+            data=_names(card),
+            parts=customer_services.ContactParts(emails=emails, phones=phones, addresses=addresses),
+            organisation=card.organisation,
+            limit=1,
+        )
         account, how = _account(card, emails, actor.user)
         if matches and on_duplicate != "create":
             best = matches[0]
@@ -477,7 +471,9 @@ class FileSummary:
 def ingest_bytes(
     data: bytes, *, actor: Actor, event: str = "", on_duplicate: str = "skip", source: str = ""
 ) -> FileSummary:
-    """Every card of a file; a card the services refuse is a problem, not the end of the file."""
+    """Every card of a file; a card the services refuse is a problem, not the end of the file.
+    A user who may not capture cards is refused before any card is read (PermissionDenied)."""
+    require_card_capture(actor.user)
     cards, problems = parse(data)
     summary = FileSummary(problems=list(problems))
     for card in cards:

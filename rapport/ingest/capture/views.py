@@ -18,13 +18,13 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
+from rapport.core.actor import Actor
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
-from rapport.ingest.capture import cardocr, vcard
+from rapport.ingest.capture import cardocr, services, vcard
 from rapport.ingest.capture.forms import CardForm, MailUploadForm, PhotoForm, VcardUploadForm
 from rapport.ingest.mail import services as mail
-from rapport.users import permissions
 
 SOURCE_PHOTO = "card-photo"
 SOURCE_VCARD_UPLOAD = "vcard-upload"
@@ -50,7 +50,7 @@ def mail_upload_max_bytes() -> int:
     return int(getattr(settings, "RAPPORT_MAIL_UPLOAD_MAX_BYTES", 100 * 1024 * 1024))
 
 
-def read_photo(upload: Any) -> cardocr.CardReading:
+def read_photo(upload: Any, *, actor: Actor) -> cardocr.CardReading:
     """OCR of an uploaded photo; CardImageError (naming the file) if it cannot be read."""
     if upload.size > card_image_max_bytes():
         raise cardocr.CardImageError(
@@ -58,7 +58,7 @@ def read_photo(upload: Any) -> cardocr.CardReading:
             f"the file is {upload.size / 1048576:.1f} MB; photos of cards may be at most "
             f"{card_image_max_bytes() / 1048576:.0f} MB.",
         )
-    return cardocr.read_card(upload.read(), filename=upload.name)
+    return services.card_read(actor=actor, data=upload.read(), filename=upload.name)
 
 
 # --- pages ---------------------------------------------------------------------------------
@@ -104,7 +104,7 @@ def _card_page(
 @web_view
 def capture_card(request: HttpRequest) -> HttpResponse:
     """Photo → the fields read from it, to correct → a contact (or the duplicate it is)."""
-    permissions.require(user_of(request), "add", "contact")
+    services.require_card_capture(user_of(request))
     if request.method == "GET":
         if request.GET.get("manual"):
             return _card_page(request, CardForm(initial={"on_duplicate": "skip"}))
@@ -118,7 +118,7 @@ def capture_card(request: HttpRequest) -> HttpResponse:
                 request, "ingest/capture_photo.html", {"photo_form": photo, "error": ""}, status=422
             )
         try:
-            reading = read_photo(photo.cleaned_data["photo"])
+            reading = read_photo(photo.cleaned_data["photo"], actor=actor_of(request))
         except cardocr.CardImageError as exc:
             return render_page(
                 request,
@@ -166,7 +166,7 @@ def capture_card(request: HttpRequest) -> HttpResponse:
 @web_view
 def capture_vcard(request: HttpRequest) -> HttpResponse:
     """A .vcf file, one card or many, each captured like a photographed card."""
-    permissions.require(user_of(request), "add", "contact")
+    services.require_card_capture(user_of(request))
     if request.method == "GET":
         return render_page(request, "ingest/capture_vcard.html", {"form": VcardUploadForm()})
     form = VcardUploadForm(request.POST, request.FILES)
@@ -198,7 +198,7 @@ def capture_vcard(request: HttpRequest) -> HttpResponse:
 @web_view
 def capture_mail(request: HttpRequest) -> HttpResponse:
     """An .eml or mbox file onto the timelines of the contacts in its messages."""
-    permissions.require(user_of(request), "change", "contact")
+    mail.require_mail_file(user_of(request))
     max_mb = mail_upload_max_bytes() // (1024 * 1024)
     if request.method == "GET":
         context: dict[str, Any] = {"form": MailUploadForm(), "max_mb": max_mb}

@@ -42,7 +42,7 @@ from rapport.ingest.mail import learners
 from rapport.timeline import events
 from rapport.timeline.models import Attachment, Direction, Entry
 from rapport.users import permissions
-from rapport.users.models import User
+from rapport.users.models import RecordKind, User
 
 SOURCE = "mail"
 DEFAULT_MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
@@ -681,6 +681,12 @@ def _ingest_batch(batch: list[tuple[int, bytes]], actor: Actor, learn: str) -> l
     return [outcomes[number] for number, _ in batch]
 
 
+def require_mail_file(user: Any) -> None:
+    """A file of mail adds to existing contacts' timelines: PermissionDenied unless the user
+    may change contacts (the upload pages, the API and ``rapport ingest mail`` alike)."""
+    permissions.require(user, "change", RecordKind.CONTACT)
+
+
 def ingest_file(
     path: str | os.PathLike[str], actor: Actor, *, outcomes: bool = False, learn: str = "background"
 ) -> Summary:
@@ -690,6 +696,7 @@ def ingest_file(
     messages are learned by the worker (``learn="background"``, so that reading a file is
     bound by storing it) or at once (``"inline"``); the senders of unmatched messages are
     always proposed at once. With ``outcomes`` the summary lists every message's outcome."""
+    require_mail_file(actor.user)
     summary = Summary()
     messages = enumerate(read_messages(path), start=1)
     while True:

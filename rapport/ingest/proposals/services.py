@@ -50,7 +50,9 @@ from rapport.core.errors import (
 from rapport.customers import normalize
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, ContactEmail
-from rapport.customers.selectors import account_for_email_domain
+from rapport.customers.selectors import account_for_email
+from rapport.customers.services import ContactParts
+from rapport.identity import selectors as identity_selectors
 from rapport.identity.compare import is_role_address, organisation_domain, registered_domain
 from rapport.ingest.mail import services as mail
 from rapport.ingest.mail import signature
@@ -645,17 +647,10 @@ def is_machine_address(address: str) -> bool:
     return bool(_MACHINE.match(local)) or is_role_address(address)
 
 
-def account_for_address(address: str) -> Account | None:
-    """The account owning the address's domain (or its registered domain); never for a
-    free-mail address, which says nothing about an employer."""
-    domain = organisation_domain(address)
-    if not domain:
-        return None
-    return account_for_email_domain(domain) or (
-        account_for_email_domain(registered_domain(domain))
-        if registered_domain(domain) != domain
-        else None
-    )
+def account_for_address(address: str, *, actor: Actor | None = None) -> Account | None:
+    """The account an unknown sender belongs to: ``customers.selectors.account_for_email``,
+    the one rule, among the accounts the actor's user may see."""
+    return account_for_email(actor=actor.user if actor is not None else None, email=address)
 
 
 def _names(display: str, fields: Fields | None, address: str) -> dict[str, str]:
@@ -770,7 +765,7 @@ def _unknown_sender(*, message: Message, result: StoreResult, actor: Actor) -> P
         return None
     sig = signature.read(message.new_text, known_name=display, known_email=address)
     fields = sig.fields if sig is not None else None
-    account = account_for_address(address)
+    account = account_for_address(address, actor=actor)
     how = "domain" if account is not None else ""
     if account is None and fields is not None and fields.company:
         by_name = normalize.normalize_org_name(fields.company)
@@ -817,16 +812,14 @@ def _unknown_sender(*, message: Message, result: StoreResult, actor: Actor) -> P
 
 def _likely_existing(value: dict[str, Any], account: Account | None) -> list[dict[str, Any]]:
     """The duplicate check of a create, run now so the steward sees "this looks like X"."""
-    from rapport.identity import check
-
-    probe = {
-        "given_name": value.get("given_name", ""),
-        "family_name": value.get("family_name", ""),
-        "emails": [value["email"]],
-        "phones": [p["number"] for p in value.get("phones") or []],
-        "organisation": account.name if account is not None else value.get("company", ""),
-    }
-    matches = check.duplicates_check(actor=None, kind="contact", data=probe, limit=3)
+    matches = identity_selectors.likely_duplicates(
+        actor=None,
+        kind="contact",
+        data={"given_name": value.get("given_name", ""), "family_name": value.get("family_name", "")},
+        parts=ContactParts(emails=[{"email": value["email"]}], phones=list(value.get("phones") or [])),
+        organisation=account.name if account is not None else value.get("company", ""),
+        limit=3,
+    )
     return [
         {"id": m.record_id, "label": m.label, "detail": m.detail, "percent": m.percent}
         for m in matches

@@ -24,7 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from rapport.audit.models import Via
 from rapport.audit.services import Actor
 from rapport.core.commands import command_actor
-from rapport.core.errors import RapportError
+from rapport.core.errors import PermissionDenied, RapportError
 from rapport.ingest.capture import vcard
 from rapport.ingest.mail import mailboxes
 from rapport.ingest.mail import services as mail
@@ -66,6 +66,8 @@ class Command(BaseCommand):
             summary = mail.ingest_file(opts["file"], actor)
         except OSError as exc:
             raise CommandError(f"Cannot read {opts['file']}: {exc.strerror or exc}.") from None
+        except PermissionDenied as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(
             f"{summary.read} messages read: {summary.stored} stored, "
             f"{summary.duplicates} duplicates, {len(summary.unmatched)} unmatched, "
@@ -82,13 +84,16 @@ class Command(BaseCommand):
             data = path.read_bytes()
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-        summary = vcard.ingest_bytes(
-            data,
-            actor=actor,
-            event=opts["event"],
-            on_duplicate=opts["on_duplicate"],
-            source=path.name,
-        )
+        try:
+            summary = vcard.ingest_bytes(
+                data,
+                actor=actor,
+                event=opts["event"],
+                on_duplicate=opts["on_duplicate"],
+                source=path.name,
+            )
+        except PermissionDenied as exc:
+            raise CommandError(exc.message) from None
         for result in summary.results:
             card = result.card
             self.stdout.write(f"card {card.position} ({card.name}): {result.describe()}")
