@@ -49,6 +49,14 @@ def _visible_merge(actor: Any, merge: Merge) -> Merge:
     merge.survivor_before = {k: v for k, v in merge.survivor_before.items() if access.can_view(k)}
     merge.survivor_after = {k: v for k, v in merge.survivor_after.items() if access.can_view(k)}
     merge.choices = {k: v for k, v in merge.choices.items() if access.can_view(k)}
+    # An undo's conflict names the field and its value now (services.merge_undo).
+    hidden = tuple(f"{name.replace('_', ' ')} was changed" for name in access.hidden)
+    merge.conflicts = [
+        "A field your role may not see was changed since the merge: kept"
+        if c.startswith(hidden)
+        else c
+        for c in merge.conflicts or []
+    ]
     if "records" not in merge.get_deferred_fields():
         merge.records = {pk: _visible_row(row, access) for pk, row in merge.records.items()}
     return merge

@@ -173,3 +173,18 @@ def test_without_choices_the_rules_decide_read_only_fields(personas, restricted)
     a.refresh_from_db()
     assert a.department == "Sales"  # the survivor's value, as the default rule says
     assert merge.choices == {}
+
+
+def test_an_undo_conflict_on_a_hidden_field_does_not_show_its_value(
+    api_client, personas, restricted
+):
+    a, _ = restricted
+    merge = _admin_merge(personas, *restricted)
+    Contact.objects.filter(pk=a.pk).update(custom={"salary_band": "Band-1-SECRET"})
+    services.merge_undo(actor=actor(personas["alice"]), merge=merge)
+    body = api_client("stella").get(f"/api/v1/duplicates/merges/{merge.pk}")
+    assert body.status_code == 200
+    assert "Band-1-SECRET" not in body.content.decode()
+    assert body.json()["conflicts"]  # the steward still learns something was kept
+    admin = api_client("alice").get(f"/api/v1/duplicates/merges/{merge.pk}").json()
+    assert any("Band-1-SECRET" in c for c in admin["conflicts"])
