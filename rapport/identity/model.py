@@ -144,7 +144,7 @@ CHANGES_AMONG_MATCHES = {"email": 0.05, "phone": 0.05, "organisation": 0.05}
 # given name (a nickname, an initial or a typo is not DIFFERENT) and their date of birth or
 # customer number. Without it EM can take "same family name, same employer" for the match
 # class: parents, children and colleagues named alike then score 100 % (issue 11).
-SAME_AMONG_MATCHES = {"given": 0.02, "identifier": 0.02}
+SAME_AMONG_MATCHES = {"given": 0.005, "identifier": 0.02}
 
 
 def _at_most(shares: dict[int, float], level: int, most: float) -> None:
