@@ -21,6 +21,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core import cache
 from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.transactions import after_commit
 from rapport.customers import normalize, search_index
 from rapport.customers.datadict import clean_custom
 from rapport.customers.models import (
@@ -989,7 +990,7 @@ def datafield_create(*, actor: Actor, data: dict) -> DataField:
     cleaned = clean_datafield_data(data, existing=None)
     with transaction.atomic():
         df = DataField.objects.create(**cleaned)
-        transaction.on_commit(cache.clear)
+        after_commit(cache.clear)
         audit_record(actor=actor, action=AuditEntry.Action.CREATE, entity_kind="datafield", entity_id=df.pk, obj=df, changes=diff({}, snapshot(df, list(DATAFIELD_FIELDS))))
     return df
 
@@ -1006,7 +1007,7 @@ def datafield_update(*, actor: Actor, field: DataField, data: dict, expected_ver
         if changes:
             locked.version += 1
             locked.save()
-            transaction.on_commit(cache.clear)
+            after_commit(cache.clear)
             audit_record(actor=actor, action=AuditEntry.Action.UPDATE, entity_kind="datafield", entity_id=locked.pk, obj=locked, changes=changes)
     return locked
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from rapport.audit.services import Actor
 from rapport.core.errors import ValidationFailed
+from rapport.core.transactions import enqueue_after_commit
 from rapport.identity import tasks
 from rapport.identity.models import Scan
 from rapport.identity.services import model_of, require_steward
@@ -49,5 +50,5 @@ def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = T
             requested_by=actor.user if getattr(actor.user, "pk", None) else None,
         )
         if enqueue:  # else the caller runs it in its own process (the command line)
-            transaction.on_commit(lambda: tasks.scan_run_task.enqueue(scan.pk))
+            enqueue_after_commit(tasks.scan_run_task, scan.pk)
     return scan

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class TimelineConfig(AppConfig):
@@ -7,6 +8,8 @@ class TimelineConfig(AppConfig):
 
     def ready(self) -> None:
         from rapport.timeline import events, merge
+        from rapport.timeline.checks import check_timeline_kinds
 
         events.register_builtin_kinds()
         merge.register_all()
+        checks.register(check_timeline_kinds)

@@ -88,12 +88,18 @@ def open_items(actor: Any, contact_ids: list[int]) -> dict[int, list[OpenItem]]:
     return found
 
 
+# The timeline's own kinds: what people write on it. The apps that feed it declare theirs
+# in their own events.py (mail: "email", captures: "card") and register them in ready().
+TIMELINE_KINDS = (
+    KindInfo("note", "Note", channel=Channel.OTHER),
+    KindInfo("call", "Call", channel=Channel.PHONE),
+    KindInfo("meeting", "Meeting", channel=Channel.MEETING),
+)
+
+
 def register_builtin_kinds() -> None:
-    register_kind("note", "Note", channel=Channel.OTHER)
-    register_kind("email", "E-mail", channel=Channel.EMAIL)
-    register_kind("call", "Call", channel=Channel.PHONE)
-    register_kind("meeting", "Meeting", channel=Channel.MEETING)
-    register_kind("card", "Business card", channel=Channel.IN_PERSON)
+    for kind in TIMELINE_KINDS:
+        register_kind(kind.name, kind.label, department=kind.department, channel=kind.channel)
 
 
 @dataclass

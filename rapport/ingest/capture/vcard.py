@@ -23,8 +23,8 @@ from rapport.customers import services as customer_services
 from rapport.customers.models import Account, AccountMembership, Contact, Kind
 from rapport.customers.selectors import account_for_email
 from rapport.identity import selectors as identity_selectors
+from rapport.ingest.capture import events as capture_events
 from rapport.ingest.capture.services import require_card_capture
-from rapport.timeline import events
 from rapport.users import permissions
 
 # Pictures, logos, sounds and keys are not kept: dropping them before vobject reads the
@@ -446,14 +446,13 @@ def capture(
             result.account_id, result.account_how = account.pk, how
         elif card.organisation:
             result.proposed_account = card.organisation
-        summary = f"Card collected at {event}" if event else "Business card captured"
-        entry = events.record(
-            kind="card",
-            summary=summary,
-            contacts=[contact.pk],
-            staff=actor.user,
-            body=card.note,
-            data={"event": event, "source": source, "card": card.position},
+        entry = capture_events.card_captured(
+            actor=actor,
+            contact_id=contact.pk,
+            event=event,
+            source=source,
+            position=card.position,
+            note=card.note,
         )
         result.entry_id = entry.pk
     return result

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from rapport.audit.services import Actor
 from rapport.core.errors import Conflict, PermissionDenied, ValidationFailed
+from rapport.core.transactions import enqueue_after_commit
 from rapport.customers.datadict import active_fields
 from rapport.ingest.imports import storage
 from rapport.ingest.imports.mapping import suggest_mapping, targets_for
@@ -208,7 +209,7 @@ def can_manage(user: Any, job: ImportJob) -> bool:
 
 
 def _enqueue(task: Any, job_id: int) -> None:
-    transaction.on_commit(lambda: task.enqueue(job_id))
+    enqueue_after_commit(task, job_id)
 
 
 def import_start(*, actor: Actor, job: ImportJob) -> ImportJob:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from rapport.core.transactions import enqueue_after_commit
 from rapport.ingest.mail import imap
 from rapport.ingest.mail.secrets import SecretUnreadable, decrypt, encrypt
 from rapport.ingest.mail.selectors import mailboxes_due
@@ -372,7 +373,7 @@ def mailbox_poll_enqueue(*, actor: Actor, mailbox_id: int) -> Mailbox:
     from rapport.ingest.mail.tasks import mailbox_poll_task
 
     mailbox = mailbox_get(actor=actor, mailbox_id=mailbox_id, action="change")
-    transaction.on_commit(lambda: mailbox_poll_task.enqueue(mailbox.pk))
+    enqueue_after_commit(mailbox_poll_task, mailbox.pk)
     return mailbox
 
 

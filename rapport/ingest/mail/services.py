@@ -38,9 +38,10 @@ from django.utils import timezone
 from rapport.audit.services import Actor
 from rapport.customers.models import ContactEmail
 from rapport.customers.normalize import normalize_email
+from rapport.ingest.mail import events as mail_events
 from rapport.ingest.mail import learners
 from rapport.timeline import events
-from rapport.timeline.models import Attachment, Direction, Entry
+from rapport.timeline.models import Attachment, Entry
 from rapport.users import permissions
 from rapport.users.models import RecordKind, User
 
@@ -424,19 +425,17 @@ def _draft(message: Message, known: _Known, actor: Actor) -> events.Draft | Stor
         "text_length": len(message.text),
         "attachments_skipped": message.skipped,
     }
-    return events.Draft(
-        kind="email",
+    return mail_events.email_entry(
         summary=message.subject or first_line or "(no subject)",
         contacts=list(roles),
+        roles=roles,
         occurred_at=message.sent_at,
-        channel="email",
-        direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+        outbound=outbound,
         staff=staff_user,
         body=message.new_text,
         source=SOURCE,
-        external_id=message.message_id,
+        message_id=message.message_id,
         data=data,
-        roles=roles,
     )
 
 
@@ -457,7 +456,7 @@ def store(message: Message, *, actor: Actor) -> StoreResult:
     saved: list[str] = []
     try:
         with transaction.atomic():
-            entry = events.record(**vars(draft))
+            entry = mail_events.email_received(draft)
             for att in message.attachments:
                 row = Attachment(
                     entry=entry,
@@ -524,7 +523,7 @@ def store_many(messages: list[Message], *, actor: Actor) -> list[StoreResult]:
         else:
             seen[draft.external_id] = i
             fresh.append((i, draft))
-    entries = events.record_many([d for _, d in fresh])
+    entries = mail_events.emails_received([d for _, d in fresh])
     for (i, draft), entry in zip(fresh, entries, strict=True):
         results[i] = StoreResult("stored", entry=entry, contacts=sorted(draft.roles or {}))
     for i, draft in drafts:

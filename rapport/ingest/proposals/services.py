@@ -47,6 +47,7 @@ from rapport.core.errors import (
     ValidationFailed,
     VersionConflict,
 )
+from rapport.core.transactions import after_commit
 from rapport.customers import normalize
 from rapport.customers import services as customer_services
 from rapport.customers.models import Account, Contact, ContactEmail
@@ -736,12 +737,13 @@ def _kept_files(proposal: Proposal) -> list[str]:
 
 
 def _drop_files(names: list[str]) -> None:
-    def drop() -> None:
-        for name in names:
-            with contextlib.suppress(OSError):  # already gone
-                default_storage.delete(name)
+    after_commit(_delete_stored, list(names))
 
-    transaction.on_commit(drop)
+
+def _delete_stored(names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(OSError):  # already gone
+            default_storage.delete(name)
 
 
 def _unknown_sender(*, message: Message, result: StoreResult, actor: Actor) -> Proposal | None:
