@@ -7,6 +7,13 @@ class UsersConfig(AppConfig):
     label = "users"
     default_auto_field = "django.db.models.BigAutoField"
 
+    def ready(self) -> None:
+        from django.core import checks
+
+        from rapport.users.checks import check_default_policies
+
+        checks.register(check_default_policies)
+
 
 class RapportAdminConfig(admin_apps.AdminConfig):
     """django.contrib.admin with its login replaced by the app's (rapport.users.adminsite)."""
