@@ -34,8 +34,8 @@ other way round (the app's assemblers are the exceptions, as the project's modul
 the apps: ``apps.py``, which registers the sub-packages' hooks, ``urls.py``, which joins
 their pages, and ``tasks.py``, the shim that keeps queued tasks' old dotted paths). Each
 pair (importing module, imported app) counts once; inside a split app, each pair
-(importing module, imported sub-package). Tests are left out: they build their data
-through any app's services and factories.
+(importing module, imported sub-package). Tests are left out (``tests`` packages and test
+helpers in ``testing`` packages): they build their data through any app's services.
 
 **The largest file**, in lines, of the modules under rapport/ (tests included).
 """
@@ -228,8 +228,8 @@ def layer(module: str) -> int:
 
 
 def upward(src: str, dst: str) -> bool:
-    if ".tests" in src or src.endswith(".conftest"):
-        return False  # tests build data through any app's services and factories
+    if ".tests" in src or ".testing" in src or src.endswith(".conftest"):
+        return False  # tests and their helpers build data through any app's services
     if layer(dst) > layer(src):
         return True
     # Inside a split app: its shared top-level modules must not reach into a sub-package.
