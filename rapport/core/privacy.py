@@ -89,7 +89,9 @@ def export_all(*, contact_id: int) -> dict[str, Any]:
 def erase_all(*, actor: Any, contact_id: int) -> dict[str, Any]:
     """Erase the contact's data of every registered kind; what each handler reports, by kind.
     The caller runs it in one transaction, so an erasure is whole or not at all."""
-    return {kind: h.erase(actor=actor, contact_id=contact_id) for kind, h in sorted(REGISTRY.items())}
+    return {
+        kind: h.erase(actor=actor, contact_id=contact_id) for kind, h in sorted(REGISTRY.items())
+    }
 
 
 def models_about_a_person() -> set[str]:
@@ -120,7 +122,9 @@ def check_privacy_registry(app_configs: Any = None, **kwargs: Any) -> list[check
                 apps.get_model(label)
             except (LookupError, ValueError):
                 errors.append(
-                    checks.Error(f"The privacy handler {kind!r} names no model {label!r}.", id="core.E004")
+                    checks.Error(
+                        f"The privacy handler {kind!r} names no model {label!r}.", id="core.E004"
+                    )
                 )
             covered[label] = kind
     for label in sorted(models_about_a_person()):

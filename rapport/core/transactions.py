@@ -21,7 +21,9 @@ from typing import Any
 from django.db import transaction
 
 
-def after_commit(fn: Callable[..., Any], /, *args: Any, using: str | None = None, **kwargs: Any) -> None:
+def after_commit(
+    fn: Callable[..., Any], /, *args: Any, using: str | None = None, **kwargs: Any
+) -> None:
     """Run ``fn(*args, **kwargs)`` once the current transaction commits (now, outside one)."""
     transaction.on_commit(functools.partial(fn, *args, **kwargs), using=using)
 

@@ -9,10 +9,15 @@ from rapport.ingest.capture import vcard
 
 
 def test_a_national_number_is_read_in_the_phones_own_region(personas):
-    jane = make_contact(given_name="Jane", family_name="Doe", emails=[], phones=["+44 20 7946 0018"])
+    jane = make_contact(
+        given_name="Jane", family_name="Doe", emails=[], phones=["+44 20 7946 0018"]
+    )
     parts = ContactParts(phones=[{"number": "020 7946 0018", "region": "GB"}])
     matches = selectors.likely_duplicates(
-        actor=personas["alice"], kind="contact", data={"given_name": "Jane", "family_name": "Doe"}, parts=parts
+        actor=personas["alice"],
+        kind="contact",
+        data={"given_name": "Jane", "family_name": "Doe"},
+        parts=parts,
     )
     assert [m.record_id for m in matches] == [jane.pk]
     assert any("phone" in e.words for e in matches[0].evidence)
@@ -21,15 +26,26 @@ def test_a_national_number_is_read_in_the_phones_own_region(personas):
 def test_a_create_with_nothing_to_go_on_matches_nothing(personas):
     make_contact(given_name="Jane", family_name="Doe")
     assert selectors.likely_duplicates(actor=personas["alice"], kind="contact", data={}) == []
-    assert selectors.likely_duplicates(actor=personas["alice"], kind="account", data={"name": " "}) == []
+    assert (
+        selectors.likely_duplicates(actor=personas["alice"], kind="account", data={"name": " "})
+        == []
+    )
 
 
 def test_a_vcard_meets_the_same_check_as_the_form(personas):
     jane = make_contact(full_name="Jane Doe", emails=["jane.doe@acme.example.com"])
     data = {"given_name": "Jane", "family_name": "Doe"}
     parts = ContactParts(emails=[{"email": "jane.doe@acme.example.com"}])
-    from_form = selectors.likely_duplicates(actor=personas["alice"], kind="contact", data=data, parts=parts)
-    card = vcard.Card(position=1, line=1, given="Jane", family="Doe", emails=[vcard.Typed("jane.doe@acme.example.com")])
+    from_form = selectors.likely_duplicates(
+        actor=personas["alice"], kind="contact", data=data, parts=parts
+    )
+    card = vcard.Card(
+        position=1,
+        line=1,
+        given="Jane",
+        family="Doe",
+        emails=[vcard.Typed("jane.doe@acme.example.com")],
+    )
     captured = vcard.capture(card, actor=actor(personas["alice"]))
     assert [m.record_id for m in from_form] == [jane.pk]
     assert (captured.outcome, captured.duplicate_of) == ("skipped", jane.pk)

@@ -16,7 +16,9 @@ TIMELINE_KINDS = (CARD,)
 
 def register() -> None:
     for kind in TIMELINE_KINDS:
-        events.register_kind(kind.name, kind.label, department=kind.department, channel=kind.channel)
+        events.register_kind(
+            kind.name, kind.label, department=kind.department, channel=kind.channel
+        )
 
 
 def card_captured(

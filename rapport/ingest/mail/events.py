@@ -20,7 +20,9 @@ TIMELINE_KINDS = (EMAIL,)
 
 def register() -> None:
     for kind in TIMELINE_KINDS:
-        events.register_kind(kind.name, kind.label, department=kind.department, channel=kind.channel)
+        events.register_kind(
+            kind.name, kind.label, department=kind.department, channel=kind.channel
+        )
 
 
 def email_entry(

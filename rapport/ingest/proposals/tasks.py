@@ -16,7 +16,9 @@ def mail_learn_task(entry_ids: list[int], user_id: int | None = None) -> None:
     from rapport.users.models import User
 
     user = User.objects.filter(pk=user_id).first() if user_id else None
-    proposals.from_entries(entry_ids=entry_ids, actor=Actor(user=user, via=Via.IMPORT, context={"learn": "mail"}))
+    proposals.from_entries(
+        entry_ids=entry_ids, actor=Actor(user=user, via=Via.IMPORT, context={"learn": "mail"})
+    )
 
 
 def queue_learning(*, entry_ids: list[int], actor: Actor) -> None:

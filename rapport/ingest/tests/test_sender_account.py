@@ -17,7 +17,9 @@ Could we meet next week?
 
 
 def _receive(user, to: str, mid: str) -> Proposal:
-    mail.receive(RAW.replace(b"{to}", to.encode()).replace(b"{mid}", mid.encode()), actor=actor(user))
+    mail.receive(
+        RAW.replace(b"{to}", to.encode()).replace(b"{mid}", mid.encode()), actor=actor(user)
+    )
     return Proposal.objects.get(kind=Proposal.Kind.NEW_CONTACT, key="tom@south.example.com")
 
 
