@@ -38,7 +38,7 @@ def events_modules() -> list[Any]:
 def check_timeline_kinds(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     from rapport.timeline.events import KINDS
 
-    errors = []
+    errors: list[checks.CheckMessage] = []
     for module in events_modules():
         for kind in getattr(module, "TIMELINE_KINDS", ()):
             if KINDS.get(kind.name) != kind:
