@@ -362,3 +362,47 @@ class Proposal(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.key}"
+
+
+# --- Mail files handed to the worker ---------------------------------------------------------
+
+
+class MailUpload(TimestampedModel):
+    """A mail file too large to read in a web request (``MAIL_UPLOAD_INLINE_BYTES``), stored
+    until the worker has read it. Its counts and first outcomes stay when the file is gone,
+    for the status page; only the uploader (and admins) see it."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Reading"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    MAX_OUTCOMES = 1000
+
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=20, default="web")  # the uploader's path, for the audit
+    file_name = models.CharField(max_length=255)  # as uploaded, shown on the page
+    file_path = models.CharField(max_length=255, blank=True)  # in default storage; "" once read
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    read = models.PositiveIntegerField(default=0)
+    stored = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    outcomes = models.JSONField(default=list)  # the first MAX_OUTCOMES messages' outcomes
+    error = models.TextField(blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING)

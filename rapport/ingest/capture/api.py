@@ -9,12 +9,13 @@ over the limit, 422 with the reason for one that cannot be read.
 
 from __future__ import annotations
 
-import os
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest
-from ninja import Router, Schema
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from rapport.api.auth import actor_of
@@ -24,6 +25,8 @@ from rapport.core.errors import ValidationFailed
 from rapport.ingest.capture import cardocr, services, vcard
 from rapport.ingest.capture import views as capture_views
 from rapport.ingest.mail import services as mail
+from rapport.ingest.mail import uploads as mail_uploads
+from rapport.ingest.models import MailUpload
 
 router = Router(tags=["captures"])
 
@@ -291,17 +294,73 @@ def capture_card_image(request: HttpRequest):
     }
 
 
+class MailUploadOut(Schema):
+    id: int
+    status: str = Field(description="queued, running, done or failed")
+    file_name: str
+    size: int
+    read: int
+    stored: int
+    duplicates: int
+    unmatched: int
+    errors: int
+    messages: list[MessageOut] = Field(
+        description=f"The outcomes of the first {MailUpload.MAX_OUTCOMES:,} messages"
+    )
+    error: str = Field(description="Why the file could not be read; '' otherwise")
+    created_at: dt.datetime
+    finished_at: dt.datetime | None
+
+
+def _messages(outcomes: list[Any]) -> list[dict[str, Any]]:
+    def get(m: Any, name: str) -> Any:
+        return m[name] if isinstance(m, dict) else getattr(m, name)
+
+    return [
+        {
+            "number": get(m, "number"),
+            "label": get(m, "label"),
+            "status": get(m, "status"),
+            "reason": get(m, "reason"),
+            "entry_id": get(m, "entry_id"),
+            "sender": get(m, "sender"),
+            "skipped_attachments": get(m, "skipped"),
+        }
+        for m in outcomes
+    ]
+
+
+def _upload(row: MailUpload) -> dict[str, Any]:
+    return {
+        "id": row.pk,
+        "status": row.status,
+        "file_name": row.file_name,
+        "size": row.size,
+        "read": row.read,
+        "stored": row.stored,
+        "duplicates": row.duplicates,
+        "unmatched": row.unmatched,
+        "errors": row.errors,
+        "messages": _messages(row.outcomes),
+        "error": row.error,
+        "created_at": row.created_at,
+        "finished_at": row.finished_at,
+    }
+
+
 @router.post(
     "/capture/mail",
-    response={200: MailOut, **problems(403, 413)},
+    response={200: MailOut, 202: MailUploadOut, **problems(403, 413)},
     url_name="capture-mail",
     openapi_extra=_multipart("file", "An .eml file (one message) or an .mbox file (many)"),
 )
-def capture_mail(request: HttpRequest):
+def capture_mail(request: HttpRequest, response: HttpResponse):
     """Every message of an .eml or mbox file onto the timelines of the contacts among its
     sender and recipients (once per Message-ID). Each message's outcome is listed; a broken
     message has its reason and does not stop the others; attachments over the size limit
-    are left out and listed with the reason while the message is stored."""
+    are left out and listed with the reason while the message is stored. A file larger than
+    ``MAIL_UPLOAD_INLINE_BYTES`` (5 MiB by default) is read in the background: the answer is
+    202 with the upload; follow ``Location`` until ``status`` is ``done``."""
     mail.require_mail_file(user_of(request))
     upload = request.FILES.get("file")
     if upload is None:
@@ -309,27 +368,26 @@ def capture_mail(request: HttpRequest):
     limit = capture_views.mail_upload_max_bytes()
     if upload.size and upload.size > limit:
         return _too_large(upload.name or "The file", upload.size, limit)
-    temp = capture_views.spooled_copy(upload)
-    try:
-        summary = mail.ingest_file(temp, actor_of(request), outcomes=True)
-    finally:
-        os.unlink(temp)
+    result = mail_uploads.mail_file_receive(actor=actor_of(request), upload=upload)
+    if isinstance(result, MailUpload):
+        response["Location"] = reverse("api:capture-mail-upload", kwargs={"upload_id": result.pk})
+        return Status(202, _upload(result))
     return {
-        "read": len(summary.messages),
-        "stored": summary.count("stored"),
-        "duplicates": summary.count("duplicate"),
-        "unmatched": summary.count("unmatched"),
-        "errors": summary.count("error"),
-        "messages": [
-            {
-                "number": m.number,
-                "label": m.label,
-                "status": m.status,
-                "reason": m.reason,
-                "entry_id": m.entry_id,
-                "sender": m.sender,
-                "skipped_attachments": m.skipped,
-            }
-            for m in summary.messages
-        ],
+        "read": result.read,
+        "stored": result.stored,
+        "duplicates": result.duplicates,
+        "unmatched": len(result.unmatched),
+        "errors": len(result.errors),
+        "messages": _messages(result.messages),
     }
+
+
+@router.get(
+    "/capture/mail/uploads/{upload_id}",
+    response={200: MailUploadOut, **problems(404)},
+    url_name="capture-mail-upload",
+)
+def capture_mail_upload(request: HttpRequest, upload_id: int):
+    """A mail file read in the background: its status, and its counts once done. Only the
+    person who uploaded it (and admins) see it; 404 for anyone else."""
+    return _upload(mail_uploads.mail_upload_get(user=user_of(request), pk=upload_id))

@@ -9,12 +9,11 @@ same whichever way a card comes in. Thin views: ``web_view`` turns PermissionDen
 
 from __future__ import annotations
 
-import os
-import tempfile
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import path
 from django.views.decorators.http import require_http_methods
 
@@ -25,21 +24,14 @@ from rapport.customers.models import Account, Contact
 from rapport.ingest.capture import cardocr, services, vcard
 from rapport.ingest.capture.forms import CardForm, MailUploadForm, PhotoForm, VcardUploadForm
 from rapport.ingest.mail import services as mail
+from rapport.ingest.mail import uploads as mail_uploads
+from rapport.ingest.models import MailUpload
 
 SOURCE_PHOTO = "card-photo"
 SOURCE_VCARD_UPLOAD = "vcard-upload"
 
 
 # --- shared with the API -------------------------------------------------------------------
-
-
-def spooled_copy(upload: Any) -> str:
-    """The uploaded file on disk (mailbox reads files by path); the caller deletes it."""
-    handle, name = tempfile.mkstemp(prefix="rapport-mail-", suffix=".upload")
-    with os.fdopen(handle, "wb") as out:
-        for chunk in upload.chunks():
-            out.write(chunk)
-    return name
 
 
 def card_image_max_bytes() -> int:
@@ -208,26 +200,58 @@ def capture_mail(request: HttpRequest) -> HttpResponse:
         context = {"form": form, "max_mb": max_mb}
         return render_page(request, "ingest/capture_mail.html", context, status=422)
     upload = form.cleaned_data["file"]
-    temp = spooled_copy(upload)
-    try:
-        summary = mail.ingest_file(temp, actor_of(request), outcomes=True)
-    finally:
-        os.unlink(temp)
+    result = mail_uploads.mail_file_receive(actor=actor_of(request), upload=upload)
+    if isinstance(result, MailUpload):
+        return redirect("ingest:mail-upload-detail", result.pk)
     context = {
         "form": MailUploadForm(),
         "max_mb": max_mb,
-        "summary": summary,
         "file_name": upload.name,
-        "stored": summary.count("stored"),
-        "duplicates": summary.count("duplicate"),
-        "unmatched": summary.count("unmatched"),
-        "errors": summary.count("error"),
+        **summary_context(result),
     }
     return render_page(request, "ingest/capture_mail.html", context)
+
+
+def summary_context(summary: mail.Summary) -> dict[str, Any]:
+    """What ``_mail_summary.html`` shows of a file read in the request."""
+    return {
+        "summary": summary,
+        "messages": summary.messages,
+        "read": summary.read,
+        "stored": summary.stored,
+        "duplicates": summary.duplicates,
+        "unmatched": len(summary.unmatched),
+        "errors": len(summary.errors),
+    }
+
+
+@require_http_methods(["GET"])
+@web_view
+def mail_upload_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Where a large mail file read by the worker stands; its summary once done."""
+    upload = mail_uploads.mail_upload_get(user=user_of(request), pk=pk)
+    context = {
+        "upload": upload,
+        "file_name": upload.file_name,
+        "messages": upload.outcomes,
+        "more": upload.read > len(upload.outcomes),
+        "read": upload.read,
+        "stored": upload.stored,
+        "duplicates": upload.duplicates,
+        "unmatched": upload.unmatched,
+        "errors": upload.errors,
+    }
+    return render_page(
+        request,
+        "ingest/mail_upload_detail.html",
+        context,
+        fragment="ingest/_mail_upload_status.html",
+    )
 
 
 urlpatterns = [
     path("capture/card/", capture_card, name="capture-card"),
     path("capture/vcard/", capture_vcard, name="capture-vcard"),
     path("capture/mail/", capture_mail, name="capture-mail"),
+    path("capture/mail/uploads/<int:pk>/", mail_upload_detail, name="mail-upload-detail"),
 ]

@@ -687,14 +687,21 @@ def require_mail_file(user: Any) -> None:
 
 
 def ingest_file(
-    path: str | os.PathLike[str], actor: Actor, *, outcomes: bool = False, learn: str = "background"
+    path: str | os.PathLike[str],
+    actor: Actor,
+    *,
+    outcomes: bool = False,
+    learn: str = "background",
+    max_outcomes: int | None = None,
 ) -> Summary:
     """Every message of a .eml or mbox file onto the timeline, ``FILE_BATCH`` at a time: a
     broken message is counted with its reason and never stops or half-writes another.
     Running it again stores nothing twice (Message-ID). Facts from the signatures of stored
     messages are learned by the worker (``learn="background"``, so that reading a file is
     bound by storing it) or at once (``"inline"``); the senders of unmatched messages are
-    always proposed at once. With ``outcomes`` the summary lists every message's outcome."""
+    always proposed at once. With ``outcomes`` the summary lists every message's outcome
+    (the first ``max_outcomes`` of them: a worker reading a large mbox keeps the counts of
+    all and the list of a page's worth)."""
     require_mail_file(actor.user)
     summary = Summary()
     messages = enumerate(read_messages(path), start=1)
@@ -704,7 +711,7 @@ def ingest_file(
             break
         for outcome in _ingest_batch(batch, actor, learn):
             summary.read += 1
-            if outcomes:
+            if outcomes and (max_outcomes is None or len(summary.messages) < max_outcomes):
                 summary.messages.append(outcome)
             if outcome.status == "stored":
                 summary.stored += 1

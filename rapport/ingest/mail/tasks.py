@@ -1,4 +1,4 @@
-"""Background work of mail: polling a mailbox. Safe to run twice."""
+"""Background work of mail: polling a mailbox, reading a large uploaded file. Safe to run twice."""
 
 from __future__ import annotations
 
@@ -20,3 +20,11 @@ def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
     if not Mailbox.objects.filter(pk=mailbox_id).exists():
         return  # deleted since it was queued
     imap.poll(mailbox_id, actor=Actor(user=None, via=Via.SYSTEM, context={"path": "worker"}))
+
+
+@task()
+def mail_upload_task(upload_id: int) -> None:
+    """Read a large uploaded mail file (``uploads.mail_upload_run``); safe to run twice."""
+    from rapport.ingest.mail import uploads
+
+    uploads.mail_upload_run(upload_id=upload_id)

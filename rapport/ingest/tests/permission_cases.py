@@ -10,8 +10,9 @@ from rapport.audit.services import Actor
 from rapport.core.testing.permissions import OWNER, Case, World, may
 from rapport.ingest.imports.selectors import MANAGING_ROLES
 from rapport.ingest.mail import mailboxes
-from rapport.ingest.models import Proposal
+from rapport.ingest.models import MailUpload, Proposal
 from rapport.ingest.tests.helpers import csv_bytes, run_import, upload
+from rapport.users.models import Role
 
 DEPENDS = ("customers",)
 C, A, MB, P, V = "contact", "account", "mailbox", "proposal", "view"
@@ -30,7 +31,14 @@ def build(world: World) -> None:
         kind=Proposal.Kind.FACT, field="title", contact_id=world.ids["contact"],
         value={"title": "CFO"}, key=f"title:{world.ids['contact']}:cfo",
     )  # fmt: skip
-    world.ids.update(job=job.pk, done=done.pk, mailbox=mailbox.pk, proposal=proposal.pk)
+    mail_upload = MailUpload.objects.create(uploaded_by=bob, file_name="b.mbox", status="done")
+    world.ids.update(
+        job=job.pk,
+        done=done.pk,
+        mailbox=mailbox.pk,
+        proposal=proposal.pk,
+        mail_upload=mail_upload.pk,
+    )
 
 
 def _import(success: int, *needs: tuple[str, str]):
@@ -51,6 +59,11 @@ def _mailbox(success: int, action: str = "change"):
         return 403 if may(role, MB, V) else 404
 
     return expect
+
+
+def _uploader(persona: str, role: str) -> int:
+    # A mail file read by the worker is its uploader's and the admins'; 404 for anyone else.
+    return 200 if persona == OWNER or role == Role.ADMIN else 404
 
 
 def _files(name: str, data: bytes, field: str = "file"):
@@ -173,4 +186,6 @@ CASES: list[Case] = [
     Case("get", url="ingest:capture-card", needs=((C, "add"),)),
     Case("get", url="ingest:capture-vcard", needs=((C, "add"),)),
     Case("get", url="ingest:capture-mail", needs=((C, "change"),)),
+    Case("get", "/capture/mail/uploads/{mail_upload}", expect=_uploader),
+    Case("get", url="ingest:mail-upload-detail", args=("mail_upload",), expect=_uploader),
 ]
