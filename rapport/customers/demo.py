@@ -32,7 +32,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.bulk import BulkWriter
 from rapport.customers import normalize, search_index
-from rapport.customers.demo_history import HistoryResult, demo_history
+from rapport.customers.demo_history import HistoryResult, demo_history, random_phone
 from rapport.customers.models import (
     Account,
     AccountAddress,
@@ -325,22 +325,6 @@ def _stems(region: str, number_type: int, seed: int) -> list[phonenumbers.PhoneN
 
 
 # --- phone numbers ---------------------------------------------------------------------------
-
-
-def random_phone(rng: random.Random, example: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
-    """A valid number of the example's kind: its leading digits, random last six digits."""
-    nsn = phonenumbers.national_significant_number(example)
-    keep = max(2, len(nsn) - 6)
-    for _ in range(20):
-        digits = nsn[:keep] + "".join(rng.choices("0123456789", k=len(nsn) - keep))
-        number = phonenumbers.PhoneNumber(
-            country_code=example.country_code,
-            national_number=int(digits),
-            italian_leading_zero=True if digits.startswith("0") else None,
-        )
-        if phonenumbers.is_valid_number(number):
-            return number
-    return example
 
 
 def _typed(rng: random.Random, number: phonenumbers.PhoneNumber) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import phonenumbers
 from django.db import transaction
 from django.db.models import Max
 
@@ -571,8 +572,6 @@ def _edits(
     """Edits by different staff over the year: each a real update through the services."""
     import phonenumbers
 
-    from rapport.customers.demo import random_phone
-
     rng = s.rng
     mobile = phonenumbers.example_number_for_type("GB", phonenumbers.PhoneNumberType.MOBILE)
     assert mobile is not None  # phonenumbers ships an example for every type in use
@@ -862,3 +861,20 @@ def demo_history(
         }
     )
     return result
+
+
+# The demo's phone numbers: demo.py draws its people's numbers with it too.
+def random_phone(rng: random.Random, example: phonenumbers.PhoneNumber) -> phonenumbers.PhoneNumber:
+    """A valid number of the example's kind: its leading digits, random last six digits."""
+    nsn = phonenumbers.national_significant_number(example)
+    keep = max(2, len(nsn) - 6)
+    for _ in range(20):
+        digits = nsn[:keep] + "".join(rng.choices("0123456789", k=len(nsn) - keep))
+        number = phonenumbers.PhoneNumber(
+            country_code=example.country_code,
+            national_number=int(digits),
+            italian_leading_zero=True if digits.startswith("0") else None,
+        )
+        if phonenumbers.is_valid_number(number):
+            return number
+    return example

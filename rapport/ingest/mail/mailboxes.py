@@ -17,6 +17,7 @@ from django.db.models import QuerySet
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.transactions import enqueue_after_commit
+from rapport.customers import normalize
 from rapport.ingest.mail import imap
 from rapport.ingest.mail.secrets import SecretUnreadable, decrypt, encrypt
 from rapport.ingest.mail.selectors import mailboxes_due
@@ -159,6 +160,20 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         out["poll_minutes"] = minutes
     if "enabled" in data:
         out["enabled"] = bool(data["enabled"])
+    # Control characters (PostgreSQL cannot store a NUL) are refused as in every text field.
+    for name in ("name", "host", "username", "password"):
+        if name in out and name not in errors:
+            try:
+                normalize.check_text(out[name])
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+    if "folders" in out and "folders" not in errors:
+        for folder in out["folders"]:
+            try:
+                normalize.check_text(folder)
+            except ValueError as exc:
+                errors["folders"] = [str(exc)]
+                break
     if errors:
         raise ValidationFailed("The mailbox settings have problems.", errors=errors)
     return out

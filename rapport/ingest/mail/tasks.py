@@ -24,7 +24,7 @@ def mailbox_poll_task(mailbox_id: int, due_only: bool = False) -> None:
 
 @task()
 def mail_upload_task(upload_id: int) -> None:
-    """Read a large uploaded mail file (``uploads.mail_upload_run``); safe to run twice."""
-    from rapport.ingest.mail import uploads
+    """Read a large uploaded mail file (``upload_runs.mail_upload_run``); safe to run twice."""
+    from rapport.ingest.mail import upload_runs
 
-    uploads.mail_upload_run(upload_id=upload_id)
+    upload_runs.mail_upload_run(upload_id=upload_id)

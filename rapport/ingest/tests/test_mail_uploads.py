@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from rapport.customers.tests.factories import make_contact
-from rapport.ingest.mail import uploads
+from rapport.ingest.mail import upload_runs
 from rapport.ingest.mail.tasks import mail_upload_task
 from rapport.ingest.models import MailUpload
 from rapport.ingest.tests.test_capture_views import MAIL_URL, mail_bytes
@@ -56,13 +56,13 @@ def box() -> bytes:
 def runs(monkeypatch) -> list[int]:
     """The upload ids the task ran for: proof the file went through mail_upload_task."""
     seen: list[int] = []
-    real = uploads.mail_upload_run
+    real = upload_runs.mail_upload_run
 
     def spy(*, upload_id: int) -> None:
         seen.append(upload_id)
         real(upload_id=upload_id)
 
-    monkeypatch.setattr(uploads, "mail_upload_run", spy)
+    monkeypatch.setattr(upload_runs, "mail_upload_run", spy)
     return seen
 
 
