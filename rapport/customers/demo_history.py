@@ -570,8 +570,6 @@ def _edits(
     s: _Story, people: list[_Person], accounts: list[int], result: HistoryResult, share: float
 ) -> None:
     """Edits by different staff over the year: each a real update through the services."""
-    import phonenumbers
-
     rng = s.rng
     mobile = phonenumbers.example_number_for_type("GB", phonenumbers.PhoneNumberType.MOBILE)
     assert mobile is not None  # phonenumbers ships an example for every type in use
@@ -761,8 +759,6 @@ def _duplicates(s: _Story, people: list[_Person], result: HistoryResult, wanted:
 def _national(e164: str) -> tuple[str, str | None]:
     """The number as a person in its country types it, and that country (the duplicate
     check still finds the number)."""
-    import phonenumbers
-
     number = phonenumbers.parse(e164, None)
     national = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return national, phonenumbers.region_code_for_number(number)
