@@ -14,13 +14,17 @@ from ninja import NinjaAPI, Swagger
 
 from rapport.api import errors
 from rapport.api.auth import BearerAuth, SessionAuth
+from rapport.consent import api as consent_api
 from rapport.customers.api import datafields, exports, parts, records, search
+from rapport.followups import api as followups_api
 from rapport.identity import api as identity_api
 from rapport.ingest.capture import api as capture_api
 from rapport.ingest.imports import api as ingest_api
 from rapport.ingest.mail import api as mailbox_api
 from rapport.ingest.mail import inbound as inbound_api
 from rapport.ingest.proposals import api as proposal_api
+from rapport.sales import api as sales_api
+from rapport.service import api as service_api
 from rapport.timeline import api as timeline_api
 from rapport.users import api as users_api
 
@@ -53,3 +57,7 @@ api.add_router("", inbound_api.router)
 api.add_router("", mailbox_api.router)
 api.add_router("", proposal_api.router)
 api.add_router("", capture_api.router)
+api.add_router("", followups_api.router)
+api.add_router("", sales_api.router)
+api.add_router("", service_api.router)
+api.add_router("", consent_api.router)

@@ -93,6 +93,10 @@ INSTALLED_APPS = [
     "rapport.ingest",
     "rapport.identity",
     "rapport.timeline",
+    "rapport.followups",
+    "rapport.sales",
+    "rapport.service",
+    "rapport.consent",
     "rapport.api",
 ]
 

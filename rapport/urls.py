@@ -11,6 +11,10 @@ urlpatterns = [
     path("", include("rapport.ingest.urls")),
     path("", include("rapport.identity.urls")),
     path("", include("rapport.timeline.urls")),
+    path("", include("rapport.followups.urls")),
+    path("", include("rapport.sales.urls")),
+    path("", include("rapport.service.urls")),
+    path("", include("rapport.consent.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

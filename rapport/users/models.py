@@ -51,6 +51,14 @@ class RecordKind(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicates"
     PROPOSAL = "proposal", "Proposed updates"
     MAILBOX = "mailbox", "Shared mailboxes"
+    LEAD = "lead", "Leads"
+    DEAL = "deal", "Deals"
+    SALES_SETUP = "salessetup", "Pipelines, stages and sales rules"
+    TASK = "task", "Tasks and follow-ups"
+    CASE = "case", "Cases"
+    SERVICE_SETUP = "servicesetup", "Service goals and calendars"
+    CONSENT = "consent", "Consent"
+    PRIVACY = "privacy", "Privacy requests"
 
 
 class RolePolicy(models.Model):

@@ -40,6 +40,14 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_READ, Visibility.ALL, [], []),
         RecordKind.PROPOSAL: (_READ, Visibility.ALL, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        RecordKind.LEAD: (_FULL, Visibility.ALL, [], []),
+        RecordKind.DEAL: (_FULL, Visibility.ALL, [], []),
+        RecordKind.SALES_SETUP: (_EDIT, Visibility.ALL, [], []),
+        RecordKind.TASK: (_FULL, Visibility.ALL, [], []),
+        RecordKind.CASE: (_FULL, Visibility.ALL, [], []),
+        RecordKind.SERVICE_SETUP: (_EDIT, Visibility.ALL, [], []),
+        RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
+        RecordKind.PRIVACY: (_READ, Visibility.ALL, [], []),
     },
     # Sales reps work their team's book of business and cannot reassign it.
     Role.SALES: {
@@ -50,6 +58,15 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
         RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        RecordKind.LEAD: (_EDIT, Visibility.TEAM, [], ["owner"]),
+        RecordKind.DEAL: (_EDIT, Visibility.TEAM, [], ["owner"]),
+        RecordKind.SALES_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.TASK: ({**_EDIT, "delete": True}, Visibility.TEAM, [], []),
+        # Sales sees the complaint before the call.
+        RecordKind.CASE: (_READ, Visibility.ALL, [], []),
+        RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.CONSENT: ({**_READ, "add": True}, Visibility.TEAM, [], []),
+        RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
     },
     # Marketing segments the whole base and exports lists, but does not read sales notes.
     Role.MARKETING: {
@@ -62,6 +79,15 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
         RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        RecordKind.LEAD: ({**_EDIT, "export": True}, Visibility.ALL, [], ["owner"]),
+        # Influenced and won revenue per campaign, not the deal's negotiation.
+        RecordKind.DEAL: (_READ, Visibility.ALL, [], []),
+        RecordKind.SALES_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.TASK: ({**_EDIT, "delete": True}, Visibility.TEAM, [], []),
+        RecordKind.CASE: (_READ, Visibility.ALL, [], []),
+        RecordKind.SERVICE_SETUP: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
+        RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
     },
     # The contact center must find any caller, and keeps their details current.
     Role.SERVICE: {
@@ -72,6 +98,16 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
         RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        # An agent qualifies a caller as a sales lead and sees the leads they raised.
+        RecordKind.LEAD: ({**_READ, "add": True}, Visibility.OWN, [], ["owner"]),
+        # The screen pop lists a caller's open deals.
+        RecordKind.DEAL: (_READ, Visibility.ALL, [], []),
+        RecordKind.SALES_SETUP: (_NONE, Visibility.NONE, [], []),
+        RecordKind.TASK: ({**_EDIT, "delete": True}, Visibility.TEAM, [], []),
+        RecordKind.CASE: (_EDIT, Visibility.TEAM, [], []),
+        RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.CONSENT: ({**_READ, "add": True}, Visibility.ALL, [], []),
+        RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
     },
     # Stewards review and merge duplicates (change); only admins tune matching (delete).
     Role.STEWARD: {
@@ -82,6 +118,15 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_EDIT, Visibility.ALL, [], []),
         RecordKind.PROPOSAL: (_EDIT, Visibility.ALL, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        RecordKind.LEAD: (_READ, Visibility.ALL, [], []),
+        RecordKind.DEAL: (_READ, Visibility.ALL, [], []),
+        RecordKind.SALES_SETUP: (_NONE, Visibility.NONE, [], []),
+        RecordKind.TASK: ({**_EDIT, "delete": True}, Visibility.OWN, [], []),
+        RecordKind.CASE: (_READ, Visibility.ALL, [], []),
+        RecordKind.SERVICE_SETUP: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
+        # Stewards answer export and erasure requests.
+        RecordKind.PRIVACY: ({**_EDIT, "export": True}, Visibility.ALL, [], []),
     },
     Role.READONLY: {
         RecordKind.ACCOUNT: (_READ, Visibility.ALL, ["notes"], []),
@@ -91,6 +136,14 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.DUPLICATE: (_NONE, Visibility.NONE, [], []),
         RecordKind.PROPOSAL: (_NONE, Visibility.NONE, [], []),
         RecordKind.MAILBOX: (_NONE, Visibility.NONE, [], []),
+        RecordKind.LEAD: (_READ, Visibility.ALL, [], []),
+        RecordKind.DEAL: (_READ, Visibility.ALL, [], []),
+        RecordKind.SALES_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.TASK: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CASE: (_READ, Visibility.ALL, [], []),
+        RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
+        RecordKind.CONSENT: (_READ, Visibility.ALL, [], []),
+        RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
     },
 }
 
@@ -285,5 +338,11 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         "mail_upload": can(user, "change", RecordKind.CONTACT),
         # Everyone may connect their own mailbox; shared ones need the mailbox right.
         "mailboxes": getattr(user, "is_authenticated", False),
+        "leads": can(user, "view", RecordKind.LEAD),
+        "deals": can(user, "view", RecordKind.DEAL),
+        "tasks": can(user, "view", RecordKind.TASK),
+        "cases": can(user, "view", RecordKind.CASE),
+        "consent": can(user, "view", RecordKind.CONSENT),
+        "privacy": can(user, "view", RecordKind.PRIVACY),
         "is_admin": role_of(user) == Role.ADMIN,
     }

@@ -1,0 +1,1 @@
+"""Sales: leads, deals, pipelines and stages, the people around a deal, forecasts."""

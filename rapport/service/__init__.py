@@ -1,0 +1,1 @@
+"""Service: cases, service goals (SLA) and their calendars, escalation, satisfaction."""
