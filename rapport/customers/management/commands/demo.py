@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from rapport.core import demo
 from rapport.customers.demo import DEFAULT_PASSWORD, HISTORY_CONTACTS, demo_load
 
 
@@ -75,6 +76,10 @@ class Command(BaseCommand):
                 f"{h.contacts_with_entries:,} contacts, {h.edits:,} edits by the staff "
                 f"({h.audit_entries:,} audit entries), {len(h.duplicates)} people entered twice."
             )
+        # Each domain app's share of the company's life, on the contacts just added.
+        if options["history_contacts"]:
+            for part in demo.parts():
+                self.stdout.write(part.load(seed=options["seed"]))
         if result.users_created:
             self.stdout.write(
                 f"Demo users created: {', '.join(result.users_created)}\n"
