@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from rapport.core import panels
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
@@ -332,6 +333,7 @@ def _contact_context(request: HttpRequest, contact: Contact, **extra: Any) -> di
         "account_candidates": [],
         "can_view_duplicates": permissions.can(user_of(request), "view", RecordKind.DUPLICATE),
         "duplicates": None,  # the panel loads after the page (htmx), or with ?panel=duplicates
+        "panels": panels.panels_for(user=user_of(request), kind="contact", pk=contact.pk),
     }
     context.update(extra)
     return context
@@ -604,6 +606,7 @@ def _account_context(request: HttpRequest, account: Account, **extra: Any) -> di
         "open_part": "",
         "can_view_duplicates": permissions.can(user_of(request), "view", RecordKind.DUPLICATE),
         "duplicates": None,
+        "panels": panels.panels_for(user=user_of(request), kind="account", pk=account.pk),
     }
     context.update(extra)
     return context
