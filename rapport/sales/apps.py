@@ -6,5 +6,14 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self) -> None:
-        # Registrations (timeline kinds, merge relations, open items, privacy handlers) go here.
-        pass
+        from rapport.core import privacy as core_privacy
+        from rapport.sales import events, merge, privacy
+
+        events.register()
+        merge.register_all()
+        core_privacy.register(
+            "sales",
+            export=privacy.sales_export,
+            erase=privacy.sales_erase,
+            models=("sales.Lead", "sales.DealRole", "sales.Deal"),
+        )
