@@ -17,6 +17,7 @@ dismissed or merged keeps its status.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 import logging
 import traceback
 from collections.abc import Callable, Iterable
@@ -129,7 +130,7 @@ def _run(scan: Scan) -> None:
     _progress(scan, "saving", candidates=len(kept))
     with transaction.atomic():
         _save_candidates(kind, kept, changed)
-        clusters = _rebuild_clusters(kind)
+        clusters = _rebuild_clusters(kind, conf.lower)
     _progress(scan, "merging" if conf.auto_merge else "done", clusters=clusters)
     merged = _auto_merge(kind, conf) if conf.auto_merge else 0
     Scan.objects.filter(pk=scan.pk).update(
@@ -298,7 +299,7 @@ def _save_candidates(kind: str, kept: Kept, changed: set[int] | None) -> None:
         Candidate.objects.filter(pk__in=stale[i : i + _BATCH]).delete()
 
 
-def _components(pairs: list[tuple[int, int]]) -> list[list[int]]:
+def _components(pairs: Iterable[tuple[int, int]]) -> list[list[int]]:
     parent: dict[int, int] = {}
 
     def root(x: int) -> int:
@@ -318,15 +319,143 @@ def _components(pairs: list[tuple[int, int]]) -> list[list[int]]:
     return [sorted(g) for g in groups.values()]
 
 
-def _rebuild_clusters(kind: str) -> int:
-    """Group the open pairs into clusters; a cluster with the same records as before keeps
-    its assignee and its skipped state."""
+# The most records one review group may hold: a steward compares them side by side, and
+# the people of the labelled benchmarks have at most 20 records.
+MAX_CLUSTER = 50
+
+
+def _split(
+    members: list[int], links: dict[int, dict[int, float]], lower: float, most: int
+) -> list[list[int]]:
+    """Average-linkage grouping of one connected component: repeatedly join the two groups
+    whose records match each other best on average (a pair never compared, or below the
+    review threshold, counts 0), while that average is at least ``lower`` and the joined
+    group holds at most ``most`` records. So a record joins a group only if it matches, on
+    average, at least half of its members surely; one strong link no longer chains two
+    families together; ``_settle`` then moves records a greedy join put in the wrong group.
+    Deterministic: ties go to the lowest ids."""
+    inside = set(members)
+    records: dict[int, list[int]] = {pk: [pk] for pk in members}
+    # Between groups: the sum of their records' pair probabilities.
+    between: dict[int, dict[int, float]] = {
+        pk: {o: p for o, p in links.get(pk, {}).items() if o in inside} for pk in members
+    }
+    version = dict.fromkeys(members, 0)
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(a: int, b: int) -> None:
+        x, y = (a, b) if a < b else (b, a)
+        average = between[x][y] / (len(records[x]) * len(records[y]))
+        if average >= lower and len(records[x]) + len(records[y]) <= most:
+            heapq.heappush(heap, (-average, x, y, version[x], version[y]))
+
+    for a in members:
+        for b in between[a]:
+            if a < b:
+                push(a, b)
+    while heap:
+        _, x, y, vx, vy = heapq.heappop(heap)
+        if x not in records or y not in records or version[x] != vx or version[y] != vy:
+            continue  # a group since joined or grown: its pairs were pushed again
+        records[x] += records.pop(y)
+        for other, total in between.pop(y).items():
+            if other == x:
+                continue
+            between[other].pop(y, None)
+            between[x][other] = between[x].get(other, 0.0) + total
+            between[other][x] = between[x][other]
+        between[x].pop(y, None)
+        del version[y]
+        version[x] += 1
+        for other in between[x]:
+            push(x, other)
+    return _settle(records, links, lower, most)
+
+
+def _settle(
+    records: dict[int, list[int]], links: dict[int, dict[int, float]], lower: float, most: int
+) -> list[list[int]]:
+    """Move single records to the group they belong with best, until none moves: joining
+    greedily can take a link between two families before either family is whole (a record
+    of one then sits with a record of the other). A record's pull towards a group is the
+    sum over its members of (probability - ``lower``), a pair not kept counting -``lower``
+    (the correlation-clustering objective); it moves where the pull is strongest if that
+    beats staying, or stands alone if every pull is negative. Each move raises the
+    objective, so this ends."""
+    group_of = {pk: g for g, members in records.items() for pk in members}
+    size = {g: len(members) for g, members in records.items()}
+    for _ in range(20):
+        moved = False
+        for pk in sorted(group_of):
+            home = group_of[pk]
+            pull: dict[int, float] = {}
+            for other, p in links.get(pk, {}).items():
+                g = group_of.get(other)
+                if g is not None:
+                    pull[g] = pull.get(g, 0.0) + p
+            stay = pull.get(home, 0.0) - lower * (size[home] - 1)
+            best, gain = home, stay
+            if size[home] > 1 and gain < 0:
+                best, gain = -pk - 1, 0.0  # alone: a group of its own, named apart from ids
+            for g, total in sorted(pull.items()):
+                if g == home or size[g] + 1 > most:
+                    continue
+                value = total - lower * size[g]
+                if value > gain + 1e-9:
+                    best, gain = g, value
+            if best != home:
+                size[home] -= 1
+                size[best] = size.get(best, 0) + 1
+                group_of[pk] = best
+                moved = True
+        if not moved:
+            break
+    groups: dict[int, list[int]] = {}
+    for pk, g in group_of.items():
+        groups.setdefault(g, []).append(pk)
+    return [sorted(g) for g in groups.values()]
+
+
+def review_clusters(
+    edges: Iterable[tuple[int, int, float]],
+    *,
+    lower: float,
+    upper: float = 1.0,
+    most: int = MAX_CLUSTER,
+) -> list[list[int]]:
+    """The review groups of the kept pairs (a, b, probability): each connected component
+    split by ``_split``; groups of one record are left out. Sorted, largest first, then
+    by lowest id. ``upper`` is accepted so callers pass both thresholds; the grouping
+    itself needs only ``lower``."""
+    links: dict[int, dict[int, float]] = {}
+    for a, b, p in edges:
+        if a == b:
+            continue
+        links.setdefault(a, {})[b] = max(p, links.get(a, {}).get(b, 0.0))
+        links.setdefault(b, {})[a] = links[a][b]
+    out: list[list[int]] = []
+    for component in _components((a, b) for a in links for b in links[a] if a < b):
+        if len(component) == 2:
+            out.append(component)
+            continue
+        out += [g for g in _split(component, links, lower, most) if len(g) > 1]
+    return sorted(out, key=lambda g: (-len(g), g[0]))
+
+
+def _rebuild_clusters(kind: str, lower: float | None = None) -> int:
+    """Group the open pairs into review clusters (``review_clusters``); a cluster with the
+    same records as before keeps its assignee and its skipped state. A pair whose two
+    records end in different groups belongs to no cluster: the steward is not asked about
+    it until a later scan joins them."""
+    if lower is None:
+        conf = check.match_settings()
+        lower = conf.lower
     open_pairs = list(
         Candidate.objects.filter(kind=kind, status=Candidate.Status.OPEN).values_list(
-            "pk", "left_id", "right_id", "probability"
+            "pk", "left_id", "right_id", "probability", "cluster_id"
         )
     )
-    groups = _components([(a, b) for _, a, b, _ in open_pairs])
+    groups = review_clusters([(a, b, p) for _, a, b, p, _ in open_pairs], lower=lower)
     old = {
         tuple(c.record_ids): c
         for c in Cluster.objects.filter(kind=kind).exclude(status=Cluster.Status.DONE)
@@ -334,8 +463,9 @@ def _rebuild_clusters(kind: str) -> int:
     values = registry.REGISTRY.values(kind, sorted({pk for g in groups for pk in g}))
     best: dict[int, float] = {}
     member_of = {pk: i for i, g in enumerate(groups) for pk in g}
-    for _, a, _, p in open_pairs:
-        best[member_of[a]] = max(best.get(member_of[a], 0.0), p)
+    for _, a, b, p, _ in open_pairs:
+        if a in member_of and member_of[a] == member_of.get(b):
+            best[member_of[a]] = max(best.get(member_of[a], 0.0), p)
     keep: list[Cluster] = []
     create: list[Cluster] = []
     for i, group in enumerate(groups):
@@ -362,9 +492,11 @@ def _rebuild_clusters(kind: str) -> int:
     for c in [*keep, *create]:
         for pk in c.record_ids:
             cluster_of[pk] = c.pk
-    by_cluster: dict[int, list[int]] = {}
-    for pk, a, _, _ in open_pairs:
-        by_cluster.setdefault(cluster_of[a], []).append(pk)
+    by_cluster: dict[int | None, list[int]] = {}
+    for pk, a, b, _, now in open_pairs:
+        target = cluster_of.get(a) if cluster_of.get(a) == cluster_of.get(b) else None
+        if target != now:
+            by_cluster.setdefault(target, []).append(pk)
     for cluster_pk, pair_pks in by_cluster.items():
         for j in range(0, len(pair_pks), _BATCH):
             Candidate.objects.filter(pk__in=pair_pks[j : j + _BATCH]).update(cluster_id=cluster_pk)
