@@ -1,0 +1,370 @@
+"""Reads of sales: lists, the pipeline board, a deal with its people and history.
+
+Every read applies the record rules: a deal or lead the reader may not see (another team's,
+for a sales rep) is NotFound, never a 403, and never in a list. A lead is also visible to
+the person who raised it (a contact-center agent sees the leads they passed on).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+from django.utils import timezone
+
+from rapport.core.errors import NotFound
+from rapport.core.pagination import Page, keyset_page
+from rapport.sales.models import Deal, DealRole, DealStageChange, Lead, LostReason, Pipeline, Stage
+from rapport.timeline.events import OpenItem
+from rapport.users import permissions
+from rapport.users.models import RecordKind, Visibility
+
+BOARD_LIMIT = 50  # cards shown per stage; the count and total cover them all
+
+
+# --- visibility -------------------------------------------------------------------------
+
+
+def lead_visibility_q(user: Any) -> Q | None:
+    q = permissions.visibility_q(user, RecordKind.LEAD)
+    if q is None:
+        return None
+    p = permissions.policy(user, RecordKind.LEAD)
+    if p.can_view and p.visibility != Visibility.NONE and getattr(user, "pk", None):
+        q |= Q(created_by_id=user.pk)
+    return q
+
+
+def visible_leads(user: Any) -> QuerySet[Lead]:
+    q = lead_visibility_q(user)
+    qs = Lead.objects.all()
+    return qs if q is None else qs.filter(q)
+
+
+def can_see_lead(user: Any, lead: Lead) -> bool:
+    if permissions.can_see_record(user, RecordKind.LEAD, lead):
+        return True
+    p = permissions.policy(user, RecordKind.LEAD)
+    return (
+        p.can_view
+        and p.visibility != Visibility.NONE
+        and lead.created_by_id is not None
+        and lead.created_by_id == getattr(user, "pk", None)
+    )
+
+
+def visible_deals(user: Any) -> QuerySet[Deal]:
+    return permissions.visible(user, RecordKind.DEAL, Deal.objects.all())
+
+
+# --- leads ------------------------------------------------------------------------------
+
+
+@dataclass
+class LeadFilters:
+    q: str = ""
+    status: str = ""
+    owner: int | None = None
+    cursor: str | None = None
+    size: int = 50
+
+
+def lead_list(*, actor: Any, filters: LeadFilters) -> Page:
+    permissions.require(actor, "view", RecordKind.LEAD)
+    qs = visible_leads(actor).select_related("owner", "contact", "account")
+    if filters.status in Lead.Status.values:
+        qs = qs.filter(status=filters.status)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.q:
+        qs = qs.filter(
+            Q(name__icontains=filters.q)
+            | Q(email__icontains=filters.q)
+            | Q(company_name__icontains=filters.q)
+        )
+    return keyset_page(
+        qs, order=["-id"], cursor=filters.cursor, size=max(1, min(filters.size, 200))
+    )
+
+
+def lead_get(*, actor: Any, pk: int, for_action: str = "view") -> Lead:
+    """A lead the actor may see (NotFound otherwise) and may act on (PermissionDenied)."""
+    permissions.require(actor, "view", RecordKind.LEAD)
+    lead = (
+        Lead.objects.select_related("owner", "team", "contact", "account", "converted_deal")
+        .filter(pk=pk)
+        .first()
+    )
+    if lead is None or not can_see_lead(actor, lead):
+        raise NotFound("No such lead.")
+    permissions.require(actor, for_action, RecordKind.LEAD)
+    return lead
+
+
+# --- deals ------------------------------------------------------------------------------
+
+
+@dataclass
+class DealFilters:
+    q: str = ""
+    status: str = ""
+    stage: int | None = None
+    pipeline: int | None = None
+    owner: int | None = None
+    account: int | None = None
+    closing: str = ""  # YYYY-MM
+    contact: int | None = None  # deals where this person ...
+    role: str = ""  # ... has this role (any role if empty)
+    cursor: str | None = None
+    size: int = 50
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date] | None:
+    try:
+        first = dt.date.fromisoformat(f"{month}-01")
+    except ValueError:
+        return None
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return first, nxt
+
+
+def deal_queryset(*, actor: Any, filters: DealFilters) -> QuerySet[Deal]:
+    permissions.require(actor, "view", RecordKind.DEAL)
+    qs = visible_deals(actor).select_related("account", "stage", "owner", "primary_contact")
+    if filters.status in Deal.Status.values:
+        qs = qs.filter(status=filters.status)
+    if filters.stage:
+        qs = qs.filter(stage_id=filters.stage)
+    if filters.pipeline:
+        qs = qs.filter(pipeline_id=filters.pipeline)
+    if filters.owner:
+        qs = qs.filter(owner_id=filters.owner)
+    if filters.account:
+        qs = qs.filter(account_id=filters.account)
+    if filters.closing:
+        bounds = month_bounds(filters.closing)
+        if bounds is not None:
+            qs = qs.filter(expected_close__gte=bounds[0], expected_close__lt=bounds[1])
+    if filters.contact:
+        roles = DealRole.objects.filter(contact_id=filters.contact)
+        if filters.role in DealRole.Role.values:
+            roles = roles.filter(role=filters.role)
+        qs = qs.filter(pk__in=roles.values("deal_id"))
+    if filters.q:
+        qs = qs.filter(Q(name__icontains=filters.q) | Q(account__name__icontains=filters.q))
+    return qs
+
+
+def deal_list(*, actor: Any, filters: DealFilters) -> Page:
+    qs = deal_queryset(actor=actor, filters=filters)
+    return keyset_page(
+        qs, order=["-id"], cursor=filters.cursor, size=max(1, min(filters.size, 200))
+    )
+
+
+def deal_get(*, actor: Any, pk: int, for_action: str = "view") -> Deal:
+    permissions.require(actor, "view", RecordKind.DEAL)
+    deal = (
+        Deal.objects.select_related(
+            "account", "stage", "pipeline", "owner", "team", "primary_contact", "lost_reason"
+        )
+        .filter(pk=pk)
+        .first()
+    )
+    if deal is None or not permissions.can_see_record(actor, RecordKind.DEAL, deal):
+        raise NotFound("No such deal.")
+    permissions.require(actor, for_action, RecordKind.DEAL)
+    return deal
+
+
+def deal_roles(*, deal: Deal) -> list[DealRole]:
+    return list(
+        DealRole.objects.filter(deal=deal).select_related("contact").order_by("-is_primary", "id")
+    )
+
+
+def role_get(*, actor: Any, deal: Deal, pk: int) -> DealRole:
+    role = DealRole.objects.select_related("deal").filter(pk=pk, deal=deal).first()
+    if role is None:
+        raise NotFound("No such role.")
+    return role
+
+
+@dataclass
+class HistoryRow:
+    change: DealStageChange
+    duration: dt.timedelta
+    current: bool = False
+
+
+def stage_history(*, deal: Deal, now: dt.datetime | None = None) -> list[HistoryRow]:
+    """Every move, oldest first, with the time spent in the stage it moved to."""
+    now = now or timezone.now()
+    changes = list(
+        DealStageChange.objects.filter(deal=deal)
+        .select_related("from_stage", "to_stage", "by")
+        .order_by("at", "id")
+    )
+    rows = []
+    for i, change in enumerate(changes):
+        last = i == len(changes) - 1
+        end = deal.closed_at if last and deal.closed_at else (now if last else changes[i + 1].at)
+        rows.append(HistoryRow(change, max(end - change.at, dt.timedelta(0)), current=last))
+    return rows
+
+
+def sales_cycle(deal: Deal) -> dt.timedelta | None:
+    """Created to closed, for a won or lost deal."""
+    return deal.closed_at - deal.created_at if deal.closed_at else None
+
+
+# --- the board --------------------------------------------------------------------------
+
+
+@dataclass
+class Column:
+    stage: Stage
+    deals: list[Deal] = field(default_factory=list)
+    count: int = 0
+    total: Decimal = Decimal(0)
+
+
+def pipelines() -> list[Pipeline]:
+    return list(Pipeline.objects.filter(is_active=True))
+
+
+def pipeline_get(pk: int | None) -> Pipeline:
+    qs = Pipeline.objects.filter(is_active=True)
+    pipeline = (
+        qs.filter(pk=pk).first() if pk else (qs.filter(is_default=True).first() or qs.first())
+    )
+    if pipeline is None:
+        raise NotFound("No such pipeline.")
+    return pipeline
+
+
+def board(*, actor: Any, pipeline: Pipeline, owner: int | None = None) -> list[Column]:
+    """The open stages of a pipeline with their open deals (soonest closing first, up to
+    ``BOARD_LIMIT`` a stage) and each stage's count and total: three queries, whatever
+    the number of deals. Won and lost stages are drop targets without cards."""
+    permissions.require(actor, "view", RecordKind.DEAL)
+    stages = list(pipeline.stages.filter(is_active=True).order_by("order", "id"))
+    qs = visible_deals(actor).filter(pipeline=pipeline, status=Deal.Status.OPEN)
+    if owner:
+        qs = qs.filter(owner_id=owner)
+    columns = {s.pk: Column(stage=s) for s in stages}
+    for row in qs.order_by().values("stage_id").annotate(n=Count("id"), total=Sum("amount")):
+        if row["stage_id"] in columns:
+            columns[row["stage_id"]].count = row["n"]
+            columns[row["stage_id"]].total = row["total"] or Decimal(0)
+    open_ids = [s.pk for s in stages if s.kind == Stage.Kind.OPEN]
+    cards = (
+        qs.filter(stage_id__in=open_ids)
+        .select_related("account", "owner")
+        .order_by("stage_id", "expected_close", "id")
+    )
+    # One query: each stage's first BOARD_LIMIT cards, numbered by a window function.
+    numbered = cards.annotate(
+        n=Window(
+            RowNumber(),
+            partition_by=[F("stage_id")],
+            order_by=[F("expected_close").asc(nulls_last=True), F("id")],
+        )
+    ).filter(n__lte=BOARD_LIMIT)
+    for deal in numbered:
+        columns[deal.stage_id].deals.append(deal)
+    return [columns[s.pk] for s in stages]
+
+
+# --- contacts and accounts ----------------------------------------------------------------
+
+
+def deals_for_contact(*, actor: Any, contact_id: int) -> list[tuple[Deal, list[str]]]:
+    """The deals the person has a role on (or is the primary contact of), newest first,
+    with their roles."""
+    permissions.require(actor, "view", RecordKind.DEAL)
+    qs = (
+        visible_deals(actor)
+        .filter(Q(roles__contact_id=contact_id) | Q(primary_contact_id=contact_id))
+        .distinct()
+        .select_related("account", "stage", "owner")
+        .prefetch_related(
+            Prefetch(
+                "roles",
+                queryset=DealRole.objects.filter(contact_id=contact_id),
+                to_attr="their_roles",
+            )
+        )
+        .order_by("-id")[:50]
+    )
+    return [(d, [r.get_role_display() for r in d.their_roles]) for d in qs]  # type: ignore[attr-defined]
+
+
+def deals_for_account(*, actor: Any, account_id: int) -> list[Deal]:
+    permissions.require(actor, "view", RecordKind.DEAL)
+    return list(
+        visible_deals(actor)
+        .filter(account_id=account_id)
+        .select_related("stage", "owner", "primary_contact")
+        .prefetch_related(Prefetch("roles", queryset=DealRole.objects.select_related("contact")))
+        .order_by("status", "-id")[:50]
+    )
+
+
+def open_deals(actor: Any, contact_ids: list[int]) -> dict[int, list[OpenItem]]:
+    """The screen pop's open deals of these callers (roles and primary contact), one query."""
+    found: dict[int, list[OpenItem]] = {}
+    if not permissions.can(actor, "view", RecordKind.DEAL):
+        return found
+    rows = (
+        DealRole.objects.filter(contact_id__in=contact_ids, deal__status=Deal.Status.OPEN)
+        .select_related("deal", "deal__stage")
+        .order_by("deal__expected_close", "deal_id")
+    )
+    q = permissions.visibility_q(actor, RecordKind.DEAL, "deal__owner")
+    if q is not None:
+        rows = rows.filter(q)
+    seen: set[tuple[int, int]] = set()
+    for role in rows[:200]:
+        key = (role.contact_id, role.deal_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        deal = role.deal
+        found.setdefault(role.contact_id, []).append(
+            OpenItem(
+                kind="deal",
+                label="Deal",
+                title=f"{deal.name} · {deal.stage.name} · {deal.amount:,.0f} {deal.currency}",
+                url=reverse("sales:deal-detail", args=[deal.pk]),
+                due=deal.expected_close,
+            )
+        )
+    return found
+
+
+def deals_closing(*, actor: Any, day: dt.date, limit: int = 20) -> list[Deal]:
+    """The actor's own open deals expected to close in ``day``'s month ("My day")."""
+    if not permissions.can(actor, "view", RecordKind.DEAL):
+        return []
+    first = day.replace(day=1)
+    nxt = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return list(
+        Deal.objects.filter(
+            owner_id=actor.pk,
+            status=Deal.Status.OPEN,
+            expected_close__gte=first,
+            expected_close__lt=nxt,
+        )
+        .select_related("account", "stage")
+        .order_by("expected_close", "id")[:limit]
+    )
+
+
+def lost_reasons() -> list[LostReason]:
+    return list(LostReason.objects.filter(is_active=True))

@@ -1,0 +1,40 @@
+"""Sales records for tests, made through the services as users would make them."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from rapport.customers.tests.factories import SYSTEM, make_account
+from rapport.sales import services
+from rapport.sales.models import Deal, Lead, Pipeline, Stage
+
+_seq = itertools.count(1)
+
+
+def pipeline() -> Pipeline:
+    return services.default_pipeline()
+
+
+def stage(name: str) -> Stage:
+    return pipeline().stages.get(name=name)
+
+
+def make_deal(*, owner: Any = None, account: Any = None, actor: Any = None, **data: Any) -> Deal:
+    n = next(_seq)
+    data.setdefault("name", f"Deal {n}")
+    data["account"] = (account or make_account(owner=owner)).pk
+    if owner is not None:
+        data["owner"] = owner.pk
+    if isinstance(data.get("stage"), str):
+        data["stage"] = stage(data["stage"]).pk
+    return services.deal_create(actor=actor or SYSTEM, data=data)
+
+
+def make_lead(*, owner: Any = None, actor: Any = None, **data: Any) -> Lead:
+    n = next(_seq)
+    if not any(data.get(k) for k in ("name", "email", "phone", "contact")):
+        data["name"] = f"Lead{n} Person"
+    if owner is not None:
+        data["owner"] = owner.pk
+    return services.lead_create(actor=actor or SYSTEM, data=data)
