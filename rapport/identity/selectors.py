@@ -92,9 +92,83 @@ def queue(
         qs = qs.filter(assigned_to__isnull=True)
     page = keyset_page(qs, order=["-value", "-score", "id"], cursor=cursor, size=size)
     labels = check._labels(kind, sorted({pk for c in page.items for pk in c.record_ids}))
+    names = {pk: label for pk, (label, _) in labels.items()}
+    reasons = cluster_reasons(kind=kind, clusters=page.items, names=names)
     for c in page.items:
-        c.labels = [labels.get(pk, (f"{kind} {pk}", ""))[0] for pk in c.record_ids]
+        c.labels = [names.get(pk, f"{kind} {pk}") for pk in c.record_ids]
+        c.reasons = reasons.get(c.pk, [])
     return page
+
+
+@dataclass
+class Reason:
+    """Why one record is in its review group: the member it matches best, how surely, and
+    the evidence in words (no values: a field hidden from the reader is not shown)."""
+
+    record_id: int
+    label: str
+    partner: str = ""  # the member it matches best; "" for the group's best-linked record
+    percent: int = 0
+    evidence: list[str] = field(default_factory=list)  # for the match, strongest first
+    against: str = ""  # the strongest evidence against, if any
+    links: int = 0  # members it matches
+    others: int = 0  # members besides itself
+
+
+def cluster_reasons(
+    *, kind: str, clusters: list[Cluster], names: dict[int, str]
+) -> dict[int, list[Reason]]:
+    """For each cluster, why each record is in it: the group's best-linked record first
+    (the one matching the most members most surely), then each other record with the
+    member it matches best. One query for all the clusters' pairs, whatever their number."""
+    if not clusters:
+        return {}
+    conf = check.match_settings()
+    model = check.current_model(kind, conf)
+    fields = check.fields_of(kind)
+    edges: dict[int, dict[int, dict[int, tuple[float, list[int]]]]] = {}
+    pairs = Candidate.objects.filter(
+        cluster_id__in=[c.pk for c in clusters], status=Candidate.Status.OPEN
+    ).values_list("cluster_id", "left_id", "right_id", "probability", "vector")
+    for cluster_id, a, b, p, vector in pairs:
+        links = edges.setdefault(cluster_id, {})
+        links.setdefault(a, {})[b] = (p, vector)
+        links.setdefault(b, {})[a] = (p, vector)
+    out: dict[int, list[Reason]] = {}
+    for c in clusters:
+        links = edges.get(c.pk, {})
+        members = list(c.record_ids)
+        if not members:
+            continue
+
+        def strength(
+            pk: int, links: dict[int, dict[int, tuple[float, list[int]]]] = links
+        ) -> tuple[float, int]:
+            return sum(p for p, _ in links.get(pk, {}).values()), -pk
+
+        anchor = max(members, key=strength)
+        reasons = []
+        for pk in [anchor, *(m for m in members if m != anchor)]:
+            mine = links.get(pk, {})
+            reason = Reason(
+                record_id=pk,
+                label=names.get(pk, f"{kind} {pk}"),
+                links=len(mine),
+                others=len(members) - 1,
+            )
+            if pk != anchor and mine:
+                partner, (p, vector) = max(
+                    mine.items(), key=lambda item: (item[1][0], item[0] == anchor, -item[0])
+                )
+                reason.partner = names.get(partner, f"{kind} {partner}")
+                reason.percent = round(p * 100)
+                if len(vector) == len(fields):  # a pair scored by an older set of fields: no words
+                    evidence = check.explain(kind, model, tuple(vector), conf.disabled_fields)
+                    reason.evidence = [e.words for e in evidence if e.weight > 0][:3]
+                    reason.against = next((e.words for e in evidence if e.weight < 0), "")
+            reasons.append(reason)
+        out[c.pk] = reasons
+    return out
 
 
 def queue_counts(*, actor: Any) -> dict[str, int]:
@@ -203,7 +277,9 @@ def compare_records(
     records = records_for_merge(actor=actor, kind=kind, ids=ids)
     survivor = next((r for r in records if r.pk == survivor_id), None) or suggest_survivor(records)
     others = [r for r in records if r.pk != survivor.pk]
-    preview = survivorship.merge_preview(kind=kind, survivor=survivor, others=others, choices=choices)
+    preview = survivorship.merge_preview(
+        kind=kind, survivor=survivor, others=others, choices=choices
+    )
     access = _field_access(actor, kind)
     preview = {name: entry for name, entry in preview.items() if access.can_view(name)}
     return ClusterView(
@@ -370,14 +446,20 @@ def likely_duplicates(
     return check.duplicates_check(actor=actor, kind=kind, data=probe, exclude=exclude, limit=limit)
 
 
-def contact_probe(data: dict[str, Any], parts: Any = None, *, organisation: str = "") -> dict[str, Any]:
+def contact_probe(
+    data: dict[str, Any], parts: Any = None, *, organisation: str = ""
+) -> dict[str, Any]:
     """What the check compares of a new contact: its names, e-mails, phones (each read in its
     own region, as the create stores it), account or company, first address and the
     data-dictionary values (identifying ones count)."""
-    probe: dict[str, Any] = {k: data[k] for k in ("full_name", "given_name", "family_name") if data.get(k)}
+    probe: dict[str, Any] = {
+        k: data[k] for k in ("full_name", "given_name", "family_name") if data.get(k)
+    }
     if data.get("custom"):
         probe["custom"] = data["custom"]
-    emails = [e.get("email") if isinstance(e, dict) else e for e in getattr(parts, "emails", None) or []]
+    emails = [
+        e.get("email") if isinstance(e, dict) else e for e in getattr(parts, "emails", None) or []
+    ]
     probe["emails"] = [str(e) for e in emails if e]
     probe["phones"] = [
         _phone(p.get("number"), p.get("region")) if isinstance(p, dict) else str(p)
@@ -402,7 +484,10 @@ def account_probe(
     """What the check compares of a new account: name, web domains, phone (read in the
     account's country), first address."""
     country = _country(str(data.get("country") or ""))
-    probe: dict[str, Any] = {"name": " ".join(str(data.get("name") or "").split()), "domains": list(domains)}
+    probe: dict[str, Any] = {
+        "name": " ".join(str(data.get("name") or "").split()),
+        "domains": list(domains),
+    }
     if data.get("phone"):
         probe["phone"] = _phone(str(data["phone"]), country or None)
     if country:
