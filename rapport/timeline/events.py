@@ -64,6 +64,9 @@ class OpenItem:
     title: str
     url: str = ""
     due: dt.date | None = None
+    # Lower first on the pop, whichever app registered first: a caller's open cases (10)
+    # come before the rest (50).
+    rank: int = 50
 
 
 # (actor, contact ids) -> {contact id: open items the actor may see}; one query per provider.
@@ -85,6 +88,8 @@ def open_items(actor: Any, contact_ids: list[int]) -> dict[int, list[OpenItem]]:
     for provider in OPEN_ITEMS:
         for pk, items in provider(actor, contact_ids).items():
             found.setdefault(pk, []).extend(items)
+    for items in found.values():
+        items.sort(key=lambda item: item.rank)  # stable: each provider's order stays
     return found
 
 
