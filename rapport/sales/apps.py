@@ -6,8 +6,13 @@ class SalesConfig(AppConfig):
     label = "sales"
 
     def ready(self) -> None:
+        from rapport.core import demo as core_demo
+        from rapport.core import panels
         from rapport.core import privacy as core_privacy
-        from rapport.sales import events, merge, privacy
+        from rapport.sales import demo, events, merge, privacy, selectors, views
+        from rapport.timeline.events import register_open_items
+        from rapport.users import permissions
+        from rapport.users.models import RecordKind
 
         events.register()
         merge.register_all()
@@ -16,4 +21,36 @@ class SalesConfig(AppConfig):
             export=privacy.sales_export,
             erase=privacy.sales_erase,
             models=("sales.Lead", "sales.DealRole", "sales.Deal"),
+        )
+        register_open_items(selectors.open_deals)
+
+        def sees_deals(user: object) -> bool:
+            return permissions.can(user, "view", RecordKind.DEAL)
+
+        for kind, url_name in (
+            ("contact", "sales:contact-deals"),
+            ("account", "sales:account-deals"),
+        ):
+            panels.register(
+                panels.Panel(
+                    name="deals",
+                    kind=kind,
+                    title="Deals",
+                    url_name=url_name,
+                    visible=sees_deals,
+                    order=20,
+                )
+            )
+        core_demo.register(core_demo.Part("sales", load=demo.sales_demo_load, order=20))
+        try:
+            from rapport.followups import myday
+        except ImportError:  # the followups app's "My day" is not there yet
+            return
+        myday.register_section(
+            myday.Section(
+                name="deals-closing",
+                title="Deals closing this month",
+                order=30,
+                items=views.closing_this_month,
+            )
         )
