@@ -11,6 +11,7 @@ rules (names, e-mail addresses, E.164 numbers, search tokens) as the services.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import re
 import sys
@@ -31,7 +32,7 @@ from tqdm import tqdm
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record
 from rapport.core.bulk import BulkWriter
-from rapport.customers import normalize, search_index
+from rapport.customers import normalize, search_index, services
 from rapport.customers.demo_history import HistoryResult, demo_history, random_phone
 from rapport.customers.models import (
     Account,
@@ -42,6 +43,7 @@ from rapport.customers.models import (
     ContactAddress,
     ContactEmail,
     ContactPhone,
+    DataField,
     Kind,
     Lifecycle,
     SearchToken,
@@ -394,6 +396,30 @@ class _Chunk:
     tokens: list[tuple] = field(default_factory=list)
 
 
+@dataclass
+class _Household:
+    """People at one home address sharing a family name: partners and grown children,
+    each with a given name and a date of birth of their own."""
+
+    family: str
+    family_ascii: str
+    address: tuple[str, str, str, str]
+    born: dt.date | None
+    givens: set[str] = field(default_factory=set)
+
+
+# Share of contacts with a date of birth, and of private contacts who join the latest
+# household of their country (a partner or a grown child).
+BIRTH_DATE_RATE = 0.85
+HOUSEHOLD_RATE = 0.2
+BIRTH_DATE_FIELD = "date_of_birth"
+
+
+def _given_key(name: str) -> str:
+    # 'Christopher' and 'Chris', 'Anna' and 'Ann': too alike for two people of one home.
+    return normalize.fold(name)[:3]
+
+
 class DemoGenerator:
     """Generates demo rows from a seed; the same seed always gives the same rows."""
 
@@ -405,6 +431,7 @@ class DemoGenerator:
         tag_ids: list[int],
         writer: _Writer,
         now: dt.datetime,
+        birth_key: str = "",
     ):
         self.rng = random.Random(seed)
         self.pools = [_faker_pool(spec, seed + i) for i, spec in enumerate(LOCALES)]
@@ -424,6 +451,15 @@ class DemoGenerator:
         self.accounts: list[_DemoAccount] = []
         self.accounts_by_pool: dict[int, list[_DemoAccount]] = {}
         self.vocabulary: set[str] = set()
+        # Dates of birth and households from a stream of their own: the names, e-mails and
+        # numbers of a seed stay what they were before people had them.
+        self.birth_rng = random.Random(f"birth-{seed}")
+        self.today = now.date()
+        self.birth_key = birth_key
+        self.households: dict[int, _Household] = {}  # the latest household of each locale
+        # Two people never share an e-mail address (a second Sean Smith at a company is
+        # sean.smith2@): hashes, so a million contacts' addresses stay small.
+        self.used_emails: set[int] = set()
 
     def _pool_index(self) -> int:
         return self.rng.choices(range(len(self.pools)), weights=self.weights)[0]
@@ -436,6 +472,42 @@ class DemoGenerator:
             return []
         chosen = self.rng.sample(self.tag_ids, k=self.rng.choice((1, 1, 2)))
         return [(obj_id, t) for t in chosen]
+
+    def _household_to_join(self, pool: _Pool, given: str) -> _Household | None:
+        """The latest household of the pool's country, if this private contact joins it:
+        never under a given name too like a member's."""
+        household = self.households.get(self.pools.index(pool))
+        if household is None or self.birth_rng.random() >= HOUSEHOLD_RATE:
+            return None
+        if _given_key(given) in household.givens or len(household.givens) >= 4:
+            return None
+        return household
+
+    def _birth_date(self, household: _Household | None) -> dt.date | None:
+        """A date of birth for most people: 20 to 70 years ago; in a household, a partner's
+        within six years of the first member's, or a grown child's 22 to 35 years after."""
+        rng = self.birth_rng
+        if rng.random() >= BIRTH_DATE_RATE:
+            return None
+        latest = self.today - dt.timedelta(days=20 * 365)
+        if household is not None and household.born is not None:
+            if rng.random() < 0.5:
+                offset = rng.randint(-6 * 365, 6 * 365)
+            else:
+                offset = rng.randint(22 * 365, 35 * 365)
+            born = household.born + dt.timedelta(days=offset)
+            if born <= latest:
+                return born
+        return latest - dt.timedelta(days=rng.randrange(50 * 365))
+
+    def _unique_email(self, email: str) -> str:
+        local, _, domain = email.rpartition("@")
+        candidate, n = email, 2
+        while hash(candidate) in self.used_emails:
+            candidate = f"{local}{n}@{domain}"
+            n += 1
+        self.used_emails.add(hash(candidate))
+        return candidate
 
     # --- accounts ---
 
@@ -535,6 +607,13 @@ class DemoGenerator:
             spec = pool.spec
             parts = self._name(pool)
             given_ascii, family_ascii = parts.pop("ascii")
+            household = None
+            if account is None:
+                household = self._household_to_join(pool, parts["given_name"])
+                if household is not None:
+                    parts["family_name"], family_ascii = household.family, household.family_ascii
+                    household.givens.add(_given_key(parts["given_name"]))
+            born = self._birth_date(household)
             created, updated = rng.choice(self.stamps)
             job_title = rng.choice(pool.jobs) if account or rng.random() < 0.3 else ""
             if account is not None:
@@ -553,7 +632,8 @@ class DemoGenerator:
                 parts["family_name"], parts["suffix"], full_name, sort_name, job_title,
                 rng.choice(DEPARTMENTS) if account else "", _weighted(rng, CHANNELS), spec.language,
                 rng.choice(spec.time_zones), owner, rng.choice(CONTACT_SOURCES),
-                _weighted(rng, CONTACT_LIFECYCLES), "{}",
+                _weighted(rng, CONTACT_LIFECYCLES),
+                json.dumps({self.birth_key: born.isoformat()}) if born and self.birth_key else "{}",
             ))  # fmt: skip
 
             # E-mail addresses: the first is primary.
@@ -585,7 +665,7 @@ class DemoGenerator:
                     )
             seen: set[str] = set()
             for i, (email, kind) in enumerate(emails):
-                email = email.lower()
+                email = self._unique_email(email.lower())
                 if email in seen:
                     continue
                 seen.add(email)
@@ -617,8 +697,19 @@ class DemoGenerator:
                     (created, updated, pk, e164, _typed(rng, number)[:50], "", kind, i == 0, SOURCE)
                 )
 
-            if account is None and rng.random() < 0.15:
-                street, city, region, postal = rng.choice(pool.addresses)
+            home = rng.choice(pool.addresses) if account is None and rng.random() < 0.15 else None
+            if household is not None:
+                home = household.address
+            elif home is not None:  # a new household: the next private contacts may join it
+                self.households[self.pools.index(pool)] = _Household(
+                    family=parts["family_name"],
+                    family_ascii=family_ascii,
+                    address=home,
+                    born=born,
+                    givens={_given_key(parts["given_name"])},
+                )
+            if home is not None:
+                street, city, region, postal = home
                 chunk.addresses.append((created, updated, Kind.HOME, street, city, region, postal, spec.country, True, SOURCE, pk))  # fmt: skip
 
             if account is not None:
@@ -661,6 +752,26 @@ def _write_contacts(w: _Writer, chunk: _Chunk) -> None:
     w.insert(AccountMembership, MEMBERSHIP_FIELDS, chunk.memberships)
     w.insert(Contact.tags.through, ("contact", "tag"), chunk.tags)
     w.insert(SearchToken, TOKEN_FIELDS, chunk.tokens)
+
+
+def _birth_date_field(admin: User) -> str:
+    """The key of the contacts' date of birth: an identifying data-dictionary field (so the
+    duplicate scan tells apart namesakes and relatives), created by the admin if missing.
+    '' if an admin has since made it something else: then no dates are written."""
+    found = DataField.objects.filter(entity=DataField.Entity.CONTACT, key=BIRTH_DATE_FIELD).first()
+    if found is None:
+        found = services.datafield_create(
+            actor=Actor(admin, via="system", context={"command": "demo"}),
+            data={
+                "entity": DataField.Entity.CONTACT,
+                "key": BIRTH_DATE_FIELD,
+                "label": "Date of birth",
+                "type": DataField.Type.DATE,
+                "is_identifying": True,
+            },
+        )
+    ok = found.is_active and found.type == DataField.Type.DATE
+    return found.key if ok else ""
 
 
 def _batches(total: int, size: int) -> Iterator[int]:
@@ -706,7 +817,12 @@ def demo_load(
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -262144")
     gen = DemoGenerator(
-        seed=seed, owner_ids=owner_ids, tag_ids=tag_ids, writer=writer, now=timezone.now()
+        seed=seed,
+        owner_ids=owner_ids,
+        tag_ids=tag_ids,
+        writer=writer,
+        now=timezone.now(),
+        birth_key=_birth_date_field(users["admin"]),
     )
     used_domains = set(AccountDomain.objects.values_list("domain", flat=True))
 
