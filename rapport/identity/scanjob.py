@@ -423,22 +423,37 @@ def review_clusters(
     upper: float = 1.0,
     most: int = MAX_CLUSTER,
 ) -> list[list[int]]:
-    """The review groups of the kept pairs (a, b, probability): each connected component
-    split by ``_split``; groups of one record are left out. Sorted, largest first, then
-    by lowest id. ``upper`` is accepted so callers pass both thresholds; the grouping
-    itself needs only ``lower``."""
-    links: dict[int, dict[int, float]] = {}
-    for a, b, p in edges:
-        if a == b:
-            continue
-        links.setdefault(a, {})[b] = max(p, links.get(a, {}).get(b, 0.0))
-        links.setdefault(b, {})[a] = links[a][b]
+    """The review groups of the kept pairs (a, b, probability), each pair once: each
+    connected component split by ``_split``; groups of one record are left out. Sorted,
+    largest first, then by lowest id. A component whose records all match each other at
+    ``lower`` or above is one group as it is (most are: two or three records), so only the
+    others are held as links. ``upper`` is accepted so callers pass both thresholds; the
+    grouping itself needs only ``lower``."""
+    pairs = [(a, b, p) if a < b else (b, a, p) for a, b, p in edges if a != b]
+    components = _components((a, b) for a, b, _ in pairs)
+    component_of = {pk: i for i, members in enumerate(components) for pk in members}
+    count = [0] * len(components)
+    weakest = [1.0] * len(components)
+    for a, _, p in pairs:
+        i = component_of[a]
+        count[i] += 1
+        weakest[i] = min(weakest[i], p)
     out: list[list[int]] = []
-    for component in _components((a, b) for a in links for b in links[a] if a < b):
-        if len(component) == 2:
-            out.append(component)
-            continue
-        out += [g for g in _split(component, links, lower, most) if len(g) > 1]
+    split: set[int] = set()
+    for i, members in enumerate(components):
+        k = len(members)
+        if count[i] == k * (k - 1) // 2 and weakest[i] >= lower and k <= most:
+            out.append(members)
+        else:
+            split.add(i)
+    links: dict[int, dict[int, float]] = {}
+    for a, b, p in pairs:
+        if component_of[a] in split:
+            links.setdefault(a, {})[b] = max(p, links.get(a, {}).get(b, 0.0))
+            links.setdefault(b, {})[a] = links[a][b]
+    del pairs, component_of
+    for i in sorted(split):
+        out += [g for g in _split(components[i], links, lower, most) if len(g) > 1]
     return sorted(out, key=lambda g: (-len(g), g[0]))
 
 
