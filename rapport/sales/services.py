@@ -168,14 +168,14 @@ def _country(errors: Errors, value: Any) -> str:
         return ""
 
 
-def _pk(value: Any) -> int | None:
+def _pk(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if hasattr(value, "pk"):
         return int(value.pk)
     if isinstance(value, str) and value.strip().isdigit():
         return int(value)
-    return None
+    return 0  # matches no row
 
 
 def _user(errors: Errors, name: str, value: Any) -> User | None:
@@ -1035,7 +1035,7 @@ def lead_disqualify(
 
     def apply(locked: Lead) -> None:
         locked.status = Lead.Status.DISQUALIFIED
-        locked.disqualify_reason = text
+        locked.disqualify_reason = text or ""
 
     return _lead_change(actor, lead, expected_version, apply)
 
@@ -1180,7 +1180,7 @@ def lead_form_create(*, actor: Actor, data: dict[str, Any]) -> tuple[LeadForm, s
     token = "lf_" + secrets.token_urlsafe(24)
     with transaction.atomic():
         form = LeadForm.objects.create(
-            name=name, prefix=token[:10], digest=token_digest(token),
+            name=name or "", prefix=token[:10], digest=token_digest(token),
             allowed_origins=[o.rstrip("/") for o in origins],
             source=clean_text(errors, "source", data.get("source")) or "Web form",
             team=_team(errors, data.get("team")),

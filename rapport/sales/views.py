@@ -128,7 +128,7 @@ def deal_move(request: HttpRequest, pk: int) -> HttpResponseBase:
     user = user_of(request)
     deal = selectors.deal_get(actor=user, pk=pk, for_action="change")
     stage = _int(request.POST.get("stage"))
-    target = Stage.objects.filter(pk=stage, pipeline_id=deal.pipeline_id).first()
+    target = Stage.objects.filter(pk=stage or 0, pipeline_id=deal.pipeline_id).first()
     back = request.POST.get("next") or reverse("sales:home") + f"?pipeline={deal.pipeline_id}"
     if not back.startswith("/") or back.startswith("//"):
         back = reverse("sales:home")

@@ -42,11 +42,23 @@ EXEMPT_API = {
     # Authenticated by the integration's own token in the URL or header, not a user's
     # session or bearer token; its tests are rapport/ingest/tests/test_inbound.py.
     ("post", "/inbound/mail"),
+    # A public web form's posts: no user, a per-form token, the same answer whatever
+    # happens; its tests are rapport/sales/tests/test_api.py.
+    ("post", "/lead-forms/submit"),
 }
 EXEMPT_WEB = {
     None,  # the root redirect to the contact list
     "users:login",  # the way in
     "users:logout",  # the way out; any session, or none, may leave
+    # A public form on the company's site (no login, a secret token in its address); its
+    # tests are rapport/service/tests/test_web_form.py.
+    "service:web-form",
+    # The person's own pages, from a signed link in a message, no login (and the provider's
+    # webhook, by its shared secret): rapport/consent/tests/test_public_pages.py.
+    "consent:unsubscribe",
+    "consent:confirm",
+    "consent:preferences",
+    "consent:bounce-webhook",
 }
 
 
