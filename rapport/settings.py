@@ -279,11 +279,29 @@ TASKS = {
     }
 }
 
-EMAIL_BACKEND = (
+# Every e-mail goes through the consent gate (rapport.consent.sending): Django's backend is
+# the gate's, which refuses unstamped messages and hands the rest to CONSENT_EMAIL_BACKEND.
+EMAIL_BACKEND = "rapport.consent.backend.GatedEmailBackend"
+CONSENT_EMAIL_BACKEND = (
     "django.core.mail.backends.locmem.EmailBackend"
     if TESTING
     else env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 )
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "rapport@localhost")
+# Links in messages (unsubscribe, preference centre, confirmation) start with this.
+RAPPORT_PUBLIC_URL = env_str("RAPPORT_PUBLIC_URL", "http://localhost:8000")
+CONSENT_SEND_RATE = env_int("CONSENT_SEND_RATE", 0)  # messages per second and process; 0: no limit
+CONSENT_SUPPRESSION_PEPPER = env_secret("CONSENT_SUPPRESSION_PEPPER")
+CONSENT_WEBHOOK_SECRET = env_secret("CONSENT_WEBHOOK_SECRET")
+CONSENT_UNSUBSCRIBE_MAILTO = env_str("CONSENT_UNSUBSCRIBE_MAILTO")
+CONSENT_DKIM_DOMAIN = env_str("CONSENT_DKIM_DOMAIN")
+CONSENT_DKIM_SELECTOR = env_str("CONSENT_DKIM_SELECTOR")
+CONSENT_DKIM_PRIVATE_KEY = env_secret("CONSENT_DKIM_PRIVATE_KEY")
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

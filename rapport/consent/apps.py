@@ -6,5 +6,8 @@ class ConsentConfig(AppConfig):
     label = "consent"
 
     def ready(self) -> None:
-        # Registrations (timeline kinds, merge relations, open items, privacy handlers) go here.
-        pass
+        from rapport.consent import events, merge, privacy
+
+        events.register()
+        merge.register_all()
+        privacy.register_all()

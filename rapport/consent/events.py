@@ -1,0 +1,80 @@
+"""Timeline events of consent: a change of consent, and the send log of each message.
+
+Registered by the consent app (``ConsentConfig.ready`` calls ``register``); the timeline's
+system check (``timeline.E001``) fails the build if a kind declared here is not registered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rapport.core.actor import Actor
+from rapport.timeline import events
+from rapport.timeline.models import Channel, Department, Direction, Entry
+
+if TYPE_CHECKING:
+    from rapport.consent.models import ConsentEvent, OutboundMessage
+
+CONSENT = events.KindInfo("consent", "Consent", channel=Channel.OTHER)
+OUTBOUND = events.KindInfo("outbound_email", "E-mail sent", channel=Channel.EMAIL)
+TIMELINE_KINDS = (CONSENT, OUTBOUND)
+
+SOURCE = "consent.outbound"
+
+
+def register() -> None:
+    for kind in TIMELINE_KINDS:
+        events.register_kind(
+            kind.name, kind.label, department=kind.department, channel=kind.channel
+        )
+
+
+def consent_changed(*, actor: Actor, event: ConsentEvent, purpose_label: str) -> Entry:
+    """A grant, a withdrawal or a pending double opt-in, on the contact's timeline."""
+    where = f" ({event.address})" if event.address else ""
+    return events.record(
+        kind=CONSENT.name,
+        summary=f"{purpose_label} by {event.get_channel_display()}{where}: "
+        f"{event.get_status_display().lower()}",
+        contacts=[event.contact_id],
+        staff=actor.user,
+        occurred_at=event.effective_at,
+        data={
+            "consent_event": event.pk,
+            "channel": event.channel,
+            "purpose": event.purpose_id,
+            "status": event.status,
+            "source": event.source,
+        },
+    )
+
+
+def message_logged(*, message: OutboundMessage, department: str) -> Entry | None:
+    """The send log of one message: sent, blocked, failed or bounced; once per outcome."""
+    if message.contact_id is None:
+        return None
+    verb = {
+        "sent": "E-mail sent",
+        "blocked": "E-mail not sent (consent)",
+        "failed": "E-mail failed",
+        "bounced": "E-mail bounced",
+    }.get(message.status, "E-mail")
+    return events.record(
+        kind=OUTBOUND.name,
+        summary=f"{verb}: {message.subject}",
+        contacts=[message.contact_id],
+        channel=Channel.EMAIL,
+        direction=Direction.OUTBOUND,
+        department=department if department in Department.values else Department.OTHER,
+        body=message.reason,
+        source=SOURCE,
+        external_id=f"{message.pk}:{message.status}",
+        data={
+            "outbound": message.pk,
+            "status": message.status,
+            "to": message.to_address,
+            "message_id": message.message_id,
+            "related_kind": message.related_kind,
+            "related_id": message.related_id,
+        },
+    )
