@@ -28,11 +28,14 @@ from rapport.identity import model as fs
 from rapport.identity.blocking import Organisation, Person
 from rapport.identity.compare import (
     ACCOUNT_VECTOR_FIELDS,
+    LEGACY_VECTOR_FIELDS,
     VECTOR_FIELDS,
     Level,
     account_vector,
+    contact_fields,
     contact_vector,
     describe,
+    is_identifying,
     name_forms,
 )
 from rapport.identity.models import Kind, MatchSettings, NotDuplicate
@@ -71,15 +74,32 @@ class Match:
         return round(self.probability * 100)
 
 
+def identifying_fields() -> list[tuple[str, str]]:
+    """(comparison field, label) of each identifying contact data field, sorted."""
+    return load.identifying_fields("contact", labels=True)
+
+
 def fields_of(kind: str) -> tuple[str, ...]:
-    return tuple(VECTOR_FIELDS) if kind == Kind.CONTACT else tuple(ACCOUNT_VECTOR_FIELDS)
+    """The comparison fields of a kind: a contact's, then one per identifying
+    data-dictionary field."""
+    if kind == Kind.CONTACT:
+        return contact_fields(name for name, _ in identifying_fields())
+    return tuple(ACCOUNT_VECTOR_FIELDS)
 
 
 def vector_of(kind: str, a: Any, b: Any, model: fs.Model | None = None) -> tuple[int, ...]:
-    """The comparison vector; a contact's names are weighed by how rare they are in the
-    table the model was fitted with."""
+    """The comparison vector, in the model's fields; a contact's names are weighed by how
+    rare they are in the table the model was fitted with."""
     if kind == Kind.CONTACT:
-        return tuple(contact_vector(a, b, model.frequencies if model is not None else None))
+        fields = model.fields if model is not None else fields_of(kind)
+        return tuple(
+            contact_vector(
+                a,
+                b,
+                model.frequencies if model is not None else None,
+                identifying=fields[len(VECTOR_FIELDS) :],
+            )
+        )
     return tuple(account_vector(a, b))
 
 
@@ -87,7 +107,7 @@ _MODEL_COLUMNS = ("contact_model", "account_model")
 # Fitted models parsed once per process: (settings id, version, saved at) -> kind -> model. The
 # stored model holds the name frequency table (hundreds of kilobytes of JSON), too much
 # to read and parse for every check before a create.
-_models: dict[tuple[int, int, Any], dict[str, fs.Model]] = {}
+_models: dict[tuple[Any, ...], dict[str, fs.Model]] = {}
 
 
 def match_settings() -> MatchSettings:
@@ -96,21 +116,37 @@ def match_settings() -> MatchSettings:
 
 
 def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
-    """The model the last full scan fitted, or a cautious default before any scan."""
+    """The model the last full scan fitted, or a cautious default before any scan; in the
+    comparison fields of today's data dictionary (one query for its identifying fields),
+    which names them to the steward (``Model.labels``)."""
     conf = conf or match_settings()
+    identifying = identifying_fields() if kind == Kind.CONTACT else []
+    fields = (
+        list(contact_fields(name for name, _ in identifying))
+        if kind == Kind.CONTACT
+        else list(ACCOUNT_VECTOR_FIELDS)
+    )
     if conf.pk is None:
-        return cold_start(kind)
-    key = (conf.pk, conf.version, conf.updated_at)
+        model = cold_start(kind, fields)
+        model.labels = {name: label.lower() for name, label in identifying}
+        return model
+    key = (conf.pk, conf.version, conf.updated_at, tuple(identifying))
     cached = _models.get(key, {}).get(kind)
     if cached is not None:
         return cached
     column = "contact_model" if kind == Kind.CONTACT else "account_model"
     stored = MatchSettings.objects.filter(pk=conf.pk).values_list(column, flat=True).first()
-    model = (
-        fs.Model.from_json(stored)
-        if stored and stored.get("fields") == list(fields_of(kind))
-        else cold_start(kind)
-    )
+    if not stored or stored.get("fields") == list(LEGACY_VECTOR_FIELDS):
+        # None yet, or one fitted before identifying fields were compared one by one (and
+        # the prior meant another thing): the starting weights until the next full scan.
+        model = cold_start(kind, fields)
+    else:
+        model = fs.Model.from_json(stored)
+        if model.fields != fields:
+            # The data dictionary gained or lost an identifying field since the scan: the
+            # fitted weights of the others, starting weights for a new one.
+            model = fs.with_fields(model, fields)
+    model.labels = {name: label.lower() for name, label in identifying}
     if len(_models) > 4:
         _models.clear()
     _models.setdefault(key, {})[kind] = model
@@ -122,11 +158,11 @@ def current_model(kind: str, conf: MatchSettings | None = None) -> fs.Model:
 _OFTEN_DIFFERENT = {"email", "phone", "organisation", "address", "domain"}
 
 
-def cold_start(kind: str) -> fs.Model:
+def cold_start(kind: str, fields: Any = None) -> fs.Model:
     """The model before any full scan has fitted one (or after the comparison fields
     changed): EM's starting values, with a different e-mail, phone, employer or address
     counting mildly against a match, as such values differ between duplicates often."""
-    model = fs.fit(list(fields_of(kind)), [])
+    model = fs.default_model(list(fields if fields is not None else fields_of(kind)))
     for i, name in enumerate(model.fields):
         if name in _OFTEN_DIFFERENT and Level.DIFFERENT in model.m[i]:
             model.m[i][Level.DIFFERENT] = 0.3
@@ -135,37 +171,77 @@ def cold_start(kind: str) -> fs.Model:
     return model
 
 
+def in_fields_of(model: fs.Model, vector: tuple[int, ...]) -> tuple[int, ...]:
+    """A stored vector in the model's fields: one kept before the identifying fields were
+    compared one by one, or before the data dictionary changed, has its common fields
+    kept and the others missing."""
+    if len(vector) == len(model.fields):
+        return tuple(vector)
+    if len(vector) == len(LEGACY_VECTOR_FIELDS) and model.fields[0] == LEGACY_VECTOR_FIELDS[0]:
+        old = dict(zip(LEGACY_VECTOR_FIELDS, vector, strict=True))
+    else:  # the fields every contact vector starts with, the identifying ones unknown
+        old = dict(
+            zip(model.fields[: len(VECTOR_FIELDS)], vector[: len(VECTOR_FIELDS)], strict=False)
+        )
+    return tuple(int(old.get(name, Level.MISSING)) for name in model.fields)
+
+
 def explain(
     kind: str, model: fs.Model, vector: tuple[int, ...], disabled: list[str] | None = None
 ) -> list[Evidence]:
-    names = fields_of(kind)
+    """Each field's level, weight and what it means, in the steward's words, strongest
+    evidence first (fields the admin turned off left out)."""
+    vector = in_fields_of(model, vector)
+    names = model.fields
+    weights = model.weights(vector)
+    off = _disabled_positions(names, disabled or [])
+    labels = model.labels
     out = []
     for i, level in enumerate(vector):
-        if names[i] in (disabled or []):
+        if i in off:
             continue
         out.append(
             Evidence(
                 names[i],
                 int(level),
-                round(model.weight(i, level), 2),
-                describe(names[i], int(level)),
+                round(weights[i], 2),
+                describe(names[i], int(level), labels.get(names[i], "")),
             )
         )
     return sorted(out, key=lambda e: -abs(e.weight))
 
 
-def masked(vector: tuple[int, ...], kind: str, disabled: list[str]) -> tuple[int, ...]:
-    """A field the admin turned off counts as missing: no evidence either way."""
+def _disabled_positions(names: Any, disabled: list[str]) -> set[int]:
+    # "identifier" (the settings' switch for identifying custom fields) turns off all of them.
+    every_identifying = "identifier" in disabled
+    return {
+        i
+        for i, name in enumerate(names)
+        if name in disabled or (every_identifying and is_identifying(name))
+    }
+
+
+def masked(
+    vector: tuple[int, ...], kind: str, disabled: list[str], fields: Any = None
+) -> tuple[int, ...]:
+    """A field the admin turned off counts as missing: no evidence either way.
+    "identifier" (the settings' switch for identifying custom fields) turns off every
+    identifying field, which follow a contact's other fields; with ``fields`` (the
+    vector's), one may be turned off by its name too."""
     if not disabled:
         return vector
-    names = fields_of(kind)
-    return tuple(-1 if names[i] in disabled else lv for i, lv in enumerate(vector))
+    if fields is None:
+        fields = VECTOR_FIELDS if kind == Kind.CONTACT else ACCOUNT_VECTOR_FIELDS
+        if kind == Kind.CONTACT and len(vector) > len(fields):
+            fields = (*fields, *("id:" for _ in range(len(vector) - len(fields))))
+    off = _disabled_positions(fields, disabled)
+    return tuple(-1 if i in off else lv for i, lv in enumerate(vector))
 
 
 def score(
     kind: str, model: fs.Model, a: Any, b: Any, disabled: list[str] | None = None
 ) -> tuple[float, float, tuple[int, ...]]:
-    vector = masked(vector_of(kind, a, b, model), kind, disabled or [])
+    vector = masked(vector_of(kind, a, b, model), kind, disabled or [], model.fields)
     return model.probability(vector), model.score(vector), vector
 
 
@@ -206,9 +282,8 @@ def person_of(data: dict[str, Any]) -> Person:
         organisation = (
             Account.objects.filter(pk=data["account"]).values_list("name", flat=True).first() or ""
         )
-    keys = load.identifying_keys("contact")
     custom = data.get("custom") or {}
-    identifiers = tuple(f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, ""))
+    identifiers = load.identifying_values(custom, load.identifying_keys("contact", typed=True))
     return Person(
         given=given,
         family=family,

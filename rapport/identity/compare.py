@@ -352,30 +352,201 @@ def addresses(a: str, b: str) -> Level:
     return _address_level(a, b)
 
 
-def _identifier_map(values: Iterable[str]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        value = "".join(fold(value).split())
-        if sep and value:
-            out.setdefault(key.strip().lower(), set()).add(value)
-    return out
+class DateLevel(IntEnum):
+    """How two dates (a date of birth) agree. A slip is a typing error, not another date."""
+
+    MISSING = -1
+    DIFFERENT = 0
+    ONE_OFF = 1  # one of day, month and year written with a slip (one character), the rest equal
+    TRANSPOSED = 2  # day and month swapped (03/10 for 10/03)
+    EXACT = 3
+    YEAR_NEAR = 4  # the same day and month, the year one apart
 
 
-def identifiers(a: Iterable[str], b: Iterable[str]) -> Level:
-    """Identifying data-dictionary values ('vat=GB123456789', 'customer_no=4711'), marked so by
-    an administrator: one equal value is EXACT; a key both have with no value in common is
-    DIFFERENT (two people, two passport numbers); no key in common is MISSING."""
-    x, y = _identifier_map(a), _identifier_map(b)
-    common = x.keys() & y.keys()
-    if not common:
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})[-./ ]?(\d{1,2})[-./ ]?(\d{1,2})(?:[T ].*)?$"),  # 1980-03-10, 19800310
+    re.compile(r"^(\d{1,2})[-./ ](\d{1,2})[-./ ](\d{4})$"),  # 10/03/1980, 10.03.1980
+)
+
+
+@lru_cache(maxsize=1 << 14)
+def date_parts(value: str) -> tuple[int, int, int] | None:
+    """(year, month, day) of a date written ISO (1980-03-10), compact (19800310) or day first
+    (10/03/1980, 10.03.1980); None for anything else. Not checked against the calendar: a
+    slip can make an impossible date, which is still the date someone meant."""
+    text = value.strip()
+    found = _DATE_FORMS[0].match(text)
+    if found:
+        year, month, day = (int(g) for g in found.groups())
+    else:
+        found = _DATE_FORMS[1].match(text)
+        if not found:
+            return None
+        day, month, year = (int(g) for g in found.groups())
+    if not (1 <= month <= 12 or 1 <= day <= 12) or not (1 <= day <= 31 or 1 <= month <= 31):
+        return None
+    return year, month, day
+
+
+def _slip(a: int, b: int, width: int) -> bool:
+    return OSA.distance(f"{a:0{width}d}", f"{b:0{width}d}", score_cutoff=1) <= 1
+
+
+def _date_level(x: tuple[int, int, int], y: tuple[int, int, int]) -> DateLevel:
+    if x == y:
+        return DateLevel.EXACT
+    (y1, m1, d1), (y2, m2, d2) = x, y
+    if y1 == y2 and (m1, d1) == (d2, m2):
+        return DateLevel.TRANSPOSED
+    if (m1, d1) == (m2, d2) and abs(y1 - y2) == 1:
+        return DateLevel.YEAR_NEAR
+    same = (y1 == y2) + (m1 == m2) + (d1 == d2)
+    if same == 2 and (
+        (y1 != y2 and _slip(y1, y2, 4))
+        or (m1 != m2 and _slip(m1, m2, 2))
+        or (d1 != d2 and _slip(d1, d2, 2))
+    ):
+        return DateLevel.ONE_OFF
+    return DateLevel.DIFFERENT
+
+
+def dates(a: Iterable[str], b: Iterable[str]) -> DateLevel:
+    """Two sets of dates (one identifying field's values): the best agreement of any two.
+    A value that is not a date is compared as written (equal or different)."""
+    best = DateLevel.MISSING
+    rank = _DATE_RANK
+    for x in a:
+        for y in b:
+            px, py = date_parts(x), date_parts(y)
+            if px is None or py is None:
+                level = (
+                    DateLevel.EXACT
+                    if "".join(x.split()).lower() == "".join(y.split()).lower()
+                    else DateLevel.DIFFERENT
+                )
+            else:
+                level = _date_level(px, py)
+            if rank[level] > rank[best]:
+                best = level
+    return best
+
+
+# Strongest first: which of two values' levels a pair of dates takes.
+_DATE_ORDER = (
+    DateLevel.EXACT,
+    DateLevel.TRANSPOSED,
+    DateLevel.YEAR_NEAR,
+    DateLevel.ONE_OFF,
+    DateLevel.DIFFERENT,
+)
+_DATE_RANK = {level: len(_DATE_ORDER) - i for i, level in enumerate(_DATE_ORDER)} | {
+    DateLevel.MISSING: 0
+}
+
+
+@lru_cache(maxsize=1 << 14)
+def _code(value: str) -> str:
+    return "".join(c for c in fold(value) if c.isalnum())
+
+
+def codes(a: Iterable[str], b: Iterable[str]) -> Level:
+    """Two sets of identifying values (a customer number, a passport number), spaces,
+    punctuation and case aside: one in common is EXACT; one character dropped, added, changed or two
+    swapped in a value of four characters or more is STRONG (a slip); else DIFFERENT."""
+    x = {_code(v) for v in a} - {""}
+    y = {_code(v) for v in b} - {""}
+    if not x or not y:
         return Level.MISSING
-    if any(x[k] & y[k] for k in common):
+    if x & y:
         return Level.EXACT
+    if any(
+        min(len(p), len(q)) >= 4 and OSA.distance(p, q, score_cutoff=1) <= 1 for p in x for q in y
+    ):
+        return Level.STRONG
     return Level.DIFFERENT
 
 
+# Identifying data-dictionary fields are comparison fields of their own, named by how they
+# compare and their key: "date:birth_date" (``dates``), "id:customer_no" (``codes``).
+DATE_PREFIX, CODE_PREFIX = "date:", "id:"
+
+
+def identifying_field(key: str, type: str) -> str:  # noqa: A002 - the data field's attribute
+    """The comparison field of an identifying data-dictionary field of this key and type."""
+    return (DATE_PREFIX if type == "date" else CODE_PREFIX) + key
+
+
+def is_identifying(field: str) -> bool:
+    return field.startswith((DATE_PREFIX, CODE_PREFIX))
+
+
+def _values_of(identifiers: Iterable[str], field: str) -> list[str]:
+    """The values of one identifying field among a record's identifying values: entries
+    "date:birth_date=1980-03-10" (as ``load`` writes them, the field named with its type)
+    or plain "birth_date=1980-03-10"."""
+    key = field.partition(":")[2]
+    out = []
+    for item in identifiers:
+        name, sep, value = item.partition("=")
+        if sep and value and name in (field, key):
+            out.append(value)
+    return out
+
+
+def identifying_level(field: str, a: Iterable[str], b: Iterable[str]) -> int:
+    """The level of one identifying field (``identifying_field``) between two records'
+    identifying values ("field=value" or "key=value" each)."""
+    x, y = _values_of(a, field), _values_of(b, field)
+    if not x or not y:
+        return int(Level.MISSING)
+    if field.startswith(DATE_PREFIX):
+        return int(dates(x, y))
+    return int(codes(x, y))
+
+
+def identifying_fields_of(people: Iterable[Any]) -> tuple[str, ...]:
+    """The identifying fields the records' values belong to, sorted: an entry that names
+    its field ("date:birth_date=…") gives it; a plain "key=value" is a date field when
+    nine in ten of the key's values read as dates, else an identifier."""
+    named: set[str] = set()
+    plain: dict[str, list[int]] = {}
+    for person in people:
+        for item in getattr(person, "identifiers", ()):
+            name, sep, value = item.partition("=")
+            if not sep or not value:
+                continue
+            if is_identifying(name):
+                named.add(name)
+            else:
+                seen = plain.setdefault(name, [0, 0])
+                seen[0] += 1
+                seen[1] += date_parts(value) is not None
+    for key, (values, as_dates) in plain.items():
+        if not any(f.partition(":")[2] == key for f in named):
+            named.add(identifying_field(key, "date" if as_dates >= 0.9 * values else "text"))
+    return tuple(sorted(named))
+
+
+def field_levels(field: str) -> list[int]:
+    """The levels a comparison field can take apart from MISSING, strongest first (a
+    name-rarity field: its bands)."""
+    if field in RARITY_FIELDS:
+        return list(range(TOP, -1, -1))
+    if field.startswith(DATE_PREFIX):
+        return [int(lv) for lv in _DATE_ORDER]
+    if field.startswith(CODE_PREFIX):
+        return [int(Level.EXACT), int(Level.STRONG), int(Level.DIFFERENT)]
+    return [int(Level.EXACT), int(Level.STRONG), int(Level.WEAK), int(Level.DIFFERENT)]
+
+
+# The fields every contact vector has; each identifying data-dictionary field adds one
+# (``identifying_field``) after them, in the order ``contact_fields`` is given them.
 VECTOR_FIELDS = (
+    "given", "family", "email", "phone", "organisation", "address",
+    "given_rarity", "family_rarity",
+)  # fmt: skip
+# The fields of vectors stored before identifying fields were compared one by one (issue 13).
+LEGACY_VECTOR_FIELDS = (
     "given", "family", "email", "phone", "organisation", "address", "identifier",
     "given_rarity", "family_rarity",
 )  # fmt: skip
@@ -414,12 +585,23 @@ def _local_parts_are_names(a: Any, b: Any, given: str, family: str) -> bool:
     return all(any(n in part for n in names) for part in locals_a & locals_b)
 
 
-def contact_vector(a: Any, b: Any, frequencies: Any = None) -> tuple[int, ...]:
+def contact_fields(identifying: Iterable[str] = ()) -> tuple[str, ...]:
+    """The fields of a contact vector with these identifying fields (``identifying_field``)."""
+    return (*VECTOR_FIELDS, *identifying)
+
+
+def contact_vector(
+    a: Any, b: Any, frequencies: Any = None, identifying: Iterable[str] | None = None
+) -> tuple[int, ...]:
     """The comparison vector of two people (objects with given, family, emails, phones,
     organisation and optionally address and identifiers), taking the given and family names
     the way round that agrees best. With ``frequencies`` (a ``frequency.NameFrequencies``),
     a name that agrees exactly also says how rare it is: two records of 'Raven Stewart' are
-    far stronger evidence than two of 'John Smith'; without, those fields are MISSING."""
+    far stronger evidence than two of 'John Smith'; without, those fields are MISSING.
+    Each of the ``identifying`` fields (``identifying_field``; by default the ones the
+    frequency table was counted with) adds its level, compared by its type."""
+    if identifying is None:
+        identifying = getattr(frequencies, "identifying", ())
     x_given, x_family = fold_name(a.given), fold_family(a.family)
     y_given, y_family = fold_name(b.given), fold_family(b.family)
     given, family = _given_level(x_given, y_given), _family_level(x_family, y_family)
@@ -447,9 +629,12 @@ def contact_vector(a: Any, b: Any, frequencies: Any = None) -> tuple[int, ...]:
         int(_phone_level(a.phones, b.phones)),
         int(_organisation_level(a.organisation, b.organisation)),
         int(_address_level(getattr(a, "address", ""), getattr(b, "address", ""))),
-        int(identifiers(getattr(a, "identifiers", ()), getattr(b, "identifiers", ()))),
         int(given_rarity),
         int(family_rarity),
+        *(
+            identifying_level(f, getattr(a, "identifiers", ()), getattr(b, "identifiers", ()))
+            for f in identifying
+        ),
     )
 
 
@@ -548,9 +733,34 @@ _PHRASES["name"] = {
 }
 
 
-def describe(field: str, level: int) -> str:
+def _identifying_words(field: str, level: int, label: str) -> str:
+    what = label or field.partition(":")[2].replace("_", " ")
+    words: dict[int, str]
+    if field.startswith(DATE_PREFIX):
+        words = {
+            DateLevel.EXACT: f"same {what}",
+            DateLevel.TRANSPOSED: f"{what} with day and month swapped (a typing slip)",
+            DateLevel.YEAR_NEAR: f"{what} with the same day and month, the year one apart",
+            DateLevel.ONE_OFF: f"{what} one slip apart (day, month or year mistyped)",
+            DateLevel.DIFFERENT: f"different {what}",
+            DateLevel.MISSING: f"no {what} on one record",
+        }
+        return words.get(level, f"{what}: level {level}")
+    words = {
+        Level.EXACT: f"same {what}",
+        Level.STRONG: f"{what} one character apart (a typing slip)",
+        Level.DIFFERENT: f"different {what}",
+        Level.MISSING: f"no {what} on one record",
+    }
+    return words.get(level, f"{what}: level {level}")
+
+
+def describe(field: str, level: int, label: str = "") -> str:
     """A short English phrase for the steward saying what a field's level means:
-    describe("email", Level.STRONG) -> 'e-mail at the same mailbox written differently'."""
+    describe("email", Level.STRONG) -> 'e-mail at the same mailbox written differently';
+    an identifying field is named by ``label`` (the data field's), else by its key:
+    describe("date:birth_date", DateLevel.TRANSPOSED, "date of birth") -> 'date of birth
+    with day and month swapped (a typing slip)'."""
     if field in RARITY_FIELDS:
         part = "given name" if field == "given_rarity" else "family name"
         if level == Level.MISSING:
@@ -561,6 +771,8 @@ def describe(field: str, level: int) -> str:
             if bound <= 16
             else f"common {part} (up to {bound:,} records)"
         )
+    if is_identifying(field):
+        return _identifying_words(field, int(level), label)
     phrases = _PHRASES.get(field)
     if phrases is None:
         raise KeyError(f"no comparison field called {field!r}")

@@ -27,6 +27,7 @@ from rapport.customers.models import (
     DataField,
 )
 from rapport.identity.blocking import Organisation, Person
+from rapport.identity.compare import identifying_field
 
 _CHUNK = 900  # ids per IN (...) list: under SQLite's parameter limit
 
@@ -55,11 +56,35 @@ def _in(ids: list[int] | None, column: str) -> Iterator[tuple[str, list[int]]]:
         yield f" WHERE {column} IN ({', '.join(['%s'] * len(chunk))})", chunk
 
 
-def identifying_keys(kind: str) -> list[str]:
-    return list(
-        DataField.objects.filter(entity=kind, is_identifying=True, is_active=True).values_list(
-            "key", flat=True
-        )
+def identifying_keys(kind: str, *, typed: bool = False) -> list[Any]:
+    """The keys of the active identifying data fields; ``typed``: (key, type) pairs."""
+    rows = DataField.objects.filter(entity=kind, is_identifying=True, is_active=True)
+    if typed:
+        return list(rows.values_list("key", "type"))
+    return list(rows.values_list("key", flat=True))
+
+
+def identifying_fields(kind: str, *, labels: bool = False) -> list[Any]:
+    """The comparison fields of the active identifying data fields, sorted (as
+    ``compare.identifying_fields_of`` finds them in the values); ``labels``: (field, label)."""
+    found: list[tuple[str, str]] = sorted(
+        (identifying_field(key, type_), label)
+        for key, type_, label in DataField.objects.filter(
+            entity=kind, is_identifying=True, is_active=True
+        ).values_list("key", "type", "label")
+    )
+    if labels:
+        return found
+    return [name for name, _ in found]
+
+
+def identifying_values(custom: dict[str, Any], typed: list[tuple[str, str]]) -> tuple[str, ...]:
+    """A record's identifying values as matching compares them: "date:birth_date=1980-03-10",
+    each named by its comparison field (``compare.identifying_field``)."""
+    return tuple(
+        f"{identifying_field(key, type_)}={custom[key]}"
+        for key, type_ in typed
+        if custom.get(key) not in (None, "")
     )
 
 
@@ -78,7 +103,8 @@ def _multi(sql: str, ids: list[int] | None, column: str) -> dict[int, list[Any]]
 def people(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Person]]:
     """(id, Person) for the contacts ``ids`` (every contact if None), in id order."""
     wanted = sorted(set(ids)) if ids is not None else None
-    keys = identifying_keys("contact")
+    typed = identifying_keys("contact", typed=True)
+    keys = [key for key, _ in typed]
     emails = _multi(f"SELECT contact_id, email FROM {_table(ContactEmail)}", wanted, "contact_id")
     phones = _multi(f"SELECT contact_id, e164 FROM {_table(ContactPhone)}", wanted, "contact_id")
     orgs: dict[int, str] = {}
@@ -104,9 +130,7 @@ def people(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Person]]:
             identifiers: tuple[str, ...] = ()
             if keys:
                 custom = row[3] if isinstance(row[3], dict) else json_loads(row[3])
-                identifiers = tuple(
-                    f"{k}={custom[k]}" for k in keys if custom.get(k) not in (None, "")
-                )
+                identifiers = identifying_values(custom, typed)
             yield (
                 pk,
                 # Names and employers repeat across a million people: one string each.

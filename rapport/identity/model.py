@@ -19,14 +19,22 @@ meets. A fitted model, with the name frequencies it was fitted with, is saved as
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rapport.identity.compare import AGREEMENT_ONLY_FIELDS, RARITY_FIELDS, Level, rarity_level
+from rapport.identity.compare import (
+    AGREEMENT_ONLY_FIELDS,
+    RARITY_FIELDS,
+    Level,
+    field_levels,
+    is_identifying,
+    rarity_level,
+)
 from rapport.identity.frequency import NameFrequencies
 
 Vector = tuple[int, ...]
@@ -37,7 +45,9 @@ _FLOOR = 1e-6  # no level is impossible on either side: keeps every weight finit
 @dataclass
 class Model:
     fields: list[str]
-    prior: float = 0.05  # share of candidate pairs that are matches
+    # P(match) before the evidence: fitted with u from random pairs, the chance that two
+    # records picked at random are one person; otherwise the share of compared pairs.
+    prior: float = 0.05
     m: list[dict[int, float]] = field(default_factory=list)
     u: list[dict[int, float]] = field(default_factory=list)
     iterations: int = 0
@@ -45,32 +55,97 @@ class Model:
     frequencies: NameFrequencies | None = None
     # Fields whose DIFFERENT level weighs nothing (see compare.AGREEMENT_ONLY_FIELDS).
     agreement_only: list[str] = field(default_factory=list)
+    # Fields weighed together (``GROUPS``): among matches their levels are learnt as one
+    # table over every combination (``joint``), as they change together; among
+    # non-matches they are independent (u per field).
+    groups: list[list[str]] = field(default_factory=list)
+    joint: list[dict[tuple[int, ...], float]] = field(default_factory=list)
+    _marginals: dict[Any, float] = field(default_factory=dict, repr=False, compare=False)
+    # What the steward calls each identifying field ("date of birth"): not stored, the data
+    # dictionary's (``check.current_model``).
+    labels: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
-    def weight(self, i: int, level: int) -> float:
-        if level == Level.MISSING:
-            return 0.0
-        if level == Level.DIFFERENT and self.fields[i] in self.agreement_only:
-            return 0.0
+    def _group_of(self) -> dict[int, tuple[int, list[int]]]:
+        """Field position -> (group number, the group's field positions in order)."""
+        out: dict[int, tuple[int, list[int]]] = {}
+        for g, names in enumerate(self.groups):
+            positions = [self.fields.index(n) for n in names]
+            for i in positions:
+                out[i] = (g, positions)
+        return out
+
+    def _joint_share(self, g: int, known: tuple[tuple[int, int], ...]) -> float:
+        """The share of matches with these (member, level) in group ``g``, the others any."""
+        key = (g, known)
+        cached = self._marginals.get(key)
+        if cached is None:
+            cached = sum(
+                p for cell, p in self.joint[g].items() if all(cell[j] == lv for j, lv in known)
+            )
+            self._marginals[key] = cached
+        return cached
+
+    def _raw(self, i: int, level: int) -> float:
         m, u = self.m[i].get(level, _FLOOR), self.u[i].get(level, _FLOOR)
-        weight = math.log2(max(m, _FLOOR) / max(u, _FLOOR))
+        return math.log2(max(m, _FLOOR) / max(u, _FLOOR))
+
+    def _clamped(self, i: int, level: int, weight: float) -> float:
         if level > Level.DIFFERENT and self.fields[i] not in RARITY_FIELDS:
             # Agreement is never evidence against: on data with few true duplicates, EM
             # can meet no match sharing a phone and would otherwise count one against.
             return max(weight, 0.0)
         return weight
 
+    def weight(self, i: int, level: int) -> float:
+        """The weight of one field's level on its own (a grouped field's: whatever the
+        other fields of its group say)."""
+        if level == Level.MISSING:
+            return 0.0
+        if level == Level.DIFFERENT and self.fields[i] in self.agreement_only:
+            return 0.0
+        return self._clamped(i, level, self._raw(i, level))
+
+    def weights(self, vector: Vector) -> list[float]:
+        """Each field's weight in this vector. A grouped field's is what it adds given the
+        group's fields before it: a different employer weighs less when the e-mail
+        address differs too (one job change, not two pieces of evidence)."""
+        out = [self.weight(i, lv) for i, lv in enumerate(vector)]
+        for g, names in enumerate(self.groups):
+            if g >= len(self.joint) or not self.joint[g]:
+                continue
+            known: tuple[tuple[int, int], ...] = ()
+            before = 1.0
+            for j, name in enumerate(names):
+                i = self.fields.index(name)
+                lv = vector[i]
+                if lv == Level.MISSING:
+                    out[i] = 0.0
+                    continue
+                known = (*known, (j, lv))
+                now = self._joint_share(g, known)
+                m = max(now, _FLOOR) / max(before, _FLOOR)
+                u = max(self.u[i].get(lv, _FLOOR), _FLOOR)
+                out[i] = self._clamped(i, lv, math.log2(max(m, _FLOOR) / u))
+                before = now
+        return out
+
     def score(self, vector: Vector) -> float:
         """Evidence for a match, in bits (the sum of the fields' weights)."""
-        return sum(self.weight(i, lv) for i, lv in enumerate(vector))
+        if not self.groups:
+            return sum(self.weight(i, lv) for i, lv in enumerate(vector))
+        return sum(self.weights(vector))
 
     def probability(self, vector: Vector) -> float:
         """P(match | vector), given the fitted share of matches."""
-        odds = self.prior / (1 - self.prior) * 2 ** self.score(vector)
-        return odds / (1 + odds)
+        score = self.score(vector) + math.log2(self.prior / (1 - self.prior))
+        if score > 60:
+            return 1.0
+        return 1 - 1 / (1 + 2**score)
 
     def explain(self, vector: Vector) -> list[tuple[str, int, float]]:
         """(field, level, weight) for each field, strongest evidence first."""
-        rows = [(self.fields[i], lv, self.weight(i, lv)) for i, lv in enumerate(vector)]
+        weights = self.weights(vector)
+        rows = [(self.fields[i], lv, weights[i]) for i, lv in enumerate(vector)]
         return sorted(rows, key=lambda r: -abs(r[2]))
 
     def to_json(self) -> dict[str, Any]:
@@ -83,6 +158,10 @@ class Model:
             "iterations": self.iterations,
             "frequencies": self.frequencies.to_json() if self.frequencies else None,
             "agreement_only": self.agreement_only,
+            "groups": self.groups,
+            "joint": [
+                {",".join(map(str, cell)): p for cell, p in table.items()} for table in self.joint
+            ],
         }
 
     @classmethod
@@ -96,6 +175,11 @@ class Model:
             iterations=int(data.get("iterations", 0)),
             frequencies=NameFrequencies.from_json(frequencies) if frequencies else None,
             agreement_only=list(data.get("agreement_only", [])),
+            groups=[list(g) for g in data.get("groups", [])],
+            joint=[
+                {tuple(int(x) for x in k.split(",")): float(v) for k, v in table.items()}
+                for table in data.get("joint", [])
+            ],
         )
 
 
@@ -113,20 +197,39 @@ _U_START: dict[int, float] = {
 }
 
 
-def _start(levels: list[list[int]]) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
+# Starting shares for an identifying field: matches nearly always agree, strangers nearly
+# never (a date of birth: a typing slip now and then among matches).
+_START_BY_KIND: dict[str, tuple[dict[int, float], dict[int, float]]] = {
+    "date": (
+        {3: 0.9, 2: 0.02, 4: 0.02, 1: 0.03, 0: 0.03},
+        {3: 0.01, 2: 0.005, 4: 0.01, 1: 0.02, 0: 0.955},
+    ),
+    "id": ({3: 0.9, 2: 0.05, 0: 0.05}, {3: 0.01, 2: 0.02, 0: 0.97}),
+}
+
+
+def _start(
+    levels: list[list[int]], fields: Sequence[str] | None = None
+) -> tuple[list[dict[int, float]], list[dict[int, float]]]:
     # Matches mostly agree exactly, non-matches mostly differ: EM moves on from there. A
     # field with levels of its own (a rarity band) starts with no opinion: the same share
     # of each level among matches and non-matches, so it weighs nothing until EM learns.
     m: list[dict[int, float]] = []
     u: list[dict[int, float]] = []
-    for field_levels in levels:
-        if set(field_levels) == set(LEVELS):
+    for i, field_levels_ in enumerate(levels):
+        name = fields[i] if fields is not None else ""
+        kind = name.partition(":")[0] if is_identifying(name) else ""
+        if kind in _START_BY_KIND:
+            start_m, start_u = _START_BY_KIND[kind]
+            m.append({lv: start_m.get(lv, _FLOOR) for lv in field_levels_})
+            u.append({lv: start_u.get(lv, _FLOOR) for lv in field_levels_})
+        elif set(field_levels_) == set(LEVELS):
             m.append(dict(_M_START))
             u.append(dict(_U_START))
-        elif field_levels:
-            even = 1 / len(field_levels)
-            m.append(dict.fromkeys(field_levels, even))
-            u.append(dict.fromkeys(field_levels, even))
+        elif field_levels_:
+            even = 1 / len(field_levels_)
+            m.append(dict.fromkeys(field_levels_, even))
+            u.append(dict.fromkeys(field_levels_, even))
         else:
             m.append({})
             u.append({})
@@ -145,6 +248,14 @@ CHANGES_AMONG_MATCHES = {"email": 0.05, "phone": 0.05, "organisation": 0.05}
 # customer number. Without it EM can take "same family name, same employer" for the match
 # class: parents, children and colleagues named alike then score 100 % (issue 11).
 SAME_AMONG_MATCHES = {"given": 0.005, "identifier": 0.02}
+# Each identifying data-dictionary field (a date of birth, a customer number) likewise.
+SAME_IDENTIFYING = 0.02
+
+
+def _same_among_matches(field: str) -> float | None:
+    if field in SAME_AMONG_MATCHES:
+        return SAME_AMONG_MATCHES[field]
+    return SAME_IDENTIFYING if is_identifying(field) else None
 
 
 def _at_most(shares: dict[int, float], level: int, most: float) -> None:
@@ -153,6 +264,15 @@ def _at_most(shares: dict[int, float], level: int, most: float) -> None:
     rest = sum(p for lv, p in shares.items() if lv != level)
     for lv in shares:
         shares[lv] = most if lv == level else (shares[lv] * (1 - most) / rest if rest else 0.0)
+
+
+def _with_identifying(fields: Sequence[str], frequencies: NameFrequencies | None) -> list[str]:
+    """``fields``, followed by the identifying fields the vectors were built with (in the
+    frequency table) when ``fields`` names none: the contact vector puts them last."""
+    extra = frequencies.identifying if frequencies is not None else ()
+    if extra and not any(is_identifying(f) for f in fields):
+        return [*fields, *extra]
+    return list(fields)
 
 
 def sample_pairs(n: int, size: int, *, seed: int = 0) -> list[tuple[int, int]]:
@@ -180,7 +300,9 @@ def estimate_u(
     """Each field's share of levels among non-matches, from random pairs' vectors (half a
     pair of smoothing, so a level never met is rare, not impossible). A name-rarity field
     is read off the name table instead: among random pairs that share a name, the share
-    that share one of each band (a random sample rarely shares a name at all)."""
+    that share one of each band (a random sample rarely shares a name at all). The
+    identifying fields the table was counted with follow ``fields``."""
+    fields = _with_identifying(fields, frequencies)
     counts: list[Counter[int]] = [Counter() for _ in fields]
     for v in vectors:
         for i, lv in enumerate(v):
@@ -201,7 +323,7 @@ def estimate_u(
             total = sum(shared.values())
             u.append({lv: c / total for lv, c in shared.items()} if total else dict(counts[i]))
             continue
-        levels = set(LEVELS) | set(counts[i])
+        levels = set(field_levels(name)) | set(counts[i])
         mass = sum(counts[i].values()) + 0.5 * len(levels)
         u.append({lv: (counts[i][lv] + 0.5) / mass for lv in levels})
     return u
@@ -224,7 +346,9 @@ def default_model(fields: Sequence[str], *, prior: float = 0.05) -> Model:
         prior=prior,
         agreement_only=[f for f in fields if f in AGREEMENT_ONLY_FIELDS],
     )
-    model.m, model.u = _start([LEVELS if f not in RARITY_FIELDS else [] for f in fields])
+    model.m, model.u = _start(
+        [field_levels(f) if f not in RARITY_FIELDS else [] for f in fields], fields
+    )
     return model
 
 
@@ -239,14 +363,24 @@ def fit(
     agreement_only: Iterable[str] = AGREEMENT_ONLY_FIELDS,
     changes_among_matches: Mapping[str, float] | None = None,
     u: Sequence[Mapping[int, float]] | None = None,
+    records: int | None = None,
+    sessions: Sequence[Sequence[str]] | None = None,
+    groups: Sequence[Sequence[str]] | None = None,
 ) -> Model:
     """Estimate the model from the candidate pairs' comparison vectors (no labels);
     ``vectors`` may also be a mapping of each distinct vector to how many pairs have it
     (a ``Counter``: what a scan of millions of pairs keeps); ``frequencies`` (the table the
-    vectors were built with) is kept with the model. With ``u`` (``estimate_u`` over
-    random pairs), the non-match shares are held at it and EM learns m and the prior only:
-    learnt over candidate pairs, which blocking chose for sharing a name, u would call
-    a shared family name ordinary among non-matches and EM would find the wrong classes."""
+    vectors were built with) is kept with the model.
+
+    Without ``u``, plain EM learns m, u and the share of matches among the pairs given.
+    With ``u`` (``estimate_u`` over random pairs), the non-match shares are held at it and
+    m is learnt by EM in *sessions* (``fit_sessions``): learnt over all candidate pairs,
+    which blocking chose for sharing a name, "same name" would look like the match class.
+    With ``records`` (how many records the pairs were drawn from), the prior is the chance
+    that two records picked at random are one person, as u is the random pairs' shares."""
+    fields = _with_identifying(fields, frequencies)
+    if records is None and frequencies is not None and frequencies.records:
+        records = frequencies.records
     if isinstance(vectors, Mapping):
         counts = Counter({tuple(int(lv) for lv in v): n for v, n in vectors.items()})
     else:
@@ -262,21 +396,47 @@ def fit(
     if u is not None:
         for i, shares_u in enumerate(u):
             seen[i] |= {int(lv) for lv in shares_u}
-    levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
-    model.m, model.u = _start(levels)
+    if u is not None:
+        levels = [
+            sorted(met | set(field_levels(f))) if f not in RARITY_FIELDS else sorted(met)
+            for f, met in zip(fields, seen, strict=True)
+        ]
+    else:
+        levels = [sorted(met if met - set(LEVELS) else met | set(LEVELS)) for met in seen]
+    model.m, model.u = _start(levels, fields)
     if u is not None:
         model.u = [
             {lv: max(float(u[i].get(lv, 0.0)), _FLOOR) for lv in levels[i]} for i in range(n_fields)
         ]
     ceilings = {
-        i: SAME_AMONG_MATCHES[f]
+        i: most
         for i, f in enumerate(fields)
-        if f in SAME_AMONG_MATCHES and Level.DIFFERENT in levels[i]
+        if (most := _same_among_matches(f)) is not None and Level.DIFFERENT in levels[i]
     }
     changes = CHANGES_AMONG_MATCHES if changes_among_matches is None else changes_among_matches
     floors = {
         i: changes[f] for i, f in enumerate(fields) if f in changes and Level.DIFFERENT in levels[i]
     }
+    if u is not None:
+        model.groups = [
+            list(g) for g in (GROUPS if groups is None else groups) if set(g) <= set(fields)
+        ]
+        in_groups = {f for g in model.groups for f in g}
+        model.agreement_only = [f for f in model.agreement_only if f not in in_groups]
+        _fit_sessions(
+            model,
+            counts,
+            levels,
+            floors=floors,
+            ceilings=ceilings,
+            sessions=SESSIONS if sessions is None else sessions,
+            max_iterations=max_iterations,
+            tolerance=tolerance,
+        )
+        if frequencies is not None:
+            _rarity_from_table(model, frequencies)
+        model.prior = _prior(model, counts, records, start=prior)
+        return model
     total = sum(counts.values())
     if not total:
         return model
@@ -314,3 +474,289 @@ def fit(
         if change < tolerance:
             break
     return model
+
+
+# Sessions of EM (as splink runs them): the pairs that strongly agree on some fields, with
+# those fields left out. Among pairs that share a name, the strangers are namesakes whose
+# e-mail, phone and employer are as unrelated as random people's, so EM there learns what
+# those fields look like among matches; among pairs sharing a mailbox or a phone, it learns
+# the names'. Each field's m is the average of the sessions that learnt it, by matches.
+SESSIONS: tuple[tuple[str, ...], ...] = (
+    ("given", "family", "given_rarity", "family_rarity"),
+    ("email",),
+    ("phone",),
+    ("domain",),
+    ("name",),
+)
+# Fields that change together among matches: a person who changes jobs gets a new e-mail
+# address, phone, employer and office address at once. Weighed one by one, as independent,
+# a job change would count against a match four times.
+GROUPS: tuple[tuple[str, ...], ...] = (("email", "phone", "organisation", "address"),)
+# And a prior belief, as ``CHANGES_AMONG_MATCHES``: at least this share of one person's
+# records were written before and after a job change (a different e-mail and employer).
+JOB_CHANGE = frozenset({"email", "organisation"})
+JOB_CHANGES = 0.05
+MIN_SESSION_PAIRS = 20  # a session with fewer pairs says too little: it is left out
+
+
+def _log_odds(model: Model, vector: Vector, active: Iterable[int]) -> float:
+    return sum(model.weight(i, vector[i]) for i in active)
+
+
+def _posterior(log_odds: float, prior: float) -> float:
+    x = log_odds + math.log2(prior / (1 - prior))
+    if x > 60:
+        return 1.0
+    if x < -60:
+        return 0.0
+    return 1 / (1 + 2**-x)
+
+
+def _fit_sessions(
+    model: Model,
+    counts: Mapping[Vector, int],
+    levels: list[list[int]],
+    *,
+    floors: Mapping[int, float],
+    ceilings: Mapping[int, float],
+    sessions: Sequence[Sequence[str]],
+    max_iterations: int,
+    tolerance: float,
+) -> None:
+    """m by EM in sessions, u held (see ``SESSIONS``); a grouped field's m is learnt as
+    its group's joint table (``Model.groups``); a field no session learnt keeps its
+    starting shares."""
+    n_fields = len(model.fields)
+    groups = [[model.fields.index(n) for n in names] for names in model.groups]
+    grouped = {i for g in groups for i in g}
+    cells = [list(itertools.product(*(levels[i] for i in g))) for g in groups]
+    start_m = [dict(t) for t in model.m]
+    start_joint = [
+        {c: math.prod(start_m[i].get(lv, _FLOOR) for i, lv in zip(g, c, strict=True)) for c in cs}
+        for g, cs in zip(groups, cells, strict=True)
+    ]
+    # A job change (``JOB_CHANGE``: the e-mail address and the employer differ, the phone
+    # and office address most likely too) is kept to at least ``JOB_CHANGES`` of matches.
+    moved = [[j for j, i in enumerate(g) if model.fields[i] in JOB_CHANGE] for g in groups]
+    learnt: list[list[tuple[float, dict[int, float]]]] = [[] for _ in range(n_fields)]
+    learnt_joint: list[list[tuple[float, dict[tuple[int, ...], float]]]] = [[] for _ in groups]
+    for held in sessions:
+        out = {i for i, f in enumerate(model.fields) if f in held}
+        selected_on = [i for i in out if model.fields[i] not in RARITY_FIELDS]
+        if not selected_on:
+            continue
+        subset = {v: n for v, n in counts.items() if all(v[i] >= Level.STRONG for i in selected_on)}
+        total = sum(subset.values())
+        if total < MIN_SESSION_PAIRS:
+            continue
+        active = [i for i in range(n_fields) if i not in out and i not in grouped]
+        live = [g for g, members in enumerate(groups) if not out & set(members)]
+        model.m = [dict(t) for t in start_m]
+        model.joint = [dict(t) for t in start_joint]
+        patterns = {g: {v: tuple(v[i] for i in groups[g]) for v in subset} for g in live}
+        consistent = {
+            g: {
+                pattern: [
+                    c
+                    for c in cells[g]
+                    if all(lv == Level.MISSING or lv == c[j] for j, lv in enumerate(pattern))
+                ]
+                for pattern in set(patterns[g].values())
+            }
+            for g in live
+        }
+        share_matches = 0.5
+        mass_by_field = [0.0] * n_fields
+        for _iteration in range(max_iterations):
+            model._marginals.clear()
+            m_new = [dict.fromkeys(levels[i], 0.0) for i in range(n_fields)]
+            by_pattern: dict[int, dict[tuple[int, ...], float]] = {g: {} for g in live}
+            matched = 0.0
+            for v, n in subset.items():
+                odds = _log_odds(model, v, active)
+                for g in live:
+                    pattern = patterns[g][v]
+                    shared = sum(model.joint[g][c] for c in consistent[g][pattern])
+                    odds += math.log2(max(shared, _FLOOR)) - sum(
+                        math.log2(max(model.u[i].get(lv, _FLOOR), _FLOOR))
+                        for i, lv in zip(groups[g], pattern, strict=True)
+                        if lv != Level.MISSING
+                    )
+                p = _posterior(odds, share_matches)
+                matched += n * p
+                for i in active:
+                    if v[i] != Level.MISSING:
+                        m_new[i][v[i]] += n * p
+                for g in live:
+                    key = patterns[g][v]
+                    by_pattern[g][key] = by_pattern[g].get(key, 0.0) + n * p
+            mass_by_field = [sum(m_new[i].values()) for i in range(n_fields)]
+            for i in active:
+                mass = mass_by_field[i]
+                for lv in m_new[i]:
+                    m_new[i][lv] = (
+                        max(m_new[i][lv] / mass, _FLOOR) if mass else model.m[i].get(lv, _FLOOR)
+                    )
+                if i in floors:
+                    _at_least(m_new[i], Level.DIFFERENT, floors[i])
+                if i in ceilings:
+                    _at_most(m_new[i], Level.DIFFERENT, ceilings[i])
+            joint_new = {}
+            for g in live:
+                table = dict.fromkeys(cells[g], 0.0)
+                for pattern, mass in by_pattern[g].items():
+                    among = consistent[g][pattern]
+                    shared = sum(model.joint[g][c] for c in among)
+                    for c in among:
+                        table[c] += mass * (
+                            model.joint[g][c] / shared if shared else 1 / len(among)
+                        )
+                mass = sum(table.values())
+                table = {
+                    c: max(x / mass, _FLOOR) if mass else model.joint[g][c]
+                    for c, x in table.items()
+                }
+                if moved[g]:
+                    _at_least_cells(
+                        table,
+                        [c for c in table if all(c[j] == Level.DIFFERENT for j in moved[g])],
+                        JOB_CHANGES,
+                    )
+                joint_new[g] = table
+                mass_by_field[groups[g][0]] = mass
+            new_share = min(max(matched / total, _FLOOR), 1 - _FLOOR)
+            change = abs(new_share - share_matches) + max(
+                (abs(m_new[i][lv] - model.m[i].get(lv, 0.0)) for i in active for lv in levels[i]),
+                default=0.0,
+            )
+            for g, table in joint_new.items():
+                change = max(change, max(abs(table[c] - model.joint[g][c]) for c in table))
+                model.joint[g] = table
+            for i in active:
+                model.m[i] = m_new[i]
+            share_matches = new_share
+            model.iterations += 1
+            if change < tolerance:
+                break
+        for i in active:
+            if mass_by_field[i] > 0:
+                learnt[i].append((mass_by_field[i], dict(model.m[i])))
+        for g in live:
+            mass = mass_by_field[groups[g][0]]
+            if mass > 0:
+                learnt_joint[g].append((mass, dict(model.joint[g])))
+    model.m = start_m
+    for i, estimates in enumerate(learnt):
+        if not estimates:
+            continue
+        weight = sum(w for w, _ in estimates)
+        model.m[i] = {
+            lv: sum(w * table.get(lv, 0.0) for w, table in estimates) / weight for lv in levels[i]
+        }
+    model.joint = []
+    for g, joint_estimates in enumerate(learnt_joint):
+        if joint_estimates:
+            joint_mass = sum(w for w, _ in joint_estimates)
+            table = {
+                c: sum(w * t.get(c, 0.0) for w, t in joint_estimates) / joint_mass for c in cells[g]
+            }
+        else:
+            table = start_joint[g]
+        model.joint.append(table)
+        for j, i in enumerate(groups[g]):  # each grouped field's own shares, for ``weight``
+            model.m[i] = {
+                lv: max(sum(p for c, p in table.items() if c[j] == lv), _FLOOR) for lv in levels[i]
+            }
+    model._marginals.clear()
+
+
+def _at_least_cells(shares: dict[Any, float], cells: Sequence[Any], least: float) -> None:
+    """Scale ``shares`` so that ``cells`` together have at least ``least``."""
+    inside = sum(shares[c] for c in cells)
+    if not cells or inside >= least:
+        return
+    chosen = set(cells)
+    outside = 1 - inside
+    for c in shares:
+        if c in chosen:
+            shares[c] = shares[c] * least / inside if inside else least / len(chosen)
+        else:
+            shares[c] = shares[c] * (1 - least) / outside if outside else 0.0
+
+
+def _rarity_from_table(model: Model, frequencies: NameFrequencies) -> None:
+    """The name-rarity bands' m from the name table: a person is as likely to be written
+    twice whatever their name, so the name two records of one person share is one of n
+    records' in proportion to n (u, for strangers, in proportion to n(n-1): ``estimate_u``)."""
+    for i, name in enumerate(model.fields):
+        if name not in RARITY_FIELDS:
+            continue
+        table = frequencies.given if name == "given_rarity" else frequencies.family
+        carried: Counter[int] = Counter()
+        for n in table.values():
+            if n > 1:
+                carried[rarity_level(n)] += n
+        total = sum(carried.values())
+        if total:
+            model.m[i] = {lv: max(c / total, _FLOOR) for lv, c in carried.items()}
+
+
+def _prior(
+    model: Model, counts: Mapping[Vector, int], records: int | None, *, start: float
+) -> float:
+    """The share of matches, by EM with m and u held: among all pairs of ``records``
+    records (the pairs never compared taken for strangers), or among the pairs given."""
+    compared = sum(counts.values())
+    if not compared:
+        return start
+    population = records * (records - 1) / 2 if records and records > 1 else compared
+    population = max(population, compared)
+    odds = {v: _log_odds(model, v, range(len(model.fields))) for v in counts}
+    prior = min(max(start, 1 / population), 0.5)
+    for _ in range(200):
+        model.iterations += 1
+        expected = sum(n * _posterior(odds[v], prior) for v, n in counts.items())
+        new = min(max(expected / population, 1 / (10 * population)), 1 - _FLOOR)
+        if abs(new - prior) < 1e-4 * prior:
+            return new
+        prior = new
+    return prior
+
+
+def with_fields(model: Model, fields: Sequence[str]) -> Model:
+    """``model`` over other comparison fields (an identifying data field added or
+    removed since it was fitted): the shares of the fields it has, starting shares for
+    the others; a group loses its joint table if one of its fields went."""
+    fields = list(fields)
+    start = default_model(fields)
+    m, u = [], []
+    for i, name in enumerate(fields):
+        if name in model.fields:
+            j = model.fields.index(name)
+            m.append(dict(model.m[j]))
+            u.append(dict(model.u[j]))
+        else:
+            m.append(start.m[i])
+            u.append(start.u[i])
+    kept = [
+        (names, table)
+        for names, table in zip(model.groups, model.joint, strict=False)
+        if set(names) <= set(fields)
+    ]
+    frequencies = model.frequencies
+    if frequencies is not None:
+        frequencies = replace(
+            frequencies, identifying=tuple(f for f in fields if is_identifying(f))
+        )
+    return Model(
+        fields=fields,
+        prior=model.prior,
+        m=m,
+        u=u,
+        iterations=model.iterations,
+        frequencies=frequencies,
+        agreement_only=[f for f in model.agreement_only if f in fields]
+        + [f for f in start.agreement_only if f not in model.fields],
+        groups=[list(names) for names, _ in kept],
+        joint=[dict(table) for _, table in kept],
+    )

@@ -125,7 +125,6 @@ def cluster_reasons(
         return {}
     conf = check.match_settings()
     model = check.current_model(kind, conf)
-    fields = check.fields_of(kind)
     edges: dict[int, dict[int, dict[int, tuple[float, list[int]]]]] = {}
     pairs = Candidate.objects.filter(
         cluster_id__in=[c.pk for c in clusters], status=Candidate.Status.OPEN
@@ -162,7 +161,7 @@ def cluster_reasons(
                 )
                 reason.partner = names.get(partner, f"{kind} {partner}")
                 reason.percent = round(p * 100)
-                if len(vector) == len(fields):  # a pair scored by an older set of fields: no words
+                if vector:  # one scored with older fields is read in today's (check.in_fields_of)
                     evidence = check.explain(kind, model, tuple(vector), conf.disabled_fields)
                     reason.evidence = [e.words for e in evidence if e.weight > 0][:3]
                     reason.against = next((e.words for e in evidence if e.weight < 0), "")

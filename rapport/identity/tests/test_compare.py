@@ -174,11 +174,11 @@ def test_postal_addresses_compare_on_street_number_postcode_and_town(a, b, level
     assert compare.addresses(a, b) == level
 
 
-def test_identifiers_equal_are_exact_and_the_same_key_with_another_value_differs():
-    assert compare.identifiers(["vat=GB 123 456 789"], ["vat=gb123456789", "crm=9"]) == Level.EXACT
-    assert compare.identifiers(["passport=X1"], ["passport=X2"]) == Level.DIFFERENT
-    assert compare.identifiers(["passport=X1"], ["vat=GB1"]) == Level.MISSING
-    assert compare.identifiers([], []) == Level.MISSING
+def test_identifying_values_compare_per_field_and_a_field_one_side_lacks_is_missing():
+    a = ["id:vat=GB 123 456 789", "id:crm=9"]
+    assert compare.identifying_level("id:vat", a, ["id:vat=gb123456789"]) == Level.EXACT
+    assert compare.identifying_level("id:crm", a, ["id:vat=gb123456789"]) == Level.MISSING
+    assert compare.identifying_level("id:passport", ["passport=X1"], ["passport=X2"]) == 0
 
 
 def test_the_contact_vector_carries_address_identifiers_and_name_rarity():
@@ -191,20 +191,15 @@ def test_the_contact_vector_carries_address_identifiers_and_name_rarity():
     b = Person("Raven", "Stewart", address="12 High St, London SW1A1AA", identifiers=("vat=GB1",))
     crowd = [Person("John", "Smith") for _ in range(40)]
     frequencies = count_names([a, b, *crowd])
-    vector = dict(
-        zip(compare.VECTOR_FIELDS, compare.contact_vector(a, b, frequencies), strict=True)
-    )
-    assert vector["address"] == Level.EXACT and vector["identifier"] == Level.EXACT
-    smiths = dict(
-        zip(
-            compare.VECTOR_FIELDS,
-            compare.contact_vector(crowd[0], crowd[1], frequencies),
-            strict=True,
-        )
-    )
+    fields = compare.contact_fields(frequencies.identifying)
+    assert fields == (*compare.VECTOR_FIELDS, "id:vat")
+    vector = dict(zip(fields, compare.contact_vector(a, b, frequencies), strict=True))
+    assert vector["address"] == Level.EXACT and vector["id:vat"] == Level.EXACT
+    smiths = dict(zip(fields, compare.contact_vector(crowd[0], crowd[1], frequencies), strict=True))
     assert vector["family_rarity"] > smiths["family_rarity"] >= 0
+    assert smiths["id:vat"] == Level.MISSING
     # Without a frequency table, rarity is no evidence.
-    assert compare.contact_vector(a, b)[-2:] == (Level.MISSING, Level.MISSING)
+    assert compare.contact_vector(a, b)[6:8] == (Level.MISSING, Level.MISSING)
 
 
 def test_the_account_vector_ignores_legal_forms_and_free_mail():

@@ -281,6 +281,6 @@ def test_an_identifying_data_field_is_compared(personas):
         data={"given_name": "Ann", "family_name": "Lee", "custom": {"customer_no": "C-78"}},
     )
     assert [m.record_id for m in same] == [stored.pk]
-    identifier = next(e for e in same[0].evidence if e.field == "identifier")
-    assert identifier.weight > 0
+    identifier = next(e for e in same[0].evidence if e.field == "id:customer_no")
+    assert identifier.weight > 0 and identifier.words == "same customer number"
     assert not other or other[0].probability < same[0].probability
