@@ -165,6 +165,7 @@ def _scan_records(scan: Scan, conf: MatchSettings, changed: set[int] | None) -> 
                 check.fields_of(kind),
                 (check.vector_of(kind, records[keys[i]], records[keys[j]]) for i, j in sample),
             ),
+            records=len(records),  # the prior: two records picked at random, as u
         )
         _store_model(conf, kind, fitted, len(pairs))
     model = check.current_model(kind, conf)
