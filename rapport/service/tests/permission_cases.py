@@ -1,0 +1,156 @@
+"""Service's API operations and pages, for the permission harness
+(``rapport.core.testing.permissions``): bob's case on bob's contact, and a kind an admin
+added. Cases are seen by team for agents (sam has none of bob's), by all for the rest."""
+
+from __future__ import annotations
+
+from rapport.core.testing.permissions import Case, World
+from rapport.customers.models import Contact
+from rapport.service import services
+from rapport.service.tests.factories import SYSTEM, make_case
+
+DEPENDS = ("customers",)
+K, C, A, S, V = "case", "contact", "account", "servicesetup", "view"
+CHANGE = ((K, "change"),)
+
+
+def build(world: World) -> None:
+    contact = Contact.objects.get(pk=world.ids["contact"])
+    case = make_case(contact=contact, owner=world.users["bob"], subject="Chair broke")
+    kind = services.casekind_create(actor=SYSTEM, data={"key": "warranty", "name": "Warranty"})
+    world.ids.update(case=case.pk, casekind=kind.pk)
+
+
+CASES = [
+    # API
+    Case("get", "/cases", needs=((K, V),)),
+    Case(
+        "post",
+        "/cases",
+        body=lambda w: {"contact": w.ids["contact"], "subject": "New question"},
+        success=201,
+        needs=((K, "add"),),
+    ),
+    Case("get", "/cases/{case}", parent=K),
+    Case("patch", "/cases/{case}", body={"topic": "Chairs"}, parent=K, needs=CHANGE),
+    Case("delete", "/cases/{case}", success=204, parent=K, needs=((K, "delete"),)),
+    Case("post", "/cases/{case}/status", body={"status": "open"}, parent=K, needs=CHANGE),
+    Case("post", "/cases/{case}/assign", body={"owner": None}, parent=K, needs=CHANGE),
+    Case("get", "/cases/{case}/status-changes", parent=K),
+    Case("get", "/cases/{case}/messages", parent=K),
+    Case(
+        "post",
+        "/cases/{case}/replies",
+        body={"body": "Thanks"},
+        success=201,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        "/cases/{case}/notes",
+        body={"body": "Check it"},
+        success=201,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        "/cases/{case}/calls",
+        body={"direction": "out"},
+        success=201,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case("get", "/case-kinds", needs=((S, V),)),
+    Case(
+        "post",
+        "/case-kinds",
+        body={"key": "loan", "name": "Loan"},
+        success=201,
+        needs=((S, V), (S, "add")),
+    ),
+    Case(
+        "patch", "/case-kinds/{casekind}", body={"name": "Guarantee"}, needs=((S, V), (S, "change"))
+    ),
+    Case("delete", "/case-kinds/{casekind}", success=204, needs=((S, V), (S, "delete"))),
+    # Pages
+    Case("get", url="service:home", needs=((K, V),)),
+    Case("get", url="service:case-create", needs=((K, "add"),)),
+    Case(
+        "post",
+        url="service:case-create",
+        body=lambda w: {
+            "contact": w.ids["contact"],
+            "subject": "Call",
+            "kind": "inquiry",
+            "priority": "3",
+            "channel": "phone",
+        },
+        success=302,
+        needs=((K, "add"),),
+    ),
+    Case("get", url="service:case-detail", args=("case",), parent=K),
+    Case("get", url="service:case-edit", args=("case",), parent=K, needs=CHANGE),
+    Case(
+        "post",
+        url="service:case-edit",
+        args=("case",),
+        body={
+            "subject": "Chair broke again",
+            "kind": "inquiry",
+            "priority": "2",
+            "channel": "phone",
+        },
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:case-status",
+        args=("case",),
+        body={"status": "open"},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:case-reply",
+        args=("case",),
+        body={"body": "Thanks"},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:case-note",
+        args=("case",),
+        body={"body": "Note"},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:case-call",
+        args=("case",),
+        body={"direction": "in"},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:case-assign",
+        args=("case",),
+        body={"owner": ""},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case("get", url="service:contact-cases", args=("contact",), parent=C, needs=((K, V),)),
+    Case("get", url="service:account-cases", args=("account",), parent=A, needs=((K, V),)),
+]
