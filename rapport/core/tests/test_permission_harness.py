@@ -53,9 +53,6 @@ EXEMPT_WEB = {
     # A public form on the company's site (no login, a secret token in its address); its
     # tests are rapport/service/tests/test_web_form.py.
     "service:web-form",
-    # A public form on the company's site (no login, a secret token in its address); its
-    # tests are rapport/service/tests/test_web_form.py.
-    "service:web-form",
     # The person's own pages, from a signed link in a message, no login (and the provider's
     # webhook, by its shared secret): rapport/consent/tests/test_public_pages.py.
     "consent:unsubscribe",
