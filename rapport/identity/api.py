@@ -73,6 +73,19 @@ class UserRef(Schema):
     username: str
 
 
+class ReasonOut(Schema):
+    """Why one record is in its group."""
+
+    record_id: int
+    partner_id: int | None = Field(
+        description="The member it matches best; null for the group's best-linked record"
+    )
+    probability: float = Field(description="Of the pair with that member")
+    evidence: list[str] = Field(description="For the match, strongest first")
+    against: str = Field(description="The strongest evidence against, or empty")
+    links: int = Field(description="How many members it matches")
+
+
 class ClusterOut(Schema):
     """A group of records a scan believes are one customer: a unit of the review queue."""
 
@@ -84,6 +97,9 @@ class ClusterOut(Schema):
     value: float = Field(description="The customers' value; the queue puts the highest first")
     record_ids: list[int]
     labels: list[str] | None = Field(None, description="The records' names, as `record_ids`")
+    reasons: list[ReasonOut] | None = Field(
+        None, description="In the queue: why each record is in the group, best linked first"
+    )
     assigned_to: UserRef | None
     updated_at: dt.datetime
 
@@ -284,6 +300,18 @@ def _cluster(c: Cluster) -> dict[str, Any]:
     }
     if hasattr(c, "labels"):  # set by the queue selector
         body["labels"] = c.labels
+    if hasattr(c, "reasons"):
+        body["reasons"] = [
+            {
+                "record_id": r.record_id,
+                "partner_id": r.partner_id,
+                "probability": r.probability,
+                "evidence": r.evidence,
+                "against": r.against,
+                "links": r.links,
+            }
+            for r in c.reasons
+        ]
     return body
 
 
@@ -370,7 +398,9 @@ def duplicates_found(
     if kind == Kind.CONTACT:
         parts = ContactParts(**{p: record.get(p) or [] for p in CONTACT_PARTS})
         data = {k: v for k, v in record.items() if k not in CONTACT_PARTS}
-        matches = selectors.likely_duplicates(actor=user, kind=kind, data=data, parts=parts, limit=limit)
+        matches = selectors.likely_duplicates(
+            actor=user, kind=kind, data=data, parts=parts, limit=limit
+        )
     else:
         data = {k: v for k, v in record.items() if k not in ACCOUNT_PARTS}
         matches = selectors.likely_duplicates(

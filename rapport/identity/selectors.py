@@ -108,6 +108,8 @@ class Reason:
     record_id: int
     label: str
     partner: str = ""  # the member it matches best; "" for the group's best-linked record
+    partner_id: int | None = None
+    probability: float = 0.0
     percent: int = 0
     evidence: list[str] = field(default_factory=list)  # for the match, strongest first
     against: str = ""  # the strongest evidence against, if any
@@ -160,6 +162,7 @@ def cluster_reasons(
                     mine.items(), key=lambda item: (item[1][0], item[0] == anchor, -item[0])
                 )
                 reason.partner = names.get(partner, f"{kind} {partner}")
+                reason.partner_id, reason.probability = partner, p
                 reason.percent = round(p * 100)
                 if vector:  # one scored with older fields is read in today's (check.in_fields_of)
                     evidence = check.explain(kind, model, tuple(vector), conf.disabled_fields)

@@ -99,3 +99,17 @@ def test_the_reasons_cost_the_same_queries_for_one_group_or_twelve(personas):
     # The page's own, plus the settings, the identifying data fields and one query for
     # every group's pairs.
     assert len(twelve) == len(one) <= 11
+
+
+def test_the_api_queue_gives_the_same_reasons(api_client):
+    cluster = _three()
+    robert, bob, initial = sorted(cluster.record_ids)
+    response = api_client("stella").get("/api/v1/duplicates/clusters", {"kind": "contact"})
+
+    assert response.status_code == 200, response.content
+    reasons = response.json()["items"][0]["reasons"]
+    assert [r["record_id"] for r in reasons] == [robert, bob, initial]
+    assert reasons[0]["partner_id"] is None and reasons[0]["links"] == 2
+    assert (reasons[1]["partner_id"], reasons[1]["probability"]) == (robert, 0.97)
+    assert "same phone number" in reasons[1]["evidence"]
+    assert reasons[2]["against"] == "different e-mail addresses"
