@@ -43,7 +43,7 @@ class SalesConfig(AppConfig):
             )
         core_demo.register(core_demo.Part("sales", load=demo.sales_demo_load, order=20))
         try:
-            from rapport.followups import myday  # type: ignore[attr-defined,unused-ignore]
+            from rapport.followups import myday
         except ImportError:  # the followups app's "My day" is not there yet
             return
         myday.register_section(

@@ -361,7 +361,7 @@ def deals_closing(*, actor: Any, day: dt.date, limit: int = 20) -> list[Deal]:
             expected_close__gte=first,
             expected_close__lt=nxt,
         )
-        .select_related("account", "stage")
+        .select_related("account", "stage", "primary_contact")
         .order_by("expected_close", "id")[:limit]
     )
 

@@ -591,13 +591,19 @@ def account_deals(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "sales/_account_panel.html", context)
 
 
-def closing_this_month(actor: Any, day: dt.date) -> list[dict[str, Any]]:
-    """The "My day" section: the actor's open deals expected to close this month."""
+def closing_this_month(actor: Any, day: dt.date) -> list[Any]:
+    """The "My day" section: the actor's open deals expected to close this month, with
+    the primary contact to call."""
+    from rapport.followups.myday import Item
+
     return [
-        {
-            "title": f"{d.name} · {d.account.name}",
-            "detail": f"{d.stage.name} · {d.amount:,.0f} {d.currency} · closes {d.expected_close:%d %b}",
-            "url": reverse("sales:deal-detail", args=[d.pk]),
-        }
+        Item(
+            title=f"{d.name} · {d.account.name}",
+            detail=f"{d.stage.name} · {d.amount:,.0f} {d.currency} · closes {d.expected_close:%d %b}",
+            url=reverse("sales:deal-detail", args=[d.pk]),
+            due=d.expected_close,
+            contact_id=d.primary_contact_id,
+            contact_name=d.primary_contact.full_name if d.primary_contact else "",
+        )
         for d in selectors.deals_closing(actor=actor, day=day)
     ]

@@ -1,0 +1,49 @@
+"""The sales part of the demo: two years of leads and deals that hold to the rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from rapport.customers.demo import demo_load
+from rapport.sales.demo import sales_demo_load
+from rapport.sales.models import Deal, DealRole, DealStageChange, Lead
+from rapport.timeline.models import Entry
+
+pytestmark = pytest.mark.django_db
+
+
+def _story() -> list[tuple]:
+    return list(
+        Deal.objects.order_by("id").values_list(
+            "name",
+            "amount",
+            "status",
+            "stage__name",
+            "owner__username",
+            "expected_close",
+            "lost_reason__name",
+        )
+    )
+
+
+def test_the_demo_tells_a_reproducible_story_that_keeps_the_rules():
+    demo_load(accounts=8, contacts=60, seed=3, progress=False, history_contacts=0)
+    line = sales_demo_load(seed=3)
+    assert line.startswith("Sales: 480 deals")
+    statuses = set(Deal.objects.values_list("status", flat=True))
+    assert statuses == {"open", "won", "lost"}
+    assert not Deal.objects.filter(status="lost", lost_reason__isnull=True).exists()
+    for deal in Deal.objects.order_by("?")[:20]:
+        moves = list(DealStageChange.objects.filter(deal=deal).order_by("at", "id"))
+        assert moves[0].from_stage is None and moves[-1].to_stage_id == deal.stage_id
+        assert all(a.to_stage_id == b.from_stage_id for a, b in zip(moves, moves[1:], strict=False))
+        assert Entry.objects.filter(data__deal=deal.pk).count() == len(moves)
+    assert DealRole.objects.exists() and Lead.objects.filter(converted_deal__isnull=False).exists()
+    assert Lead.objects.filter(status="disqualified").exclude(disqualify_reason="").exists()
+    assert sales_demo_load(seed=3).endswith("none added.")
+    first = _story()
+    Lead.objects.all().delete()
+    DealStageChange.objects.all().delete()
+    Deal.objects.all().delete()
+    sales_demo_load(seed=3)
+    assert _story() == first
