@@ -62,9 +62,9 @@ def unsubscribe_token(message: OutboundMessage) -> str:
     return signing.dumps({"m": message.pk}, salt=UNSUBSCRIBE_SALT, compress=True)
 
 
-def unsubscribe_url(message: OutboundMessage) -> str:
+def unsubscribe_url(message: OutboundMessage, token: str = "") -> str:
     base = getattr(settings, "RAPPORT_PUBLIC_URL", "").rstrip("/") or "http://localhost:8000"
-    return base + reverse("consent:unsubscribe", args=[unsubscribe_token(message)])
+    return base + reverse("consent:unsubscribe", args=[token or unsubscribe_token(message)])
 
 
 def _build(message: OutboundMessage) -> GatedEmail:
@@ -77,10 +77,11 @@ def _build(message: OutboundMessage) -> GatedEmail:
         headers["References"] = " ".join(message.references)
     if message.purpose.is_marketing:
         # RFC 8058: a POST of "List-Unsubscribe=One-Click" to the https URL unsubscribes.
-        links = [f"<{unsubscribe_url(message)}>"]
+        token = unsubscribe_token(message)
+        links = [f"<{unsubscribe_url(message, token)}>"]
         mailto = getattr(settings, "CONSENT_UNSUBSCRIBE_MAILTO", "")
         if mailto:
-            links.append(f"<mailto:{mailto}?subject=unsubscribe%20{unsubscribe_token(message)}>")
+            links.append(f"<mailto:{mailto}?subject=unsubscribe%20{token}>")
         headers["List-Unsubscribe"] = ", ".join(links)
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     email = GatedEmail(

@@ -6,6 +6,7 @@ system check (``timeline.E001``) fails the build if a kind declared here is not 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from rapport.core.actor import Actor
@@ -49,7 +50,9 @@ def consent_changed(*, actor: Actor, event: ConsentEvent, purpose_label: str) ->
     )
 
 
-def message_logged(*, message: OutboundMessage, department: str) -> Entry | None:
+def message_logged(
+    *, message: OutboundMessage, department: str, occurred_at: dt.datetime | None = None
+) -> Entry | None:
     """The send log of one message: sent, blocked, failed or bounced; once per outcome."""
     if message.contact_id is None:
         return None
@@ -64,6 +67,7 @@ def message_logged(*, message: OutboundMessage, department: str) -> Entry | None
         summary=f"{verb}: {message.subject}",
         contacts=[message.contact_id],
         channel=Channel.EMAIL,
+        occurred_at=occurred_at,
         direction=Direction.OUTBOUND,
         department=department if department in Department.values else Department.OTHER,
         body=message.reason,
