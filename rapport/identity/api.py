@@ -626,14 +626,15 @@ def not_duplicate(request: HttpRequest, payload: NotDuplicateIn):
 
 @router.post(
     "/duplicates/scans",
-    response={202: ScanOut, **problems(403)},
+    response={202: ScanOut, **problems(403, 409)},
     url_name="duplicate-scan-create",
 )
 def scan_create(request: HttpRequest, payload: ScanIn, response: HttpResponse):
     """Start looking for duplicates among all records of a kind (`full`), or among those
     changed since the last scan (`incremental`). A scan of that kind already queued or
-    running is returned instead of starting another. Follow `Location` until `state` is
-    `done`."""
+    running is returned instead of starting another, except that a full scan is never
+    answered by an incremental one: a queued incremental scan becomes full, a running one
+    answers 409. Follow `Location` until `state` is `done`."""
     scan = scans.scan_start(actor=actor_of(request), kind=payload.kind, mode=payload.mode)
     response["Location"] = reverse("api:duplicate-scan-detail", kwargs={"scan_id": scan.pk})
     return Status(202, _scan(selectors.scan_get(actor=user_of(request), pk=scan.pk)))

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from rapport.audit.services import Actor
-from rapport.core.errors import ValidationFailed
+from rapport.core.errors import Conflict, ValidationFailed
 from rapport.core.transactions import enqueue_after_commit
 from rapport.identity import tasks
 from rapport.identity.models import Scan
@@ -23,7 +23,12 @@ from rapport.identity.services import model_of, require_steward
 
 def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = True) -> Any:
     """Queue a duplicate scan of every record of ``kind`` ("full") or of those changed since
-    the last scan ("incremental"). A scan already queued or running is returned instead."""
+    the last scan ("incremental"). A scan already queued or running is returned instead,
+    but a full scan is never answered with an incremental one (issue 13): an incremental
+    scan still queued (an import's, say) becomes full, since a full scan covers what it
+    would have compared; one already running cannot change, so the request is refused
+    (Conflict) rather than silently answered by it. A full scan asked for while one is
+    busy is that scan; an incremental one asked for while a full one is busy is too."""
     require_steward(actor.user)
     model_of(kind)
     if mode not in Scan.Mode.values:
@@ -43,6 +48,15 @@ def scan_start(*, actor: Actor, kind: str, mode: str = "full", enqueue: bool = T
             .first()
         )
         if busy is not None:
+            if mode == Scan.Mode.FULL and busy.mode == Scan.Mode.INCREMENTAL:
+                if busy.state == Scan.State.RUNNING:
+                    raise Conflict(
+                        f"Scan {busy.pk}, of the {kind}s changed since the last scan, is "
+                        "running; start the full scan when it has finished."
+                    )
+                # Under the row lock: a worker claiming it now waits, then reads "full".
+                busy.mode = Scan.Mode.FULL
+                busy.save(update_fields=["mode"])
             return busy
         scan = Scan.objects.create(
             kind=kind,

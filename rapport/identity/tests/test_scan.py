@@ -284,3 +284,29 @@ def test_an_identifying_data_field_is_compared(personas):
     identifier = next(e for e in same[0].evidence if e.field == "id:customer_no")
     assert identifier.weight > 0 and identifier.words == "same customer number"
     assert not other or other[0].probability < same[0].probability
+
+
+def test_a_full_scan_asked_for_after_an_import_queued_an_incremental_one_is_full(
+    personas, people, capsys
+):
+    # Nothing to compare since the last scan, so an incremental scan would compare none.
+    call_command("duplicates", "scan")
+    Candidate.objects.all().delete()
+    queued = scans.scan_start(actor=actor(None), kind="contact", mode="incremental", enqueue=False)
+    call_command("duplicates", "scan")
+    queued.refresh_from_db()
+    assert "(full)" in capsys.readouterr().out
+    assert (queued.state, queued.mode) == (Scan.State.DONE, Scan.Mode.FULL)
+    assert queued.records == 11 and Candidate.objects.exists()
+
+
+def test_a_full_scan_is_refused_while_an_incremental_one_runs_and_not_answered_by_it(personas):
+    from rapport.core.errors import Conflict
+
+    running = Scan.objects.create(kind="contact", mode="incremental", state=Scan.State.RUNNING)
+    running.heartbeat = running.created_at
+    running.save()
+    with pytest.raises(Conflict, match="running"):
+        scans.scan_start(actor=actor(personas["stella"]), kind="contact", mode="full")
+    incremental = scans.scan_start(actor=actor(personas["stella"]), kind="contact", mode="incremental")
+    assert incremental == running and Scan.objects.count() == 1
