@@ -188,20 +188,26 @@ def _unique_login_error(mailbox: Mailbox) -> ValidationFailed:
     )
 
 
-def _check_login(mailbox: Mailbox, password: str) -> bool:
+def _check_login(mailbox: Mailbox, password: str) -> None:
     """Log in once with these settings, before anything is said about the login being
     connected already: a refused password is refused now (the same answer whether or not
-    the login is in Rapport). False when the server could not be reached: a mailbox may be
-    connected while its server is down, and its polls report the problem.
+    the login is in Rapport), and so is a server that cannot be reached, for every login
+    alike. A login is saved only once it has been checked, so an outage cannot tell a login
+    connected by someone else ("could not be checked") from a fresh one ("saved"): both are
+    refused the same way until the server answers (issue 11).
 
     The login is unique in Rapport, so a second connection of it is refused; checking the
     password first means only someone who holds it learns that the login is connected
     already (they could read the mailbox anyway). Anyone else gets the server's refusal,
-    as for a login nobody connected (issue 11)."""
+    as for a login nobody connected."""
     try:
         conn = imap.connect(host=mailbox.host, port=mailbox.port, security=mailbox.security)
-    except imap.ImapProblem:
-        return False
+    except imap.ImapProblem as exc:
+        # What went wrong before any login was tried: the same for every login of the host.
+        reason = f"{mailbox.host} could not be reached to check this login ({exc}); try again later."
+        raise ValidationFailed(
+            "The mailbox could not be checked.", errors={"host": [reason]}
+        ) from None
     try:
         imap.login(conn, username=mailbox.username, password=password, security=mailbox.security)
     except imap.ImapProblem as exc:
@@ -210,7 +216,6 @@ def _check_login(mailbox: Mailbox, password: str) -> bool:
         ) from None
     with contextlib.suppress(Exception):
         conn.logout()
-    return True
 
 
 def _check_address(mailbox: Mailbox) -> None:
@@ -225,15 +230,6 @@ def _check_address(mailbox: Mailbox) -> None:
         ) from None
     except imap.ImapProblem:
         pass
-
-
-def _login_taken_error(mailbox: Mailbox, verified: bool) -> ValidationFailed:
-    """Connected already: said to someone who just logged in with the password; a login
-    that could not be checked (server down) is refused without saying why it is taken."""
-    if verified:
-        return _unique_login_error(mailbox)
-    reason = f"{mailbox.host} could not be reached to check this login; try again later."
-    return ValidationFailed("The mailbox could not be checked.", errors={"host": [reason]})
 
 
 def _taken(host: str, username: str, exclude: int | None = None) -> bool:
@@ -263,9 +259,9 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
         **cleaned,
     )
     _check_address(mailbox)
-    verified = _check_login(mailbox, password)
+    _check_login(mailbox, password)
     if _taken(mailbox.host, mailbox.username):
-        raise _login_taken_error(mailbox, verified)
+        raise _unique_login_error(mailbox)
     try:
         with transaction.atomic():
             mailbox.save()
@@ -284,7 +280,7 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
                 changes=changes,
             )
     except IntegrityError:
-        raise _login_taken_error(mailbox, verified) from None
+        raise _unique_login_error(mailbox) from None
     return mailbox
 
 
@@ -328,9 +324,10 @@ def mailbox_update(
             )
         if moved:
             _check_address(mailbox)
-        verified = _check_login(mailbox, password) if moved and password is not None else False
+        if moved and password is not None:
+            _check_login(mailbox, password)
         if moved and _taken(mailbox.host, mailbox.username, exclude=mailbox.pk):
-            raise _login_taken_error(mailbox, verified)
+            raise _unique_login_error(mailbox)
         changes = diff(before, snapshot(mailbox, SETTINGS))
         if password is not None:
             mailbox.password_encrypted = encrypt(password)
