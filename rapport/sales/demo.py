@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from rapport.audit.models import AuditEntry, Via
@@ -98,14 +99,19 @@ def sales_demo_load(*, seed: int) -> str:
     today = timezone.localdate()
     start = today - dt.timedelta(days=DAYS)
     drafts: list[events.Draft] = []
-    audits: list[AuditEntry] = []
     plans: list[dict[str, Any]] = []
 
     with transaction.atomic():
         for _ in range(DEALS):
             account_id, account_owner, account_name = rng.choice(accounts)
             owner = rep_ids.get(account_owner) or rng.choice(reps)
-            created = start + dt.timedelta(days=rng.randrange(DAYS - 10))
+            # One deal in six is recent: the board has a pipeline to work.
+            recent = rng.random() < 0.17
+            created = (
+                (today - dt.timedelta(days=rng.randrange(75)))
+                if recent
+                else start + dt.timedelta(days=rng.randrange(DAYS - 10))
+            )
             amount = Decimal(rng.choice(SIZES)) * Decimal(rng.choice(("1", "1", "1", "1.5", "2")))
             product = rng.choice(PRODUCTS)
             moves: list[tuple[Stage, dt.date]] = [(open_stages[0], created)]
@@ -116,7 +122,7 @@ def sales_demo_load(*, seed: int) -> str:
                 if day > today:
                     break
                 # Each step forward is likelier the further the deal got.
-                if rng.random() < 0.62 + 0.08 * len(moves):
+                if rng.random() < 0.55 + 0.08 * len(moves):
                     moves.append((stage, day))
                     if stage == won:
                         outcome = Stage.Kind.WON
@@ -205,15 +211,6 @@ def sales_demo_load(*, seed: int) -> str:
                         data={"deal": deal.pk, "to": stage.pk},
                     )
                 )  # fmt: skip
-                audits.append(
-                    AuditEntry(
-                        actor=deal.owner, actor_name=deal.owner.username if deal.owner else "system",
-                        via=Via.WEB, action=AuditEntry.Action.CREATE if previous is None else AuditEntry.Action.UPDATE,
-                        entity_kind="deal", entity_id=deal.pk, object_kind="deal", object_id=deal.pk,
-                        object_repr=deal.name[:300], changes={"stage": [previous.pk if previous else None, stage.pk]},
-                        context={"demo": True},
-                    )
-                )  # fmt: skip
                 previous = stage
             for i, contact_id in enumerate(plan["people"]):
                 role = DealRole.Role.DECISION_MAKER if i == 0 else rng.choice(ROLES)
@@ -231,7 +228,7 @@ def sales_demo_load(*, seed: int) -> str:
                         status=Lead.Status.QUALIFIED, owner=deal.owner, score=rng.randrange(10, 90),
                         role=rng.choice(("CFO", "Head of IT", "Operations director", "Buyer")),
                         need=rng.choice(NEEDS), budget=rng.choice(BUDGETS), timing=rng.choice(TIMINGS),
-                        converted_deal=deal, converted_at=plan["created"], created_by=deal.owner,
+                        converted_deal=deal, converted_at=plan["moves"][0][1], created_by=deal.owner,
                     )
                 )  # fmt: skip
         Deal.objects.bulk_update([d for d in deals if d.primary_contact_id], ["primary_contact"])
@@ -270,19 +267,34 @@ def sales_demo_load(*, seed: int) -> str:
             )  # fmt: skip
             leads[-1]._demo_created = _moment(created_day, rng)  # type: ignore[attr-defined]
         made = Lead.objects.bulk_create(leads)
-        # Created and updated stamps as the story has them (bulk_update sets them as given).
-        for lead in made:
-            when = getattr(lead, "_demo_created", None) or lead.converted_at or timezone.now()
-            lead.created_at = lead.updated_at = when
-        Lead.objects.bulk_update(made, ["created_at", "updated_at"], batch_size=500)
-        for plan, deal in zip(plans, deals, strict=True):
-            deal.created_at, deal.updated_at = plan["created"], plan["moves"][-1][1]
-        Deal.objects.bulk_update(deals, ["created_at", "updated_at"], batch_size=500)
+        # Stamps as the story has them: a few set-based updates (bulk_update is slow).
+        loose = [lead for lead in made if getattr(lead, "_demo_created", None)]
+        for lead in loose:
+            lead.created_at = lead.updated_at = lead._demo_created  # type: ignore[attr-defined]
+        Lead.objects.bulk_update(loose, ["created_at", "updated_at"], batch_size=500)
+        Lead.objects.filter(converted_at__isnull=False).update(
+            created_at=F("converted_at"), updated_at=F("converted_at")
+        )
+        history = DealStageChange.objects.filter(deal=OuterRef("pk"))
+        Deal.objects.update(
+            created_at=Subquery(history.order_by("at", "id").values("at")[:1]),
+            updated_at=Subquery(history.order_by("-at", "-id").values("at")[:1]),
+        )
         events.record_many(drafts)
+        audits = [
+            AuditEntry(
+                actor=c.by, actor_name=c.by.username if c.by else "system", via=Via.WEB,
+                action=AuditEntry.Action.CREATE if c.from_stage is None else AuditEntry.Action.UPDATE,
+                entity_kind="deal", entity_id=c.deal_id, object_kind="dealstagechange",
+                object_id=c.pk, object_repr=c.deal.name[:300],
+                changes={"stage": [c.from_stage_id, c.to_stage_id]}, context={"demo": True},
+            )
+            for c in changes
+        ]  # fmt: skip
         stamped = AuditEntry.objects.bulk_create(audits)
-        for entry, change in zip(stamped, changes, strict=True):
-            entry.at = change.at
-        AuditEntry.objects.bulk_update(stamped, ["at"], batch_size=500)
+        AuditEntry.objects.filter(pk__gte=stamped[0].pk, object_kind="dealstagechange").update(
+            at=Subquery(DealStageChange.objects.filter(pk=OuterRef("object_id")).values("at")[:1])
+        )
     won_count = sum(1 for p in plans if p["deal"].status == Stage.Kind.WON)
     lost_count = sum(1 for p in plans if p["deal"].status == Stage.Kind.LOST)
     return (
