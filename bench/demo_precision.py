@@ -44,10 +44,11 @@ def _manage(env: dict[str, str], *args: str) -> str:
         [sys.executable, str(ROOT / "manage.py"), *args],
         env=env,
         cwd=ROOT,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode:
+        sys.exit(f"manage.py {' '.join(args)} failed:\n{out.stderr[-3000:]}")
     return out.stdout.strip()
 
 
