@@ -8,7 +8,7 @@ class ServiceConfig(AppConfig):
     def ready(self) -> None:
         from rapport.core import demo, panels, privacy
         from rapport.ingest.mail import learners
-        from rapport.service import events, mail, merge, open_items, tasks
+        from rapport.service import events, mail, merge, myday, open_items, tasks
         from rapport.service import privacy as service_privacy
         from rapport.service.demo import service_demo_load
         from rapport.timeline.events import register_open_items
@@ -42,3 +42,4 @@ class ServiceConfig(AppConfig):
                 )
             )
         demo.register(demo.Part("service", load=service_demo_load, order=30))
+        myday.register()

@@ -21,6 +21,7 @@ from rapport.core.actor import Actor
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.customers.models import Account, AccountMembership, Contact, ContactEmail
 from rapport.customers.normalize import check_text
+from rapport.followups.selectors import open_tasks_for
 from rapport.service import events as service_events
 from rapport.service import outbound, selectors
 from rapport.service.models import Case, CaseKind, CaseMessage, CaseStatusChange
@@ -341,10 +342,6 @@ def case_delete(*, actor: Actor, case: Case, expected_version: int | None = None
 
 def open_followups(case: Case) -> list[Any]:
     """The case's follow-up tasks still open (the follow-ups app's Task)."""
-    try:
-        from rapport.followups.selectors import open_tasks_for
-    except ImportError:  # pragma: no cover - the follow-ups app ships its selectors
-        return []
     return list(open_tasks_for(subject_kind="case", subject_id=case.pk))
 
 

@@ -52,3 +52,30 @@ def test_export_holds_the_cases_with_their_messages_and_erasure_removes_them(db)
     privacy.erase_all(actor=SYSTEM, contact_id=dana.pk)
     assert not Case.objects.filter(contact=dana).exists()
     assert not CaseMessage.objects.filter(case_id=case.pk).exists()
+
+
+def test_the_demo_part_tells_the_same_story_for_a_seed(monkeypatch, db):
+    from rapport.customers.demo import demo_users_ensure
+    from rapport.service import demo
+
+    monkeypatch.setattr(demo, "CASES", 25)
+    demo_users_ensure()
+    for i in range(8):
+        make_contact(full_name=f"Demo Person {i}")
+
+    def story() -> list[tuple]:
+        return list(
+            Case.objects.order_by("id").values_list(
+                "contact_id", "kind__key", "subject", "status", "priority"
+            )
+        )
+
+    line = demo.service_demo_load(seed=7)
+    assert line.startswith("cases: 25 over 365 days")
+    first = story()
+    assert {s for *_, s, _ in first} >= {"closed"} and any(s != "closed" for *_, s, _ in first)
+    assert CaseMessage.objects.filter(direction="out").exists()
+    assert demo.service_demo_load(seed=7).startswith("cases: there already")
+    Case.objects.all().delete()
+    demo.service_demo_load(seed=7)
+    assert story() == first

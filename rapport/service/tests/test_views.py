@@ -203,3 +203,17 @@ def test_someone_else_may_not_close_over_open_follow_ups(personas, desk, nora):
         services.case_status_change(
             actor=actor(colleague), case=case, status="closed", reason="because"
         )
+
+
+def test_my_day_lists_the_cases_waiting_on_me(personas, desk, nora):
+    from rapport.followups.myday import sections
+
+    sam = personas["sam"]
+    urgent = make_case(contact=nora, actor=actor(sam), subject="Urgent one", priority=1)
+    waiting = make_case(contact=nora, actor=actor(sam), subject="Waiting one")
+    services.case_status_change(actor=actor(sam), case=waiting, status="waiting_customer")
+    make_case(contact=nora, subject="Nobody's")
+    section = next(s for s in sections() if s.name == "cases")
+    items = section.items(sam, None)
+    assert [i.title for i in items] == [f"{urgent.reference} Urgent one"]
+    assert items[0].phone == "+442079460018" and items[0].badge == "Urgent"
