@@ -121,7 +121,7 @@ def task_queryset(*, actor: Any, filters: TaskFilters) -> QuerySet[Task]:
         start, end = day_bounds(timezone.localdate())
         qs = qs.filter(
             {
-                "overdue": Q(due_at__lt=timezone.now()),
+                "overdue": Q(due_at__lt=start),  # as on my day: due before today
                 "today": Q(due_at__gte=start, due_at__lt=end),
                 "week": Q(due_at__gte=start, due_at__lt=start + dt.timedelta(days=7)),
                 "later": Q(due_at__gte=start + dt.timedelta(days=7)),
@@ -214,3 +214,15 @@ def my_day(*, actor: Any, day: dt.date | None = None) -> MyDay:
         if items:
             sections.append(MyDaySection(section.name, section.title, list(items)))
     return MyDay(day=day, meetings=meetings, due=due, overdue=overdue, sections=sections)
+
+
+def assignee_choices(*, actor: Any) -> list[tuple[int, str]]:
+    """Whom the actor may give a task to: the colleagues whose tasks they see (their team,
+    or everyone for a role that sees all tasks), among those who work with tasks."""
+    from rapport.users.models import User
+
+    owners = permissions.visible_owner_ids(actor, RecordKind.TASK)
+    qs = User.objects.filter(is_active=True).order_by("first_name", "last_name", "username")
+    if owners is not None:
+        qs = qs.filter(pk__in=owners or [actor.pk])
+    return [(u.pk, str(u)) for u in qs if permissions.can(u, "view", RecordKind.TASK)]

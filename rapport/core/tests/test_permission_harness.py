@@ -59,6 +59,11 @@ EXEMPT_WEB = {
     "consent:confirm",
     "consent:preferences",
     "consent:bounce-webhook",
+    # The installable app's shell, fetched by the browser on its own and cached by the
+    # service worker: no data, the same for everyone (rapport/followups/tests/test_pwa.py).
+    "followups:manifest",
+    "followups:service-worker",
+    "followups:offline",
 }
 
 
