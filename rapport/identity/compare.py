@@ -364,7 +364,8 @@ class DateLevel(IntEnum):
 
 
 _DATE_FORMS = (
-    re.compile(r"^(\d{4})[-./ ]?(\d{1,2})[-./ ]?(\d{1,2})(?:[T ].*)?$"),  # 1980-03-10, 19800310
+    re.compile(r"^(\d{4})[-./ ](\d{1,2})[-./ ](\d{1,2})(?:[T ].*)?$"),  # 1980-03-10, 1980/3/10
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),  # 19800310
     re.compile(r"^(\d{1,2})[-./ ](\d{1,2})[-./ ](\d{4})$"),  # 10/03/1980, 10.03.1980
 )
 
@@ -372,18 +373,22 @@ _DATE_FORMS = (
 @lru_cache(maxsize=1 << 14)
 def date_parts(value: str) -> tuple[int, int, int] | None:
     """(year, month, day) of a date written ISO (1980-03-10), compact (19800310) or day first
-    (10/03/1980, 10.03.1980); None for anything else. Not checked against the calendar: a
-    slip can make an impossible date, which is still the date someone meant."""
+    (10/03/1980, 10.03.1980); None for anything else. A day and month that could be either
+    way round are kept as written: a slip can make an impossible date, which is still the
+    date someone meant, so only the ranges are checked (a month or a day up to 12, both up
+    to 31)."""
     text = value.strip()
-    found = _DATE_FORMS[0].match(text)
-    if found:
-        year, month, day = (int(g) for g in found.groups())
+    for k, pattern in enumerate(_DATE_FORMS):
+        found = pattern.match(text)
+        if found:
+            a, b, c = (int(g) for g in found.groups())
+            year, month, day = (c, b, a) if k == 2 else (a, b, c)
+            break
     else:
-        found = _DATE_FORMS[1].match(text)
-        if not found:
-            return None
-        day, month, year = (int(g) for g in found.groups())
-    if not (1 <= month <= 12 or 1 <= day <= 12) or not (1 <= day <= 31 or 1 <= month <= 31):
+        return None
+    if not (1 <= month <= 31 and 1 <= day <= 31 and min(month, day) <= 12):
+        return None
+    if not 1000 <= year <= 2999:
         return None
     return year, month, day
 

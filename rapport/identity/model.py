@@ -103,7 +103,15 @@ class Model:
             return 0.0
         if level == Level.DIFFERENT and self.fields[i] in self.agreement_only:
             return 0.0
-        return self._clamped(i, level, self._raw(i, level))
+        raw = self._raw(i, level)
+        if level == Level.EXACT and self.fields[i] not in RARITY_FIELDS:
+            # The same value is never weaker evidence than a nickname, a typo or a slip:
+            # data whose duplicates all carry a variant must not make agreement worthless.
+            raw = max(
+                [raw]
+                + [self._raw(i, lv) for lv in self.m[i] if lv not in (Level.EXACT, Level.DIFFERENT)]
+            )
+        return self._clamped(i, level, raw)
 
     def weights(self, vector: Vector) -> list[float]:
         """Each field's weight in this vector. A grouped field's is what it adds given the
@@ -429,7 +437,11 @@ def fit(
             levels,
             floors=floors,
             ceilings=ceilings,
-            sessions=SESSIONS if sessions is None else sessions,
+            sessions=(
+                (*SESSIONS, *((f,) for f in fields if is_identifying(f)))
+                if sessions is None
+                else sessions
+            ),
             max_iterations=max_iterations,
             tolerance=tolerance,
         )
@@ -480,7 +492,9 @@ def fit(
 # those fields left out. Among pairs that share a name, the strangers are namesakes whose
 # e-mail, phone and employer are as unrelated as random people's, so EM there learns what
 # those fields look like among matches; among pairs sharing a mailbox or a phone, it learns
-# the names'. Each field's m is the average of the sessions that learnt it, by matches.
+# the names'; among pairs with the same customer number or date of birth (each identifying
+# field a session of its own), the names' and addresses'. Each field's m is the average of
+# the sessions that learnt it, by matches.
 SESSIONS: tuple[tuple[str, ...], ...] = (
     ("given", "family", "given_rarity", "family_rarity"),
     ("email",),
@@ -510,6 +524,14 @@ def _posterior(log_odds: float, prior: float) -> float:
     if x < -60:
         return 0.0
     return 1 / (1 + 2**-x)
+
+
+def _agrees(model: Model, vector: Vector, i: int) -> bool:
+    """Whether a field agrees enough to select a session's pairs: an identifying field
+    exactly, another at least strongly (a nickname, the same mailbox written otherwise)."""
+    if is_identifying(model.fields[i]):
+        return vector[i] == Level.EXACT
+    return vector[i] >= Level.STRONG
 
 
 def _fit_sessions(
@@ -545,7 +567,7 @@ def _fit_sessions(
         selected_on = [i for i in out if model.fields[i] not in RARITY_FIELDS]
         if not selected_on:
             continue
-        subset = {v: n for v, n in counts.items() if all(v[i] >= Level.STRONG for i in selected_on)}
+        subset = {v: n for v, n in counts.items() if all(_agrees(model, v, i) for i in selected_on)}
         total = sum(subset.values())
         if total < MIN_SESSION_PAIRS:
             continue
@@ -647,12 +669,19 @@ def _fit_sessions(
                 learnt_joint[g].append((mass, dict(model.joint[g])))
     model.m = start_m
     for i, estimates in enumerate(learnt):
-        if not estimates:
+        if estimates:
+            weight = sum(w for w, _ in estimates)
+            model.m[i] = {
+                lv: sum(w * table.get(lv, 0.0) for w, table in estimates) / weight
+                for lv in levels[i]
+            }
+        if i in grouped:
             continue
-        weight = sum(w for w, _ in estimates)
-        model.m[i] = {
-            lv: sum(w * table.get(lv, 0.0) for w, table in estimates) / weight for lv in levels[i]
-        }
+        # The beliefs hold whichever sessions learnt the field, or none did.
+        if i in floors:
+            _at_least(model.m[i], Level.DIFFERENT, floors[i])
+        if i in ceilings:
+            _at_most(model.m[i], Level.DIFFERENT, ceilings[i])
     model.joint = []
     for g, joint_estimates in enumerate(learnt_joint):
         if joint_estimates:

@@ -213,3 +213,34 @@ def test_turning_identifying_fields_off_masks_every_one_of_them():
     assert check.masked(vector, "contact", ["identifier"])[-2:] == (-1, -1)
     fields = (*VECTOR_FIELDS, "date:birth_date", "id:customer_no")
     assert check.masked(vector, "contact", ["id:customer_no"], fields)[-2:] == (3, -1)
+
+
+def test_a_seven_digit_number_is_not_read_as_a_date():
+    from rapport.identity.compare import date_parts
+
+    assert date_parts("2679282") is None and date_parts("19800310") == (1980, 3, 10)
+    people = [_person("A", "B", f"customer_no={n}") for n in ("2679282", "1516795", "7706352")]
+    assert identifying_fields_of(people) == ("id:customer_no",)
+
+
+def test_pairs_sharing_a_customer_number_teach_the_model_how_names_differ():
+    """With no e-mail or phone, the pairs with the same identifier are where EM learns
+    the names' weights: a different given name then weighs well against a match."""
+    import random
+
+    from rapport.identity.scan import scan_contacts
+
+    rng = random.Random(5)
+    given = ["Ann", "Tom", "Eva", "Max", "Ida", "Leo", "Mia", "Ole", "Pia", "Ugo"] * 3
+    people = []
+    for k in range(600):
+        g, f = rng.choice(given) + "x" * (k % 3), f"Fam{rng.randrange(300)}"
+        number = f"{rng.randrange(10**6, 10**7)}"
+        people.append(_person(g, f, f"id:customer_no={number}"))
+        if k % 3 == 0:  # the same person again, sometimes with a typo in the family name
+            people.append(_person(g, f if k % 2 else f + "e", f"id:customer_no={number}"))
+    model = scan_contacts(people).model
+    assert model.fields[-1] == "id:customer_no"
+    given_at = model.fields.index("given")
+    assert model.weight(given_at, Level.DIFFERENT) < -6
+    assert model.weight(model.fields.index("id:customer_no"), Level.EXACT) > 10
