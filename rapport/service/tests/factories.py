@@ -29,3 +29,16 @@ def make_service_mailbox(
 ) -> ServiceMailbox:
     data.setdefault("name", "Support")
     return ServiceMailbox.objects.create(address=address, **data)
+
+
+def ensure_builtin_kinds() -> None:
+    """The kinds the data migration seeds (a transactional test's flush removes them)."""
+    from importlib import import_module
+
+    from rapport.service.models import CaseKind
+
+    seeded = import_module("rapport.service.migrations.0002_builtin_case_kinds")
+    for key, name, order in seeded.BUILTIN:
+        CaseKind.objects.get_or_create(
+            key=key, defaults={"name": name, "order": order, "builtin": True}
+        )
