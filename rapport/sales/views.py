@@ -375,7 +375,8 @@ def lead_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_change": can_change,
         "can_convert": can_change
         and permissions.can(user, "add", RecordKind.DEAL)
-        and not lead.converted_deal_id,
+        and not lead.converted_deal_id
+        and lead.status != Lead.Status.DISQUALIFIED,
         "role_choices": DealRole.Role.choices,
         "candidates": _candidates(user, lead) if can_change and lead.contact_id is None else [],
     }
