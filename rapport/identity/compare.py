@@ -590,6 +590,13 @@ def _local_parts_are_names(a: Any, b: Any, given: str, family: str) -> bool:
     return all(any(n in part for n in names) for part in locals_a & locals_b)
 
 
+def _names_rank(given: int, family: int) -> tuple[float, float]:
+    """How well two name levels agree together, the weaker first: a name one side lacks
+    counts between a difference and a weak agreement."""
+    x, y = (lv if lv != Level.MISSING else 0.5 for lv in (given, family))
+    return min(x, y), max(x, y)
+
+
 def contact_fields(identifying: Iterable[str] = ()) -> tuple[str, ...]:
     """The fields of a contact vector with these identifying fields (``identifying_field``)."""
     return (*VECTOR_FIELDS, *identifying)
@@ -611,9 +618,12 @@ def contact_vector(
     y_given, y_family = fold_name(b.given), fold_family(b.family)
     given, family = _given_level(x_given, y_given), _family_level(x_family, y_family)
     if given < Level.EXACT or family < Level.EXACT:
+        # Each name compared with the other record's name in the other place, as what it
+        # is: a given name written as the family name is still a given name ('Walsh, M.'
+        # and 'Melissa Walsh'); a name left out on one side leaves the other to agree.
         swapped_given = _given_level(x_given, fold_name(b.family))
-        swapped_family = _family_level(x_family, fold_family(b.given))
-        if min(swapped_given, swapped_family) > min(given, family):
+        swapped_family = _given_level(fold_name(a.family), fold_name(b.given))
+        if _names_rank(swapped_given, swapped_family) > _names_rank(given, family):
             # The same person with the names the other way round, but never exact.
             given, family = min(swapped_given, Level.STRONG), min(swapped_family, Level.STRONG)
     given_rarity = family_rarity = Level.MISSING

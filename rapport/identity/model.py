@@ -60,6 +60,8 @@ class Model:
     # non-matches they are independent (u per field).
     groups: list[list[str]] = field(default_factory=list)
     joint: list[dict[tuple[int, ...], float]] = field(default_factory=list)
+    # A field's u where another agrees (``CONDITIONS``): field -> (the other, u there).
+    u_when: dict[str, tuple[str, dict[int, float]]] = field(default_factory=dict)
     _marginals: dict[Any, float] = field(default_factory=dict, repr=False, compare=False)
     # What the steward calls each identifying field ("date of birth"): not stored, the data
     # dictionary's (``check.current_model``).
@@ -135,11 +137,24 @@ class Model:
                 u = max(self.u[i].get(lv, _FLOOR), _FLOOR)
                 out[i] = self._clamped(i, lv, math.log2(max(m, _FLOOR) / u))
                 before = now
+        for name, (when, shares) in self.u_when.items():
+            i, c = self.fields.index(name), self.fields.index(when)
+            lv = vector[i]
+            if vector[c] >= Level.STRONG and lv != Level.MISSING:
+                # Strangers who share an address share a family name far more often
+                # than strangers at random (a household): that share, learnt where the
+                # address agrees, is the non-matches' here; how rare the name is then
+                # adds nothing.
+                m = max(self.m[i].get(lv, _FLOOR), _FLOOR)
+                out[i] = self._clamped(i, lv, math.log2(m / max(shares.get(lv, _FLOOR), _FLOOR)))
+                rarity = f"{name}_rarity"
+                if rarity in self.fields:
+                    out[self.fields.index(rarity)] = 0.0
         return out
 
     def score(self, vector: Vector) -> float:
         """Evidence for a match, in bits (the sum of the fields' weights)."""
-        if not self.groups:
+        if not self.groups and not self.u_when:
             return sum(self.weight(i, lv) for i, lv in enumerate(vector))
         return sum(self.weights(vector))
 
@@ -170,6 +185,10 @@ class Model:
             "joint": [
                 {",".join(map(str, cell)): p for cell, p in table.items()} for table in self.joint
             ],
+            "u_when": {
+                name: {"when": when, "u": {str(k): v for k, v in shares.items()}}
+                for name, (when, shares) in self.u_when.items()
+            },
         }
 
     @classmethod
@@ -188,6 +207,10 @@ class Model:
                 {tuple(int(x) for x in k.split(",")): float(v) for k, v in table.items()}
                 for table in data.get("joint", [])
             ],
+            u_when={
+                name: (str(c["when"]), {int(k): float(v) for k, v in c["u"].items()})
+                for name, c in data.get("u_when", {}).items()
+            },
         )
 
 
@@ -501,6 +524,7 @@ SESSIONS: tuple[tuple[str, ...], ...] = (
     ("phone",),
     ("domain",),
     ("name",),
+    ("address",),
 )
 # Fields that change together among matches: a person who changes jobs gets a new e-mail
 # address, phone, employer and office address at once. Weighed one by one, as independent,
@@ -509,6 +533,9 @@ GROUPS: tuple[tuple[str, ...], ...] = (("email", "phone", "organisation", "addre
 # And a prior belief, as ``CHANGES_AMONG_MATCHES``: at least this share of one person's
 # records were written before and after a job change (a different e-mail and employer).
 JOB_CHANGE = frozenset({"email", "organisation"})
+# Fields whose share among non-matches is another where a second field agrees: people at
+# one address are often one family. Learnt in a session of the pairs whose address agrees.
+CONDITIONS: dict[str, str] = {"family": "address"}
 JOB_CHANGES = 0.05
 MIN_SESSION_PAIRS = 20  # a session with fewer pairs says too little: it is left out
 
@@ -571,7 +598,18 @@ def _fit_sessions(
         total = sum(subset.values())
         if total < MIN_SESSION_PAIRS:
             continue
-        active = [i for i in range(n_fields) if i not in out and i not in grouped]
+        # In the session of a condition, the fields it conditions have their u learnt too.
+        free = [
+            model.fields.index(f)
+            for f, when in CONDITIONS.items()
+            if (when,) == tuple(held) and f in model.fields
+        ]
+        saved_u = {i: dict(model.u[i]) for i in free}
+        rarities = [f"{model.fields[i]}_rarity" for i in free]
+        quiet = {model.fields.index(r) for r in rarities if r in model.fields}
+        active = [
+            i for i in range(n_fields) if i not in out and i not in grouped and i not in quiet
+        ]
         live = [g for g, members in enumerate(groups) if not out & set(members)]
         model.m = [dict(t) for t in start_m]
         model.joint = [dict(t) for t in start_joint]
@@ -592,6 +630,7 @@ def _fit_sessions(
         for _iteration in range(max_iterations):
             model._marginals.clear()
             m_new = [dict.fromkeys(levels[i], 0.0) for i in range(n_fields)]
+            u_free = {i: dict.fromkeys(levels[i], 0.0) for i in free}
             by_pattern: dict[int, dict[tuple[int, ...], float]] = {g: {} for g in live}
             matched = 0.0
             for v, n in subset.items():
@@ -609,6 +648,9 @@ def _fit_sessions(
                 for i in active:
                     if v[i] != Level.MISSING:
                         m_new[i][v[i]] += n * p
+                for i in free:
+                    if v[i] != Level.MISSING:
+                        u_free[i][v[i]] += n * (1 - p)
                 for g in live:
                     key = patterns[g][v]
                     by_pattern[g][key] = by_pattern[g].get(key, 0.0) + n * p
@@ -656,6 +698,10 @@ def _fit_sessions(
                 model.joint[g] = table
             for i in active:
                 model.m[i] = m_new[i]
+            for i, shares in u_free.items():
+                mass = sum(shares.values())
+                if mass:
+                    model.u[i] = {lv: max(x / mass, _FLOOR) for lv, x in shares.items()}
             share_matches = new_share
             model.iterations += 1
             if change < tolerance:
@@ -667,6 +713,9 @@ def _fit_sessions(
             mass = mass_by_field[groups[g][0]]
             if mass > 0:
                 learnt_joint[g].append((mass, dict(model.joint[g])))
+        for i in free:
+            model.u_when[model.fields[i]] = (held[0], dict(model.u[i]))
+            model.u[i] = saved_u[i]
     model.m = start_m
     for i, estimates in enumerate(learnt):
         if estimates:

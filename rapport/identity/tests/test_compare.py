@@ -247,3 +247,15 @@ def test_every_field_and_level_has_words():
             assert compare.describe(field, level)
     with pytest.raises(KeyError):
         compare.describe("shoe size", Level.EXACT)
+
+
+def test_names_in_each_other_s_places_agree_even_with_an_initial_or_one_left_out():
+    from rapport.identity.blocking import Person
+
+    def names(a, b):
+        return compare.contact_vector(Person(*a), Person(*b))[:2]
+
+    assert min(names(("Walsh", "M"), ("Melissa", "Walsh"))) >= Level.WEAK
+    assert sorted(names(("Munoz", ""), ("Gina", "Munoz"))) == [Level.MISSING, Level.STRONG]
+    assert sorted(names(("Adam", "Stanley"), ("Stanley", ""))) == [Level.MISSING, Level.STRONG]
+    assert names(("Ann", "Lee"), ("Tom", "Lee")) == (Level.DIFFERENT, Level.EXACT)

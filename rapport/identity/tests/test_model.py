@@ -128,3 +128,64 @@ def test_a_field_that_always_agrees_among_the_fitted_matches_still_may_differ():
     held = fs.fit(["given", "email", "phone"], vectors)
     assert free.weight(1, Level.DIFFERENT) < -15
     assert -6 < held.weight(1, Level.DIFFERENT) < 0
+
+
+def _u(fields, exact=0.002):
+    """Non-match shares as random pairs give them: agreement rare, difference usual."""
+    return [{3: exact, 2: exact, 1: 2 * exact, 0: 1 - 4 * exact} for _ in fields]
+
+
+def test_a_job_change_counts_once_not_once_per_workplace_field():
+    # Matches share their names; a third of them changed jobs (new e-mail, phone,
+    # employer and office at once). Non-matches sharing names are namesakes.
+    fields = ["given", "family", "email", "phone", "organisation", "address"]
+    rng = random.Random(8)
+    vectors = []
+    for _ in range(6000):
+        if rng.random() < 0.3:
+            work = 0 if rng.random() < 0.33 else 3
+            vectors.append((3, 3, work, work, work, work))
+        else:
+            vectors.append((3, 3, 0, 0, 0, 0))
+    for _ in range(2000):  # pairs sharing a mailbox: the names' weights come from these
+        vectors.append((rng.choice([3, 3, 3, 2, 0]), 3, 3, rng.choice([3, 0]), 3, 3))
+    grouped = fs.fit(fields, vectors, u=_u(fields), records=20_000)
+    alone = fs.fit(fields, vectors, u=_u(fields), records=20_000, groups=())
+    moved = (3, 3, 0, 0, 0, 0)
+    cost = sum(grouped.weights(moved)[2:])
+    assert cost > -5  # about log2(P(job change | match)): one change
+    assert sum(alone.weights(moved)[2:]) < cost - 4  # independent, it counts four times
+    assert grouped.weights((3, 3, 3, 3, 3, 3))[2] > 5  # the same e-mail still counts
+
+
+def test_the_prior_is_the_chance_two_random_records_are_one_person():
+    fields = ["given", "family", "email"]
+    vectors = [(3, 3, 3)] * 900 + [(3, 3, 0)] * 100 + [(0, 3, 0)] * 4000
+    model = fs.fit(fields, vectors, u=_u(fields), records=10_000)
+    assert 0.5 * 1000 / 49_995_000 < model.prior < 2 * 1000 / 49_995_000
+
+
+def test_people_at_one_address_sharing_a_family_name_are_not_taken_for_one_person():
+    # At one address: the same person written twice (given name and date of birth agree)
+    # or two people of one household (family name agrees, given name and date differ).
+    fields = ["given", "family", "address", "date:birth_date"]
+    rng = random.Random(9)
+    vectors = []
+    for _ in range(3000):
+        if rng.random() < 0.5:
+            vectors.append((3, rng.choice([3, 3, 2]), 3, 3))
+        else:
+            vectors.append((0, 3, 3, 0))
+    for _ in range(1000):  # the same date of birth elsewhere: the names' weights
+        vectors.append((3, 3, rng.choice([3, 0]), 3))
+    u = _u(fields)
+    u[3] = {3: 0.0001, 2: 0.0001, 4: 0.0001, 1: 0.0003, 0: 0.9994}
+    model = fs.fit(fields, vectors, u=u, records=20_000)
+    family = model.fields.index("family")
+    at_home = model.weights((-1, 3, 3, -1))[family]
+    elsewhere = model.weights((-1, 3, 0, -1))[family]
+    assert at_home < elsewhere - 4  # at one address, a shared family name says little
+    assert model.probability((0, 3, 3, 0)) < 0.01
+    assert model.probability((3, 3, 3, 3)) > 0.99
+    again = fs.Model.from_json(model.to_json())
+    assert again.weights((0, 3, 3, 0)) == model.weights((0, 3, 3, 0))
