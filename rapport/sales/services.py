@@ -1162,6 +1162,12 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def new_form_token() -> tuple[str, str, str]:
+    """A lead form's token, its prefix (to recognise it) and the hash that is kept."""
+    token = "lf_" + secrets.token_urlsafe(24)
+    return token, token[:10], token_digest(token)
+
+
 def lead_form_create(*, actor: Actor, data: dict[str, Any]) -> tuple[LeadForm, str]:
     """A public lead form and its token (shown this once; only its hash is kept)."""
     permissions.require(actor.user, "add", RecordKind.SALES_SETUP)
@@ -1177,10 +1183,10 @@ def lead_form_create(*, actor: Actor, data: dict[str, Any]) -> tuple[LeadForm, s
         _add(errors, "allowed_origins", "A list of origins such as https://www.example.com.")
     if errors:
         raise ValidationFailed("The form has invalid values.", errors=errors)
-    token = "lf_" + secrets.token_urlsafe(24)
+    token, prefix, digest = new_form_token()
     with transaction.atomic():
         form = LeadForm.objects.create(
-            name=name or "", prefix=token[:10], digest=token_digest(token),
+            name=name or "", prefix=prefix, digest=digest,
             allowed_origins=[o.rstrip("/") for o in origins],
             source=clean_text(errors, "source", data.get("source")) or "Web form",
             team=_team(errors, data.get("team")),
