@@ -19,7 +19,7 @@ from rapport.core.errors import ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers import selectors as customer_selectors
-from rapport.customers.models import Contact
+from rapport.customers.models import Account, Contact
 from rapport.sales import selectors, services
 from rapport.sales.models import Deal, DealRole, Lead, Stage
 from rapport.users import permissions
@@ -244,20 +244,32 @@ def _deal_form_context(
     return {
         "deal": deal,
         "fields": _fields(DEAL_FORM, values, errors),
+        "accounts": _account_choices(user, values.get("account")) if deal is None else [],
         "values": values,
         "errors": errors,
         "pipelines": selectors.pipelines(),
         "stages": Stage.objects.filter(kind=Stage.Kind.OPEN, is_active=True).select_related(
             "pipeline"
         ),
-        "accounts": customer_selectors.account_list(
-            actor=user, filters=customer_selectors.ListFilters(size=200)
-        ).items
-        if deal is None
-        else [],
         "owners": _owners(),
         "can_set_owner": permissions.field_access(user, RecordKind.DEAL).can_edit("owner"),
     }
+
+
+def _account_choices(user: User, chosen: Any) -> list[Any]:
+    """The first 200 accounts the user may see, and the one the form came with (from an
+    account's page) if it is further down."""
+    accounts = list(
+        customer_selectors.account_list(
+            actor=user, filters=customer_selectors.ListFilters(size=200)
+        ).items
+    )
+    pk = _int(str(chosen or ""))
+    if pk and pk not in {a.pk for a in accounts}:
+        found = Account.objects.filter(pk=pk).first()
+        if found is not None and permissions.can_see_record(user, RecordKind.ACCOUNT, found):
+            accounts.insert(0, found)
+    return accounts
 
 
 @require_http_methods(["GET", "POST"])

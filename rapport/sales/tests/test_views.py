@@ -143,3 +143,28 @@ def test_lists_keep_their_query_count(personas, django_assert_max_num_queries):
         client.get(reverse("sales:deal-list"))
     with django_assert_max_num_queries(len(leads.captured_queries)):
         client.get(reverse("sales:leads"))
+
+
+def test_a_deal_made_from_an_accounts_page_is_on_that_account(personas):
+    bob = personas["bob"]
+    accounts = [make_account(owner=bob, name=f"A{i:03}") for i in range(3)]
+    target = accounts[-1]
+    client = _client(bob)
+    form = client.get(reverse("sales:deal-create") + f"?account={target.pk}").content.decode()
+    assert f'<option value="{target.pk}" selected>' in form
+    response = client.post(
+        reverse("sales:deal-create"),
+        {"account": target.pk, "name": "From the account", "amount": "2500.50", "currency": "GBP"},
+    )
+    assert response.status_code == 302
+    deal = target.deals.get()
+    assert (deal.name, str(deal.amount), deal.currency, deal.owner) == (
+        "From the account",
+        "2500.50",
+        "GBP",
+        bob,
+    )
+    wrong = client.post(
+        reverse("sales:deal-create"), {"account": target.pk, "name": "X", "amount": "1.234"}
+    )
+    assert wrong.status_code == 422 and b"two decimal places" in wrong.content
