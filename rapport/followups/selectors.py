@@ -29,8 +29,11 @@ SORTS = {
     "due": (F("due_at").asc(nulls_last=True), "id"),
     "newest": ("-id",),
 }
-# How many of the actor's open tasks "my day" reads at most (overdue ones, oldest first).
+# What "my day" shows at most: today's meetings and tasks (a day is bounded, but a
+# calendar import could fill it), and the overdue ones, the most recently due first; the
+# rest of those are one tap away on the task list.
 MY_DAY_LIMIT = 100
+OVERDUE_SHOWN = 20
 
 
 def _phone() -> Subquery:
@@ -175,6 +178,7 @@ class MyDay:
     due: list[Task]
     overdue: list[Task]
     sections: list[MyDaySection]
+    more_overdue: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -183,37 +187,45 @@ class MyDay:
 
 def my_day(*, actor: Any, day: dt.date | None = None) -> MyDay:
     """The actor's day: meetings starting that day (done ones too, to log them), open tasks
-    due that day and open ones overdue, then the sections other apps register. One query
-    for the tasks (their contacts, accounts and phones joined), whatever their number."""
+    due that day, and the open ones overdue (the latest ``OVERDUE_SHOWN``), then the
+    sections other apps register. Two queries for the tasks (contacts, accounts and phones
+    joined), whatever their number."""
     permissions.require(actor, "view", RecordKind.TASK)
     day = day or timezone.localdate()
     start, end = day_bounds(day)
-    rows = list(
+    mine = Task.objects.filter(assignee_id=actor.pk)
+    today = list(
         _with_people(
-            Task.objects.filter(assignee_id=actor.pk).filter(
+            mine.filter(
                 Q(kind=Task.Kind.MEETING, starts_at__gte=start, starts_at__lt=end)
                 & ~Q(status=Task.Status.CANCELLED)
-                | Q(status=Task.Status.OPEN, due_at__lt=end)
+                | Q(status=Task.Status.OPEN, due_at__gte=start, due_at__lt=end)
             )
         ).order_by("due_at", "id")[:MY_DAY_LIMIT]
     )
-    meetings = sorted(
-        (
-            t
-            for t in rows
-            if t.kind == Task.Kind.MEETING and t.starts_at and start <= t.starts_at < end
-        ),
-        key=lambda t: (t.starts_at, t.pk),
+    late = list(
+        _with_people(mine.filter(status=Task.Status.OPEN, due_at__lt=start)).order_by(
+            "-due_at", "-id"
+        )[: OVERDUE_SHOWN + 1]
     )
-    rest = [t for t in rows if t not in meetings and t.is_open and t.due_at]
-    due = [t for t in rest if t.due_at >= start]  # type: ignore[operator]
-    overdue = [t for t in rest if t.due_at < start]  # type: ignore[operator]
+
+    def is_meeting(t: Task) -> bool:
+        return (
+            t.kind == Task.Kind.MEETING and t.starts_at is not None and start <= t.starts_at < end
+        )
+
+    meetings = sorted((t for t in today if is_meeting(t)), key=lambda t: (t.starts_at, t.pk))
+    due = [t for t in today if not is_meeting(t)]
+    late = [t for t in late if not is_meeting(t)]
     sections = []
     for section in myday.sections():
         items = section.items(actor, day)
         if items:
             sections.append(MyDaySection(section.name, section.title, list(items)))
-    return MyDay(day=day, meetings=meetings, due=due, overdue=overdue, sections=sections)
+    return MyDay(
+        day=day, meetings=meetings, due=due, overdue=late[:OVERDUE_SHOWN],
+        more_overdue=len(late) > OVERDUE_SHOWN, sections=sections,
+    )  # fmt: skip
 
 
 def assignee_choices(*, actor: Any) -> list[tuple[int, str]]:

@@ -229,3 +229,15 @@ def test_privacy_export_and_erase(personas):
     assert not Task.objects.filter(pk=task.pk).exists()
     erased = AuditEntry.objects.get(entity_kind="task", entity_id=task.pk, action="delete")
     assert "Call Dana" not in f"{erased.object_repr} {erased.changes}"  # the erasure keeps no copy
+
+
+def test_my_day_keeps_today_whatever_the_backlog_and_shows_the_latest_overdue(personas):
+    bob = personas["bob"]
+    today = timezone.localdate()
+    start, _ = selectors.day_bounds(today)
+    for i in range(selectors.OVERDUE_SHOWN + 5):
+        make_task(assignee=bob, due_at=start - dt.timedelta(days=i + 1), title=f"late {i}")
+    due = make_task(assignee=bob, due_at=start + dt.timedelta(hours=12))
+    day = selectors.my_day(actor=bob, day=today)
+    assert day.due == [due] and day.more_overdue
+    assert [t.title for t in day.overdue] == [f"late {i}" for i in range(selectors.OVERDUE_SHOWN)]
