@@ -837,4 +837,9 @@ def with_fields(model: Model, fields: Sequence[str]) -> Model:
         + [f for f in start.agreement_only if f not in model.fields],
         groups=[list(names) for names, _ in kept],
         joint=[dict(table) for _, table in kept],
+        u_when={
+            name: (when, dict(shares))
+            for name, (when, shares) in model.u_when.items()
+            if name in fields and when in fields
+        },
     )

@@ -189,3 +189,6 @@ def test_people_at_one_address_sharing_a_family_name_are_not_taken_for_one_perso
     assert model.probability((3, 3, 3, 3)) > 0.99
     again = fs.Model.from_json(model.to_json())
     assert again.weights((0, 3, 3, 0)) == model.weights((0, 3, 3, 0))
+    # A data dictionary that gains a field keeps what the model learnt of households.
+    wider = fs.with_fields(again, [*fields, "id:customer_no"])
+    assert wider.weights((0, 3, 3, 0, -1)) == model.weights((0, 3, 3, 0)) + [0.0]
