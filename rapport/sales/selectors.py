@@ -368,3 +368,119 @@ def deals_closing(*, actor: Any, day: dt.date, limit: int = 20) -> list[Deal]:
 
 def lost_reasons() -> list[LostReason]:
     return list(LostReason.objects.filter(is_active=True))
+
+
+# --- forecast ---------------------------------------------------------------------------
+
+
+@dataclass
+class ForecastRow:
+    """One rep's (or a team's, or the company's) figures for a period, in one currency."""
+
+    label: str
+    currency: str
+    level: str = "rep"  # rep, team, company
+    open_deals: int = 0
+    pipeline: Decimal = Decimal(0)  # open, not omitted, expected to close in the period
+    best_case: Decimal = Decimal(0)  # best case + commit
+    commit: Decimal = Decimal(0)
+    weighted: Decimal = Decimal(0)  # amount × the stage's probability
+    closed: Decimal = Decimal(0)  # won in the period
+
+    def add(self, other: ForecastRow) -> None:
+        for name in ("open_deals", "pipeline", "best_case", "commit", "weighted", "closed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def _cents(value: Any) -> Decimal:
+    """A sum as money: SQLite gives back Decimal("1000"), PostgreSQL Decimal("1000.00")."""
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+def period_bounds(period: str, today: dt.date) -> tuple[str, dt.date, dt.date]:
+    """``2026-Q4`` or ``2026-11`` (the current quarter otherwise): its name, first day and
+    the day after its last."""
+    try:
+        year, part = period.split("-")
+        if part.upper().startswith("Q"):
+            quarter = int(part[1:])
+            if not 1 <= quarter <= 4:
+                raise ValueError
+            first = dt.date(int(year), 3 * quarter - 2, 1)
+            nxt = dt.date(int(year) + (quarter == 4), (3 * quarter) % 12 + 1, 1)
+            return f"{int(year)}-Q{quarter}", first, nxt
+        bounds = month_bounds(f"{int(year):04d}-{int(part):02d}")
+        if bounds is None:
+            raise ValueError
+        return f"{int(year):04d}-{int(part):02d}", bounds[0], bounds[1]
+    except ValueError:
+        quarter = (today.month - 1) // 3 + 1
+        return period_bounds(f"{today.year}-Q{quarter}", today)
+
+
+def forecast(
+    *, actor: Any, first: dt.date, after: dt.date, pipeline: int | None = None
+) -> list[ForecastRow]:
+    """The period's forecast by rep, rolled up to team and company, per currency (one
+    aggregate query): pipeline, best case, commit, weighted and closed won. Only the deals
+    the actor may see count."""
+    from django.db.models import DecimalField, ExpressionWrapper
+
+    permissions.require(actor, "view", RecordKind.DEAL)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(after, dt.time.min))
+    open_q = Q(status=Deal.Status.OPEN) & ~Q(forecast_category=Deal.ForecastCategory.OMITTED)
+    qs = visible_deals(actor).filter(
+        (open_q & Q(expected_close__gte=first, expected_close__lt=after))
+        | Q(status=Deal.Status.WON, closed_at__gte=start, closed_at__lt=end)
+    )
+    if pipeline:
+        qs = qs.filter(pipeline_id=pipeline)
+    weighted = ExpressionWrapper(
+        F("amount") * F("stage__probability"),
+        output_field=DecimalField(max_digits=20, decimal_places=5),
+    )
+    rows = (
+        qs.order_by()
+        .values("owner__username", "team__name", "currency")
+        .annotate(
+            n=Count("id", filter=open_q),
+            pipeline=Sum("amount", filter=open_q),
+            best=Sum(
+                "amount",
+                filter=open_q
+                & Q(
+                    forecast_category__in=[
+                        Deal.ForecastCategory.BEST_CASE,
+                        Deal.ForecastCategory.COMMIT,
+                    ]
+                ),
+            ),
+            commit=Sum("amount", filter=open_q & Q(forecast_category=Deal.ForecastCategory.COMMIT)),
+            weighted=Sum(weighted, filter=open_q),
+            closed=Sum("amount", filter=Q(status=Deal.Status.WON)),
+        )
+    )
+    reps: list[tuple[str, str, ForecastRow]] = []
+    for r in rows:
+        row = ForecastRow(
+            label=r["owner__username"] or "(no owner)", currency=r["currency"], open_deals=r["n"],
+            pipeline=_cents(r["pipeline"]), best_case=_cents(r["best"]), commit=_cents(r["commit"]),
+            weighted=_cents(r["weighted"]), closed=_cents(r["closed"]),
+        )  # fmt: skip
+        reps.append((r["team__name"] or "(no team)", r["currency"], row))
+    out: list[ForecastRow] = []
+    company: dict[str, ForecastRow] = {}
+    for team in sorted({t for t, _, _ in reps}):
+        for currency in sorted({c for t, c, _ in reps if t == team}):
+            total = ForecastRow(label=team, currency=currency, level="team")
+            for t, c, row in sorted(reps, key=lambda x: x[2].label):
+                if (t, c) == (team, currency):
+                    out.append(row)
+                    total.add(row)
+            out.append(total)
+            company.setdefault(
+                currency, ForecastRow(label="Company", currency=currency, level="company")
+            ).add(total)
+    out.extend(company[c] for c in sorted(company))
+    return out

@@ -19,6 +19,7 @@ urlpatterns = [
         views.deal_role_remove,
         name="deal-role-remove",
     ),
+    path("deals/forecast/", views.reports, name="reports"),
     path("leads/", views.lead_list, name="leads"),
     path("leads/new/", views.lead_create, name="lead-create"),
     path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),

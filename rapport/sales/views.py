@@ -579,6 +579,69 @@ def lead_from_caller(request: HttpRequest, pk: int) -> HttpResponseBase:
     )
 
 
+# --- forecast -------------------------------------------------------------------------------
+
+FORECAST_COLUMNS = (
+    "Level",
+    "Name",
+    "Currency",
+    "Open deals",
+    "Pipeline",
+    "Best case",
+    "Commit",
+    "Weighted",
+    "Closed won",
+)
+
+
+@web_view
+def reports(request: HttpRequest) -> HttpResponseBase:
+    """The forecast of a quarter or a month: by rep, team and company; CSV with the export
+    right."""
+    user = user_of(request)
+    name, first, after = selectors.period_bounds(
+        request.GET.get("period", ""), timezone.localdate()
+    )
+    rows = selectors.forecast(
+        actor=user, first=first, after=after, pipeline=_int(request.GET.get("pipeline"))
+    )
+    if request.GET.get("format") == "csv":
+        permissions.require(user, "export", RecordKind.DEAL)
+        from django.http import StreamingHttpResponse
+
+        from rapport.customers.export import csv_chunks
+
+        body = (
+            [
+                r.level,
+                r.label,
+                r.currency,
+                r.open_deals,
+                r.pipeline,
+                r.best_case,
+                r.commit,
+                r.weighted,
+                r.closed,
+            ]
+            for r in rows
+        )
+        response = StreamingHttpResponse(
+            csv_chunks(list(FORECAST_COLUMNS), body), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="forecast-{name}.csv"'
+        return response
+    today = timezone.localdate()
+    quarters = [
+        f"{today.year + (q - 1) // 4}-Q{(q - 1) % 4 + 1}"
+        for q in range((today.month - 1) // 3 - 2, (today.month - 1) // 3 + 4)
+    ]
+    context = {
+        "rows": rows, "period": name, "first": first, "last": after - dt.timedelta(days=1),
+        "quarters": quarters, "can_export": permissions.can(user, "export", RecordKind.DEAL),
+    }  # fmt: skip
+    return render_page(request, "sales/reports.html", context)
+
+
 # --- panels on contacts and accounts -------------------------------------------------------
 
 

@@ -136,6 +136,8 @@ CASES: list[Case] = [
     # Pages.
     Case("get", url="sales:home", needs=((D, V),)),
     Case("get", url="sales:deal-list", needs=((D, V),)),
+    Case("get", url="sales:reports", needs=((D, V),)),
+    Case("get", url="sales:reports", query="?format=csv", needs=((D, V), (D, "export"))),
     Case("get", url="sales:deal-create", needs=((D, "add"),)),
     Case("get", url="sales:deal-detail", args=("deal",), parent=D),
     Case("get", url="sales:deal-edit", args=("deal",), parent=D, needs=((D, "change"),)),
