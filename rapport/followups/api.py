@@ -132,7 +132,7 @@ def _out(task: Task) -> dict[str, Any]:
 @router.get("/tasks", response={200: TaskPage, **problems(403)}, url_name="task-list")
 def task_list(request: HttpRequest, query: Query[TaskListQuery]):
     """Tasks you may see (your team's, or yours), open ones by default, soonest due first."""
-    values = {k: ("" if v is None else v) for k, v in query.model_dump().items()}
+    values: dict[str, Any] = {k: ("" if v is None else v) for k, v in query.model_dump().items()}
     values["cursor"] = query.cursor
     for name in ("assignee", "contact", "account", "subject_id"):
         values[name] = getattr(query, name)
