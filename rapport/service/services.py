@@ -186,7 +186,9 @@ def _clean(actor: Actor, data: dict[str, Any], *, creating: bool) -> dict[str, A
 
 def _lock(case: Case, expected_version: int | None) -> Case:
     locked = (
-        Case.objects.select_for_update()
+        # Only the case row is locked: PostgreSQL cannot lock the nullable side of the
+        # outer joins to the owner and the team.
+        Case.objects.select_for_update(of=("self",))
         .select_related("contact", "kind", "owner", "team")
         .filter(pk=case.pk)
         .first()
