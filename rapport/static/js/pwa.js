@@ -4,7 +4,7 @@
  * Every log gets a key made here, on the device, when it is saved. It is put in the
  * outbox (localStorage) before it is sent, and taken out only when the server answered;
  * a log sent again (a retry, a second tab, the connection back) carries the same key, and
- * the server keeps one entry per key (decision 0019). No inline script: the CSP forbids it. */
+ * the server keeps one entry per key (decision 0022). No inline script: the CSP forbids it. */
 (function () {
   "use strict";
   var OUTBOX = "rapport.outbox.v1";
