@@ -24,7 +24,7 @@ from rapport.timeline.events import OpenItem
 from rapport.users import permissions
 from rapport.users.models import RecordKind, Visibility
 
-BOARD_LIMIT = 50  # cards shown per stage; the count and total cover them all
+BOARD_LIMIT = 25  # cards shown per stage; the count and total cover them all
 
 
 # --- visibility -------------------------------------------------------------------------
