@@ -151,7 +151,18 @@ def _given_level(x: str, y: str) -> Level:
         return Level.STRONG
     if (len(x) == 1 or len(y) == 1) and x[0] == y[0]:
         return Level.WEAK
+    if _two_slips(x, y):
+        return Level.WEAK  # a slip on each side ('Widliam', 'Willim'), or 'Jno' for 'Jon'
     return Level.DIFFERENT
+
+
+def _two_slips(a: str, b: str) -> bool:
+    """Two slips apart in names of five letters or more, or two neighbours swapped in a
+    three-letter one: each of two records mistyped the name once."""
+    shortest = min(len(a), len(b))
+    if shortest == 3:
+        return len(a) == len(b) and a[0] == b[0] and sorted(a) == sorted(b)
+    return shortest >= 5 and OSA.distance(a, b, score_cutoff=2) <= 2
 
 
 def given_names(a: str, b: str) -> Level:

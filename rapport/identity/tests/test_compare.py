@@ -259,3 +259,10 @@ def test_names_in_each_other_s_places_agree_even_with_an_initial_or_one_left_out
     assert sorted(names(("Munoz", ""), ("Gina", "Munoz"))) == [Level.MISSING, Level.STRONG]
     assert sorted(names(("Adam", "Stanley"), ("Stanley", ""))) == [Level.MISSING, Level.STRONG]
     assert names(("Ann", "Lee"), ("Tom", "Lee")) == (Level.DIFFERENT, Level.EXACT)
+
+
+def test_a_slip_on_each_side_of_a_given_name_is_weak_agreement_not_a_difference():
+    assert compare.given_names("Widliam", "Willim") == Level.WEAK
+    assert compare.given_names("Jno", "Jon") == Level.WEAK
+    assert compare.given_names("Mark", "Mary") == Level.DIFFERENT  # short names: other names
+    assert compare.given_names("Sarah", "Susan") == Level.DIFFERENT
