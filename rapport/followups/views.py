@@ -17,7 +17,13 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from rapport.core.errors import Conflict, ValidationFailed, VersionConflict
+from rapport.core.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
 from rapport.core.htmx import render_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.followups import forms, selectors, services
@@ -255,11 +261,14 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     """The quick log (a call, meeting or note after the fact, and the task it closes). The
     page's script posts it, at once or replayed from the device's queue after being
     offline, with the key the device made; a form without script gets a key here."""
-    user = user_of(request)
     p = request.POST
     task_id = _int(p.get("task"))
-    task = selectors.task_get(actor=user, pk=task_id, for_action="change") if task_id else None
     try:
+        task = (
+            selectors.task_get(actor=user_of(request), pk=task_id, for_action="change")
+            if task_id
+            else None
+        )
         entry = services.activity_log(
             actor=actor_of(request),
             kind=p.get("kind", ""),
@@ -269,9 +278,13 @@ def activity_log(request: HttpRequest) -> HttpResponse:
             contact_id=_int(p.get("contact")),
             task=task,
         )
-    except ValidationFailed as exc:
+    except (ValidationFailed, PermissionDenied, NotFound) as exc:
         if _wants_json(request):
-            return JsonResponse({"title": exc.message, "errors": exc.errors}, status=422)
+            # A refusal the device must not send again: said in JSON, unlike a failed CSRF
+            # check or a logged-out session, after which the device keeps the log.
+            return JsonResponse({"title": exc.message, "errors": exc.errors}, status=exc.status)
+        if not isinstance(exc, ValidationFailed):
+            raise
         messages.error(
             request, exc.message + " " + "; ".join(" ".join(v) for v in exc.errors.values())
         )

@@ -155,3 +155,24 @@ def test_create_from_a_contact_page(personas):
     assert (
         response.status_code == 302 and task.contact_id == contact.pk and task.assignee_id == bob.pk
     )
+
+
+def test_a_log_the_device_must_not_resend_is_refused_in_json(personas):
+    # The device drops a log refused in JSON; any other answer (a CSRF 403, a login
+    # redirect) leaves it in the outbox.
+    task = make_task(assignee=personas["bob"], contact=make_contact(owner=personas["bob"]))
+    response = _client(personas["carl"]).post(
+        reverse("followups:log"),
+        {"kind": "call", "outcome": "Reached", "key": "k-9", "task": task.pk},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+
+
+def test_a_stale_csrf_token_is_not_json(personas):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(personas["bob"])
+    response = client.post(
+        reverse("followups:log"), {"kind": "note"}, HTTP_ACCEPT="application/json"
+    )
+    assert response.status_code == 403 and "application/json" not in response["Content-Type"]

@@ -107,7 +107,7 @@
           status(item.key, "Logged.", true);
           return next(i + 1);
         }
-        if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        if (response.status >= 400 && response.status < 500 && type.indexOf("application/json") !== -1) {
           // Refused for good (no longer allowed, the task is gone, invalid): not sent again.
           remove(item.key);
           return response.json().catch(function () { return {}; }).then(function (problem) {
@@ -115,9 +115,10 @@
             return next(i + 1);
           });
         }
-        // Logged out (a redirect), or the server is struggling: kept, sent later.
-        status(item.key, response.type === "opaqueredirect" ?
-          "Kept on this device: log in again to send it." : "Kept on this device; will retry.", false);
+        // Logged out (a redirect), a stale CSRF token (an HTML 403), or the server is
+        // struggling: kept, sent later.
+        status(item.key, response.type === "opaqueredirect" || response.status === 403 ?
+          "Kept on this device: log in again (or reload) to send it." : "Kept on this device; will retry.", false);
         return null;
       }, function () {
         status(item.key, "Saved on this device; it is sent when you are back online.", false);
