@@ -56,6 +56,18 @@ COMPARISON_LABELS = {
 }
 
 
+def comparison_label(name: str, custom_labels: dict[str, str] | None = None) -> str:
+    """A comparison field as the settings page names it; an identifying data field
+    ("date:birth_date") by its label."""
+    if name in COMPARISON_LABELS:
+        return COMPARISON_LABELS[name]
+    key = name.partition(":")[2]
+    if key:
+        label = (custom_labels or {}).get(key) or key.replace("_", " ").capitalize()
+        return f"{label} (identifying)"
+    return name
+
+
 def field_label(name: str, custom_labels: dict[str, str] | None = None) -> str:
     if name.startswith("custom."):
         return (custom_labels or {}).get(name[7:]) or name[7:].replace("_", " ").capitalize()
@@ -201,7 +213,9 @@ def settings_form(
         account_rules=rules(Kind.ACCOUNT),
         source_ranking="\n".join(data["source_ranking"] if data else conf.source_ranking),
         comparisons=[
-            ComparisonRow(n, COMPARISON_LABELS.get(n, n), ", ".join(k), n in off)
+            ComparisonRow(
+                n, comparison_label(n, custom_labels.get(Kind.CONTACT)), ", ".join(k), n in off
+            )
             for n, k in kinds_of.items()
         ],
         version=conf.version,

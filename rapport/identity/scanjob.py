@@ -204,7 +204,7 @@ def _keep(
     kept: Kept = {}
     chance: dict[tuple[int, ...], tuple[float, float]] = {}
     for pair, vector in vectors:
-        vector = check.masked(vector, kind, conf.disabled_fields)
+        vector = check.masked(vector, kind, conf.disabled_fields, model.fields)
         if vector not in chance:
             chance[vector] = (model.probability(vector), model.score(vector))
         probability, bits = chance[vector]

@@ -244,3 +244,13 @@ def test_pairs_sharing_a_customer_number_teach_the_model_how_names_differ():
     given_at = model.fields.index("given")
     assert model.weight(given_at, Level.DIFFERENT) < -6
     assert model.weight(model.fields.index("id:customer_no"), Level.EXACT) > 10
+
+
+def test_the_settings_page_names_an_identifying_field_by_its_label(personas, birth_date):
+    from django.test import Client
+    from django.urls import reverse
+
+    client = Client()
+    client.force_login(personas["alice"])
+    page = client.get(reverse("identity:settings")).content.decode()
+    assert 'value="date:birth_date"' in page and "Date of birth (identifying)" in page
