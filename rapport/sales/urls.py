@@ -14,6 +14,7 @@ urlpatterns = [
     path("deals/<int:pk>/edit/", views.deal_edit, name="deal-edit"),
     path("deals/<int:pk>/move/", views.deal_move, name="deal-move"),
     path("deals/<int:pk>/roles/", views.deal_role_add, name="deal-role-add"),
+    path("deals/<int:pk>/follow-ups/", views.deal_task_add, name="deal-task-add"),
     path(
         "deals/<int:pk>/roles/<int:role_pk>/remove/",
         views.deal_role_remove,

@@ -232,8 +232,55 @@ def deal_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else [],
         "can_change": permissions.can(user, "change", RecordKind.DEAL),
         "tasks": _tasks_for(deal),
+        "task_kinds": TASK_KINDS,
+        "can_add_task": permissions.can(user, "add", RecordKind.TASK),
     }
     return render_page(request, "sales/deal_detail.html", context)
+
+
+TASK_KINDS = (
+    ("call", "Call back"),
+    ("email", "E-mail"),
+    ("quote", "Send a quote"),
+    ("follow_up", "Follow up"),
+)
+
+
+@require_POST
+@web_view
+def deal_task_add(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """A follow-up on the deal (call back, send a quote…), due on a day: the followups
+    app's one Task, following up this deal, on its primary contact and account when the
+    user may see them."""
+    from rapport.followups import services as followups
+
+    user = user_of(request)
+    deal = selectors.deal_get(actor=user, pk=pk)
+    kind = request.POST.get("kind", "follow_up")
+    data: dict[str, Any] = {
+        "kind": kind if kind in dict(TASK_KINDS) else "follow_up",
+        "title": request.POST.get("title", "").strip() or dict(TASK_KINDS).get(kind, "Follow up"),
+        "subject_kind": "deal",
+        "subject_id": deal.pk,
+    }
+    due = request.POST.get("due", "")
+    if due:
+        data["due_at"] = f"{due}T09:00"
+    if deal.primary_contact and permissions.can_see_record(
+        user, RecordKind.CONTACT, deal.primary_contact
+    ):
+        data["contact"] = deal.primary_contact_id
+    if permissions.can_see_record(user, RecordKind.ACCOUNT, deal.account):
+        data["account"] = deal.account_id
+    try:
+        followups.task_create(actor=actor_of(request), data=data)
+    except ValidationFailed as exc:
+        messages.error(
+            request, " ".join(m for ms in exc.errors.values() for m in ms) or exc.message
+        )
+    else:
+        messages.success(request, "Follow-up added.")
+    return redirect("sales:deal-detail", pk=deal.pk)
 
 
 def _tasks_for(deal: Deal) -> list[Any]:

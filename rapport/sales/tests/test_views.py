@@ -168,3 +168,28 @@ def test_a_deal_made_from_an_accounts_page_is_on_that_account(personas):
         reverse("sales:deal-create"), {"account": target.pk, "name": "X", "amount": "1.234"}
     )
     assert wrong.status_code == 422 and b"two decimal places" in wrong.content
+
+
+def test_a_follow_up_on_a_deal_is_a_task_that_the_deal_lists(personas):
+    from rapport.followups.models import Task
+
+    bob = personas["bob"]
+    dana = make_contact(owner=bob, full_name="Dana Decider")
+    deal = make_deal(owner=bob, primary_contact=dana.pk)
+    client = _client(bob)
+    response = client.post(
+        reverse("sales:deal-task-add", args=[deal.pk]),
+        {"kind": "quote", "title": "Send the revised quote", "due": "2030-01-15"},
+    )
+    assert response.status_code == 302
+    task = Task.objects.get()
+    assert (task.subject_kind, task.subject_id, task.contact_id, task.assignee) == (
+        "deal",
+        deal.pk,
+        dana.pk,
+        bob,
+    )
+    assert (
+        b"Send the revised quote"
+        in client.get(reverse("sales:deal-detail", args=[deal.pk])).content
+    )
