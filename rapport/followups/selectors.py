@@ -238,3 +238,26 @@ def assignee_choices(*, actor: Any) -> list[tuple[int, str]]:
     if owners is not None:
         qs = qs.filter(pk__in=owners or [actor.pk])
     return [(u.pk, str(u)) for u in qs if permissions.can(u, "view", RecordKind.TASK)]
+
+
+def open_items(actor: Any, contact_ids: list[int]) -> dict[int, list[Any]]:
+    """The screen pop's open items: the caller's open tasks the actor may see (one query)."""
+    from django.urls import reverse
+
+    from rapport.timeline.events import OpenItem
+
+    if not permissions.can(actor, "view", RecordKind.TASK):
+        return {}
+    found: dict[int, list[Any]] = {}
+    qs = _visible(actor).filter(contact_id__in=contact_ids, status=Task.Status.OPEN)
+    for task in qs.order_by(F("due_at").asc(nulls_last=True), "id")[:50]:
+        found.setdefault(task.contact_id or 0, []).append(
+            OpenItem(
+                kind="task",
+                label="Task",
+                title=task.title,
+                url=reverse("followups:task-detail", args=[task.pk]),
+                due=timezone.localtime(task.due_at).date() if task.due_at else None,
+            )  # fmt: skip
+        )
+    return found

@@ -13,6 +13,7 @@ urlpatterns = [
     path("tasks/<int:pk>/complete/", views.task_complete, name="task-complete"),
     path("tasks/<int:pk>/cancel/", views.task_cancel, name="task-cancel"),
     path("log/", views.activity_log, name="log"),
+    path("tasks/for-contact/<int:pk>/", views.contact_tasks, name="contact-tasks"),
     # The installable app's shell: public, no data (see views).
     path("manifest.webmanifest", views.manifest, name="manifest"),
     path("sw.js", views.service_worker, name="service-worker"),

@@ -295,6 +295,20 @@ def activity_log(request: HttpRequest) -> HttpResponse:
     return redirect("followups:my-day")
 
 
+@require_GET
+@web_view
+def contact_tasks(request: HttpRequest, pk: int) -> HttpResponse:
+    """The tasks panel on a contact's page: their open tasks you may see, and "+ Task"."""
+    from rapport.timeline.selectors import visible_record
+
+    user = user_of(request)
+    visible_record(user, "contact", pk)  # 404 for a contact out of sight
+    filters = selectors.TaskFilters(contact=pk, size=10)
+    page = selectors.task_list(actor=user, filters=filters)
+    context = {"page": page, "contact_id": pk, "can": _can(request)}
+    return render_page(request, "followups/_contact_panel.html", context)
+
+
 # --- the installable app's shell ----------------------------------------------------------
 # Public and without data: the browser fetches the manifest and the worker on its own, and
 # the offline page is what the worker shows when a page cannot be reached. The worker lives

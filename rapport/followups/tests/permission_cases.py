@@ -45,6 +45,8 @@ CASES: list[Case] = [
         needs=((T, "add"),),
     ),  # fmt: skip
     Case("get", url="followups:task-detail", args=("task",), parent=T),
+    # The panel on the contact's page: the contact's rights first, then the tasks'.
+    Case("get", url="followups:contact-tasks", args=("contact",), parent=C, needs=((T, V),)),
     Case("get", url="followups:task-edit", args=("task",), parent=T, needs=((T, "change"),)),
     Case(
         "post",

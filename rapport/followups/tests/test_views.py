@@ -176,3 +176,33 @@ def test_a_stale_csrf_token_is_not_json(personas):
         reverse("followups:log"), {"kind": "note"}, HTTP_ACCEPT="application/json"
     )
     assert response.status_code == 403 and "application/json" not in response["Content-Type"]
+
+
+def test_the_contact_panel_lists_their_open_tasks(personas):
+    bob = personas["bob"]
+    contact = make_contact(owner=bob)
+    make_task(assignee=bob, contact=contact, title="Send the brochure")
+    make_task(assignee=personas["carl"], contact=contact, title="Carl's own")  # out of bob's sight
+    body = _client(bob).get(reverse("followups:contact-tasks", args=[contact.pk])).content.decode()
+    assert "Send the brochure" in body and "Carl" not in body
+    assert f"{reverse('followups:task-create')}?contact={contact.pk}" in body
+
+
+def test_the_screen_pop_lists_the_callers_open_tasks(personas):
+    from rapport.timeline.events import open_items
+
+    bob = personas["bob"]
+    contact = make_contact(owner=bob)
+    task = make_task(assignee=bob, contact=contact, title="Call back", due_at=timezone.now())
+    done = make_task(assignee=bob, contact=contact, title="Old one")
+    from conftest import actor
+    from rapport.followups import services
+
+    services.task_complete(actor=actor(bob), task=done)
+    items = [i for i in open_items(bob, [contact.pk])[contact.pk] if i.kind == "task"]
+    assert [(i.title, i.url) for i in items] == [
+        ("Call back", reverse("followups:task-detail", args=[task.pk]))
+    ]
+    assert not [
+        i for i in open_items(personas["carl"], [contact.pk])[contact.pk] if i.kind == "task"
+    ]
