@@ -177,10 +177,17 @@ class ImportRecord(models.Model):
     before = models.JSONField(null=True, blank=True)
     undo_status = models.CharField(max_length=10, blank=True)  # "", "undone" or "refused"
     undo_reason = models.CharField(max_length=300, blank=True)
+    # A row with no e-mail, id or external id: the person it describes (clean.person_key),
+    # so a later row of the file describing the same person, or a resumed run, finds the
+    # contact this row made.
+    key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         indexes = [
             models.Index(fields=["job", "entity_kind", "object_id"], name="import_record_idx"),
+            models.Index(
+                fields=["job", "key"], name="import_record_key_idx", condition=~models.Q(key="")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ problems, each naming the column and the reason.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -88,6 +89,9 @@ class ContactRow(NamedTuple):
     values: tuple = ()
     tokens: tuple[str, ...] = ()
     changes_json: str = "{}"
+    # For a row with no e-mail, id or external id: who it describes (see ``person_key``),
+    # so that a later row of the file describing the same person finds the same contact.
+    person_key: str = ""
 
     @property
     def full_name(self) -> str:
@@ -231,6 +235,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         changes["external_ids"] = [None, [f"{s}:{x}" for s, x in xids]]
     if tags:
         changes["tags"] = [None, tags]
+    account = AccountRef(ref_id, ref_xid, ref_domain, ref_name) if (ref_id or ref_xid or ref_domain or ref_name) else None
     return ContactRow(
         tokens=tuple(set(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}"))),
         values=(
@@ -246,12 +251,39 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         phones=phones,
         address=address or None,
         external_ids=xids,
-        account=AccountRef(ref_id, ref_xid, ref_domain, ref_name) if (ref_id or ref_xid or ref_domain or ref_name) else None,
+        account=account,
         tags=tags,
         custom=custom,
         owner_id=owner_id,
         id=record_id,
+        person_key="" if (emails or xids or record_id) else person_key(cleaned_scalars, phones, address, account, custom, ctx),
     )
+
+
+def person_key(
+    fields: dict[str, Any],
+    phones: list[tuple[str, str, str, str]],
+    address: dict[str, str],
+    account: AccountRef | None,
+    custom: dict[str, Any],
+    ctx: Context,
+) -> str:
+    """What makes two keyless rows of one file the same person: the same name parts, phone
+    numbers, address, account, job title and department and identifying data-dictionary
+    values, after normalisation (case, accents, spacing, phone format). Descriptive fields
+    (tags, lifecycle, language, owner, other custom values) may differ: the later row then
+    updates the contact, as a row repeating an e-mail does."""
+    def f(value: Any) -> str:
+        return " ".join(normalize.fold(str(value)).split())
+
+    parts = [f(fields.get(k, "")) for k in (*NAME_PARTS, "job_title", "department")]
+    parts.append(",".join(sorted(p[0] for p in phones)))
+    parts.append("|".join(f(address.get(k, "")) for k in ADDRESS_PARTS))
+    if account is not None:
+        parts.append(f"{account.id or ''}|{account.external_id}|{account.domain}|{normalize.normalize_org_name(account.name)}")
+    identifying = sorted((k, json_text(v)) for k, v in custom.items() if getattr(ctx.datafields.get(k), "is_identifying", False))
+    parts.append(json_text(identifying))
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 def _positive_int(value: str) -> int:

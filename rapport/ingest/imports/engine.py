@@ -73,7 +73,7 @@ XID_COLUMNS = ("created_at", "updated_at", "contact", "source", "external_id")
 MEMBER_COLUMNS = ("created_at", "updated_at", "contact", "account", "is_primary", "job_title", "buying_role", "rank")  # fmt: skip
 AUDIT_COLUMNS = ("at", "actor", "actor_name", "via", "action", "entity_kind", "entity_id", "object_kind", "object_id", "object_repr", "changes", "context")  # fmt: skip
 logger = logging.getLogger(__name__)
-RECORD_COLUMNS = ("job", "row", "entity_kind", "object_id", "action", "version", "before", "undo_status", "undo_reason")
+RECORD_COLUMNS = ("job", "row", "entity_kind", "object_id", "action", "version", "before", "undo_status", "undo_reason", "key")
 # Fields that count as empty for "update empty fields only" even though they have a default.
 EMPTY_DEFAULTS = {"preferred_channel": "none"}
 
@@ -178,6 +178,8 @@ def row_keys(row: ContactRow) -> set[tuple]:
     keys |= {("xid", s, x) for s, x in row.external_ids}
     if row.id:
         keys.add(("id", row.id))
+    if row.person_key:
+        keys.add(("person", row.person_key))
     return keys
 
 
@@ -199,6 +201,9 @@ class _Lookups:
     # External ids held by contacts the importer may not see: unique, so a row cannot take
     # them, but which contact has them is not said.
     taken_xids: set[tuple[str, str]] = field(default_factory=set)
+    # Keyless rows: the contact an earlier row of this import describing the same person
+    # made or updated (ImportRecord.key), so a repeat, or a resumed run, finds it.
+    persons: dict[str, int] = field(default_factory=dict)
 
 
 def hidden_owners_of(model: Any, ids: set[int], visible_owners: list[int] | None) -> set[int]:
@@ -210,7 +215,7 @@ def hidden_owners_of(model: Any, ids: set[int], visible_owners: list[int] | None
     return {pk for pk, owner in rows_in(model, "id", list(ids), ("id", "owner")) if owner not in allowed}
 
 
-def lookup_contacts(rows: list[ContactRow], *, visible_owners: list[int] | None = None) -> _Lookups:
+def lookup_contacts(rows: list[ContactRow], *, visible_owners: list[int] | None = None, job_id: int | None = None) -> _Lookups:
     """The existing contacts the rows name, by id, external id and e-mail, among those the
     importer may see (``visible_owners`` as ``permissions.visible_owner_ids`` gives it): a
     contact of another team is not found, as if it did not exist."""
@@ -226,7 +231,12 @@ def lookup_contacts(rows: list[ContactRow], *, visible_owners: list[int] | None 
             found.xids[(source, x)] = cid
     emails = [e[0] for r in rows for e in r.emails]
     by_email = _pairs(ContactEmail, "email", "contact", emails)
-    hidden = hidden_owners_of(Contact, found.ids | set(found.xids.values()) | {cid for _, cid in by_email}, visible_owners)
+    keys = [r.person_key for r in rows if r.person_key]
+    by_person = _pairs(ImportRecord, "key", "object_id", keys, job=job_id, entity_kind="contact") if job_id and keys else []
+    hidden = hidden_owners_of(Contact, found.ids | set(found.xids.values()) | {cid for _, cid in by_email} | {cid for _, cid in by_person}, visible_owners)
+    for key, cid in by_person:
+        if cid not in hidden:
+            found.persons.setdefault(key, cid)
     found.ids -= hidden
     found.taken_xids = {k for k, cid in found.xids.items() if cid in hidden}
     found.xids = {k: cid for k, cid in found.xids.items() if cid not in hidden}
@@ -271,6 +281,8 @@ def match_row(row: ContactRow, found: _Lookups) -> tuple[int | None, Problem | N
     for email, _, _ in row.emails:
         if email in found.emails:
             return found.emails[email], None
+    if row.person_key in found.persons:
+        return found.persons[row.person_key], None
     return None, None
 
 
@@ -437,7 +449,7 @@ class ContactImport:
             else:
                 number, problems = item
                 rejected.append((number, problems[0][0], "; ".join(f"{c}: {r}" if c else r for c, r in problems)))
-        found = lookup_contacts(rows, visible_owners=self.visible_owners)
+        found = lookup_contacts(rows, visible_owners=self.visible_owners, job_id=self.job_id)
         accounts = self.accounts
         accounts.new = []
         accounts.load(rows)
@@ -519,7 +531,7 @@ class ContactImport:
             tokens += [(t, None, a.id) for t in words]
             changes = {"name": [None, name]} | ({"domains": [None, [a.ref.domain]]} if a.ref.domain else {})
             audits.append(self._audit_row(stamp, AuditEntry.Action.CREATE, "account", a.id, name, changes, 0))
-            records.append((job.pk, 0, "account", a.id, ImportRecord.Action.CREATED, 1, None, "", ""))
+            records.append((job.pk, 0, "account", a.id, ImportRecord.Action.CREATED, 1, None, "", "", ""))
         w.insert(Account, ACCOUNT_COLUMNS, rows)
         w.insert(AccountDomain, ("created_at", "updated_at", "account", "domain"), domains)
         w.insert(AccountExternalId, ("created_at", "updated_at", "account", "source", "external_id"), xids)
@@ -570,7 +582,7 @@ class ContactImport:
             tokens += [(t, pk, None) for t in row.tokens]
             changes_json = _splice(row.changes_json, extra)
             audits.append((stamp, self.user_id, self.actor_name, Via.IMPORT, AuditEntry.Action.CREATE, "contact", pk, "contact", pk, row.full_name, changes_json, f'{{"import":{self.job_id},"row":{row.row}}}'))
-            records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.CREATED, 1, None, "", ""))
+            records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.CREATED, 1, None, "", "", row.person_key))
         w.insert(Contact, CONTACT_COLUMNS, main)
         w.insert(ContactEmail, EMAIL_COLUMNS, emails)
         w.insert(ContactPhone, PHONE_COLUMNS, phones)
@@ -645,7 +657,7 @@ class ContactImport:
             if any(k in fields for k in ("given_name", "middle_name", "family_name")):
                 reindex.append(pk)
             audits.append(self._audit_row(stamp, AuditEntry.Action.UPDATE, "contact", pk, fields.get("full_name", cur["full_name"]), changes, row.row))
-            records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.UPDATED, version, w.json({"fields": before, "added": added}), "", ""))
+            records.append((job.pk, row.row, "contact", pk, ImportRecord.Action.UPDATED, version, w.json({"fields": before, "added": added}), "", "", row.person_key))
             counts.updated += 1
         w.insert(ContactEmail, EMAIL_COLUMNS, emails)
         w.insert(ContactPhone, PHONE_COLUMNS, phones)
