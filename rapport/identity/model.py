@@ -633,16 +633,28 @@ def _fit_sessions(
             u_free = {i: dict.fromkeys(levels[i], 0.0) for i in free}
             by_pattern: dict[int, dict[tuple[int, ...], float]] = {g: {} for g in live}
             matched = 0.0
-            for v, n in subset.items():
-                odds = _log_odds(model, v, active)
-                for g in live:
-                    pattern = patterns[g][v]
-                    shared = sum(model.joint[g][c] for c in consistent[g][pattern])
-                    odds += math.log2(max(shared, _FLOOR)) - sum(
+            # Each field's weights and each group pattern's, once an iteration.
+            weights = {i: {lv: model.weight(i, lv) for lv in levels[i]} for i in active}
+            for i in active:
+                weights[i][int(Level.MISSING)] = 0.0
+            group_odds = {
+                g: {
+                    pattern: math.log2(
+                        max(sum(model.joint[g][c] for c in consistent[g][pattern]), _FLOOR)
+                    )
+                    - sum(
                         math.log2(max(model.u[i].get(lv, _FLOOR), _FLOOR))
                         for i, lv in zip(groups[g], pattern, strict=True)
                         if lv != Level.MISSING
                     )
+                    for pattern in consistent[g]
+                }
+                for g in live
+            }
+            for v, n in subset.items():
+                odds = sum(weights[i][v[i]] for i in active)
+                for g in live:
+                    odds += group_odds[g][patterns[g][v]]
                 p = _posterior(odds, share_matches)
                 matched += n * p
                 for i in active:
