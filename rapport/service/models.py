@@ -55,6 +55,10 @@ class CaseKind(TimestampedModel):
         return self.name
 
 
+# The statuses of a case still being worked (Case.OPEN_STATUSES), for the partial indexes.
+OPEN = ("new", "open", "waiting_customer", "waiting_third_party")
+
+
 class Case(VersionedModel):
     class Channel(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -136,12 +140,17 @@ class Case(VersionedModel):
 
     class Meta:
         indexes = [
-            # The agent's queue: a team's open cases by priority, then age.
+            # The agent's queue: a team's (and a person's) open cases by priority, then
+            # age, read in index order however many cases there are.
             models.Index(
-                fields=["team", "status", "priority", "created_at"], name="case_team_queue_idx"
+                fields=["team", "priority", "created_at", "id"],
+                name="case_team_open_idx",
+                condition=Q(status__in=OPEN),
             ),
             models.Index(
-                fields=["owner", "status", "priority", "created_at"], name="case_owner_queue_idx"
+                fields=["owner", "priority", "created_at", "id"],
+                name="case_owner_open_idx",
+                condition=Q(status__in=OPEN),
             ),
             models.Index(fields=["contact", "status"], name="case_contact_idx"),
             models.Index(fields=["account", "status"], name="case_account_idx"),

@@ -19,7 +19,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from rapport.core.errors import ValidationFailed, VersionConflict
 from rapport.core.htmx import render_page
-from rapport.core.pagination import keyset_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
 from rapport.service import selectors, services, webforms
@@ -35,6 +34,12 @@ SORT_LABELS = [
     ("newest", "Newest first"),
     ("updated", "Recently changed"),
 ]
+# What a queue row shows (and the cursor reads): not the whole case, contact and owner.
+QUEUE_FIELDS = (
+    "id", "subject", "priority", "status", "important", "created_at", "updated_at",
+    "contact_id", "kind_id", "owner_id", "team_id", "contact__full_name", "kind__name",
+    "owner__username", "owner__first_name", "owner__last_name", "team__name",
+)  # fmt: skip
 ORDERS = {
     "priority": ["priority", "created_at", "id"],
     "oldest": ["created_at", "id"],
@@ -78,9 +83,13 @@ def home(request: HttpRequest) -> HttpResponse:
     a queue can be bookmarked; the list pages by cursor."""
     user = user_of(request)
     filters, values = _filters(request)
-    qs = selectors.case_list(actor=user, filters=filters)
-    page = keyset_page(
-        qs, order=ORDERS[filters.sort], cursor=request.GET.get("cursor") or None, size=PAGE_SIZE
+    page = selectors.queue_page(
+        actor=user,
+        filters=filters,
+        order=ORDERS[filters.sort],
+        cursor=request.GET.get("cursor") or None,
+        size=PAGE_SIZE,
+        only=QUEUE_FIELDS,
     )
     next_url = ""
     if page.next_cursor:

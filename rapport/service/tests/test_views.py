@@ -217,3 +217,39 @@ def test_my_day_lists_the_cases_waiting_on_me(personas, desk, nora):
     items = section.items(sam, None)
     assert [i.title for i in items] == [f"{urgent.reference} Urgent one"]
     assert items[0].phone == "+442079460018" and items[0].badge == "Urgent"
+
+
+def test_the_queue_pages_through_my_teams_and_my_own_cases_in_order_without_repeats(
+    personas, desk, nora
+):
+    from rapport.service import selectors
+
+    sam = personas["sam"]
+    second = Team.objects.create(name="Second line")
+    sam.teams.add(second)
+    made = []
+    for i in range(9):
+        team = (desk, second, None)[i % 3]
+        made.append(
+            make_case(
+                contact=nora, actor=actor(sam), subject=f"Q{i}", priority=1 + i % 4, team=team
+            )
+        )
+    make_case(contact=nora, subject="Not mine")  # no team, no owner
+    seen, cursor = [], None
+    filters = selectors.Filters(mine_and_team=True)
+    while True:
+        page = selectors.queue_page(
+            actor=sam,
+            filters=filters,
+            order=["priority", "created_at", "id"],
+            cursor=cursor,
+            size=4,
+        )
+        seen += page.items
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert [c.pk for c in seen] == [
+        c.pk for c in sorted(made, key=lambda c: (c.priority, c.created_at, c.pk))
+    ]
