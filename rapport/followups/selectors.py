@@ -204,12 +204,14 @@ def my_day(*, actor: Any, day: dt.date | None = None) -> MyDay:
     day = day or timezone.localdate()
     start, end = day_bounds(day)
     mine = Task.objects.filter(assignee_id=actor.pk)
+    # A meeting's due_at is its start (services), so both halves are ranges of the
+    # (assignee, status, due_at) index, whatever the length of the assignee's history.
+    that_day = Q(due_at__gte=start, due_at__lt=end)
     today = list(
         _with_people(
             mine.filter(
-                Q(kind=Task.Kind.MEETING, starts_at__gte=start, starts_at__lt=end)
-                & ~Q(status=Task.Status.CANCELLED)
-                | Q(status=Task.Status.OPEN, due_at__gte=start, due_at__lt=end)
+                Q(status=Task.Status.OPEN) & that_day
+                | Q(status=Task.Status.DONE, kind=Task.Kind.MEETING) & that_day
             )
         ).order_by("due_at", "id")[:MY_DAY_LIMIT]
     )

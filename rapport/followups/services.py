@@ -125,8 +125,9 @@ def _clean(actor: Actor, data: dict[str, Any], current: Task | None) -> dict[str
         errors["starts_at"] = ["A meeting needs a start."]
     if now("starts_at") and now("ends_at") and now("ends_at") < now("starts_at"):
         errors["ends_at"] = ["A meeting ends after it starts."]
-    if kind == Task.Kind.MEETING and now("starts_at") and "due_at" not in data:
-        values["due_at"] = now("starts_at")  # a meeting is due when it starts
+    if kind == Task.Kind.MEETING and now("starts_at"):
+        # A meeting is due when it starts, always: my day finds a day's meetings by due_at.
+        values["due_at"] = now("starts_at")
     if bool(now("subject_kind")) != bool(now("subject_id")):
         errors["subject_kind"] = ["Give both what the task follows up and its id, or neither."]
     if values.get("assignee") is not None:

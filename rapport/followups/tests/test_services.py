@@ -241,3 +241,33 @@ def test_my_day_keeps_today_whatever_the_backlog_and_shows_the_latest_overdue(pe
     day = selectors.my_day(actor=bob, day=today)
     assert day.due == [due] and day.more_overdue
     assert [t.title for t in day.overdue] == [f"late {i}" for i in range(selectors.OVERDUE_SHOWN)]
+
+
+def test_a_meeting_is_due_when_it_starts_even_when_moved(personas):
+    bob = personas["bob"]
+    start = timezone.now() + dt.timedelta(days=1)
+    task = services.task_create(
+        actor=actor(bob),
+        data={
+            "title": "Demo",
+            "kind": "meeting",
+            "starts_at": start,
+            "due_at": start - dt.timedelta(days=3),
+        },
+    )
+    assert task.due_at == start
+    moved = services.task_update(
+        actor=actor(bob), task=task, data={"starts_at": start + dt.timedelta(hours=2)}
+    )
+    assert moved.due_at == start + dt.timedelta(hours=2)
+
+
+def test_my_day_keeps_a_meeting_done_today_to_show_it_was_logged(personas):
+    bob = personas["bob"]
+    start, _ = selectors.day_bounds(timezone.localdate())
+    meeting = make_task(assignee=bob, kind="meeting", starts_at=start + dt.timedelta(hours=9))
+    services.task_complete(actor=actor(bob), task=meeting)
+    call = make_task(assignee=bob, kind="call", due_at=start + dt.timedelta(hours=9))
+    services.task_complete(actor=actor(bob), task=call)
+    day = selectors.my_day(actor=bob, day=timezone.localdate())
+    assert day.meetings == [meeting] and day.due == []
