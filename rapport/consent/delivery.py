@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -159,7 +159,7 @@ def deliver(message_id: int, *, connection: Any = None) -> str:
             contact_id=message.contact_id,
             address=message.to_address,
             channel=message.channel,
-            purpose=message.purpose.key,
+            purpose=message.purpose,
             confirmation=message.related_kind == CONFIRMATION_KIND,
         )
         if not decision.allowed:
@@ -220,32 +220,74 @@ def _interrupted(messages: QuerySet[OutboundMessage]) -> int:
     return count
 
 
+def _claim(batch_id: int, after: int, size: int) -> list[OutboundMessage]:
+    """Claim the next queued messages of a batch (``queued`` → ``sending``) in one
+    transaction; rows another worker holds are skipped, not waited for."""
+    with transaction.atomic():
+        ids = list(
+            OutboundMessage.objects.select_for_update(skip_locked=True)
+            .filter(batch_id=batch_id, status=OutboundMessage.Status.QUEUED, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:size]
+        )
+        if ids:
+            OutboundMessage.objects.filter(pk__in=ids).update(
+                status=OutboundMessage.Status.SENDING, claimed_at=timezone.now(),
+                attempts=F("attempts") + 1, updated_at=timezone.now(),
+            )  # fmt: skip
+    return list(OutboundMessage.objects.filter(pk__in=ids).select_related("purpose").order_by("pk"))
+
+
+def _record(outcomes: list[tuple[OutboundMessage, str, str]]) -> None:
+    """Write what became of claimed messages, and their send log, in one transaction."""
+    now = timezone.now()
+    with transaction.atomic():
+        for message, status, reason in outcomes:
+            message.status, message.reason = status, reason[:300]
+            if status == OutboundMessage.Status.SENT:
+                message.sent_at = now
+                message.provider_message_id = message.message_id
+        OutboundMessage.objects.bulk_update(
+            [m for m, _, _ in outcomes], ["status", "reason", "sent_at", "provider_message_id"]
+        )
+        events.messages_logged(
+            messages=[m for m, status, _ in outcomes if status != OutboundMessage.Status.QUEUED],
+            department=department_of,
+        )
+
+
 def batch_run(batch_id: int) -> dict[str, int]:
     """Send every queued message of a batch, in order, paced, over one connection.
-    Resumable: a second run picks up what is still queued."""
+
+    Messages are claimed a chunk at a time (``CONSENT_BATCH_CHUNK``), but each one's
+    consent is checked just before it is handed to the server, so a withdrawal committed
+    meanwhile stops it; outcomes are written a chunk at a time. A worker that dies leaves
+    its chunk ``sending``: marked failed on the next run, never sent twice. Resumable: a
+    second run picks up what is still queued."""
     batch = SendBatch.objects.get(pk=batch_id)
     SendBatch.objects.filter(pk=batch_id, started_at__isnull=True).update(started_at=timezone.now())
     SendBatch.objects.filter(pk=batch_id).update(status=SendBatch.Status.SENDING)
     _interrupted(batch.messages.all())
+    size = int(getattr(settings, "CONSENT_BATCH_CHUNK", 50))
     counts: dict[str, int] = {}
     pace = _pace()
     connection = get_connection()
     connection.open()
     try:
         last = 0
-        while True:
-            ids = list(
-                batch.messages.filter(status=OutboundMessage.Status.QUEUED, pk__gt=last)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:500]
-            )
-            if not ids:
-                break
-            for pk in ids:
-                pace.wait()
-                status = deliver(pk, connection=connection)
+        while messages := _claim(batch_id, last, size):
+            outcomes: list[tuple[OutboundMessage, str, str]] = []
+            try:
+                for message in messages:
+                    pace.wait()
+                    outcomes.append((message, *_send_one(message, connection)))
+            finally:
+                # Even when something unexpected stops the loop: what went is recorded.
+                if outcomes:
+                    _record(outcomes)
+            for _, status, _ in outcomes:
                 counts[status] = counts.get(status, 0) + 1
-            last = ids[-1]
+            last = messages[-1].pk
     finally:
         connection.close()
     if not batch.messages.filter(status=OutboundMessage.Status.QUEUED).exists():
@@ -253,3 +295,25 @@ def batch_run(batch_id: int) -> dict[str, int]:
             status=SendBatch.Status.DONE, finished_at=timezone.now()
         )
     return counts
+
+
+def _send_one(message: OutboundMessage, connection: Any) -> tuple[str, str]:
+    """Check one claimed message's consent now and send it if allowed: (status, reason)."""
+    decision = consent_allows(
+        contact_id=message.contact_id,
+        address=message.to_address,
+        channel=message.channel,
+        purpose=message.purpose,
+        confirmation=message.related_kind == CONFIRMATION_KIND,
+    )
+    if not decision.allowed:
+        return OutboundMessage.Status.BLOCKED, decision.reason
+    try:
+        connection.send_messages([_build(message)])
+    except _RETRY as exc:
+        if message.attempts < MAX_ATTEMPTS:
+            return OutboundMessage.Status.QUEUED, f"Attempt {message.attempts} failed: {exc}"
+        return OutboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        return OutboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    return OutboundMessage.Status.SENT, ""

@@ -7,6 +7,7 @@ system check (``timeline.E001``) fails the build if a kind declared here is not 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from rapport.core.actor import Actor
@@ -50,22 +51,19 @@ def consent_changed(*, actor: Actor, event: ConsentEvent, purpose_label: str) ->
     )
 
 
-def message_logged(
-    *, message: OutboundMessage, department: str, occurred_at: dt.datetime | None = None
-) -> Entry | None:
-    """The send log of one message: sent, blocked, failed or bounced; once per outcome."""
-    if message.contact_id is None:
-        return None
+def _message_draft(
+    message: OutboundMessage, department: str, occurred_at: dt.datetime | None = None
+) -> events.Draft:
     verb = {
         "sent": "E-mail sent",
         "blocked": "E-mail not sent (consent)",
         "failed": "E-mail failed",
         "bounced": "E-mail bounced",
     }.get(message.status, "E-mail")
-    return events.record(
+    return events.Draft(
         kind=OUTBOUND.name,
         summary=f"{verb}: {message.subject}",
-        contacts=[message.contact_id],
+        contacts=[message.contact_id] if message.contact_id else [],
         channel=Channel.EMAIL,
         occurred_at=occurred_at,
         direction=Direction.OUTBOUND,
@@ -82,3 +80,25 @@ def message_logged(
             "related_id": message.related_id,
         },
     )
+
+
+def message_logged(
+    *, message: OutboundMessage, department: str, occurred_at: dt.datetime | None = None
+) -> Entry | None:
+    """The send log of one message: sent, blocked, failed or bounced; once per outcome."""
+    if message.contact_id is None:
+        return None
+    d = _message_draft(message, department, occurred_at)
+    return events.record(
+        kind=d.kind, summary=d.summary, contacts=d.contacts, channel=d.channel,
+        occurred_at=d.occurred_at, direction=d.direction, department=d.department, body=d.body,
+        source=d.source, external_id=d.external_id, data=d.data,
+    )  # fmt: skip
+
+
+def messages_logged(
+    *, messages: list[OutboundMessage], department: Callable[[OutboundMessage], str]
+) -> list[Entry]:
+    """The send log of many messages at once (a chunk of a batch): one insert."""
+    drafts = [_message_draft(m, department(m)) for m in messages if m.contact_id is not None]
+    return events.record_many(drafts) if drafts else []
