@@ -261,4 +261,3 @@ def from_entries(*, entry_ids: list[int], bringer_id: int | None = None) -> int:
         except Exception:
             logger.exception("Could not make a case of entry %s", entry.pk)
     return done
-

@@ -55,10 +55,6 @@ class CaseKind(TimestampedModel):
         return self.name
 
 
-# The statuses of a case still being worked (Case.OPEN_STATUSES), for the partial indexes.
-OPEN = ("new", "open", "waiting_customer", "waiting_third_party")
-
-
 class Case(VersionedModel):
     class Channel(models.TextChoices):
         PHONE = "phone", "Phone"
@@ -98,6 +94,8 @@ class Case(VersionedModel):
     channel = models.CharField(max_length=12, choices=Channel.choices, default=Channel.PHONE)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.NEW)
+    # status in OPEN_STATUSES, kept by the services: what the queue's indexes start with.
+    is_open = models.BooleanField(default=True)
     subject = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     topic = models.CharField(max_length=100, blank=True, help_text="Product or topic")
@@ -141,16 +139,16 @@ class Case(VersionedModel):
     class Meta:
         indexes = [
             # The agent's queue: a team's (and a person's) open cases by priority, then
-            # age, read in index order however many cases there are.
+            # age, read in index order however many cases there are (is_open rather than
+            # a partial index on status: SQLite uses a partial index only for literal
+            # values, never for the bound parameters the ORM sends).
             models.Index(
-                fields=["team", "priority", "created_at", "id"],
-                name="case_team_open_idx",
-                condition=Q(status__in=OPEN),
+                fields=["team", "is_open", "priority", "created_at", "id"],
+                name="case_team_queue_idx",
             ),
             models.Index(
-                fields=["owner", "priority", "created_at", "id"],
-                name="case_owner_open_idx",
-                condition=Q(status__in=OPEN),
+                fields=["owner", "is_open", "priority", "created_at", "id"],
+                name="case_owner_queue_idx",
             ),
             models.Index(fields=["contact", "status"], name="case_contact_idx"),
             models.Index(fields=["account", "status"], name="case_account_idx"),
@@ -162,10 +160,6 @@ class Case(VersionedModel):
     @property
     def reference(self) -> str:
         return reference_of(self.pk) if self.pk else ""
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN_STATUSES
 
 
 class CaseMessage(TimestampedModel):

@@ -119,7 +119,9 @@ def case_list(*, actor: Any, filters: Filters | None = None) -> QuerySet[Case]:
     qs = visible_cases(actor).select_related("contact", "kind", "owner", "team")
     status = f.status or "open"
     if status == "open":
-        qs = qs.filter(status__in=Case.OPEN_STATUSES)
+        # "IN (1)", not "is_open = true": Django writes the latter as the bare column on
+        # SQLite, which the queue's indexes (team or owner, is_open, ...) cannot use.
+        qs = qs.filter(is_open__in=[True])
     elif status != "all":
         qs = qs.filter(status=status)
     if f.priority:
@@ -166,7 +168,7 @@ def queue_page(
 ) -> Page:
     """One page of the agent's queue: my cases and my teams' (``mine_and_team``), in
     ``order``. Read as one keyset page per team and one of my own, merged: each is an
-    ordered range of a partial index of open cases (team or owner, priority, age), so a
+    ordered range of an index of open cases (team or owner, is_open, priority, age), so a
     page costs the same with 100 open cases or 100,000, where one query with "mine OR my
     team's" sorts every open case of the team first."""
     base = case_list(actor=actor, filters=replace(filters, mine_and_team=False))
@@ -239,7 +241,7 @@ def open_cases_for_contacts(*, actor: Any, contact_ids: list[int]) -> dict[int, 
     """Each contact's open cases the actor may see, most urgent first: one query."""
     if not contact_ids or not permissions.can(actor, "view", KIND):
         return {}
-    qs = visible_cases(actor).filter(contact_id__in=contact_ids, status__in=Case.OPEN_STATUSES)
+    qs = visible_cases(actor).filter(contact_id__in=contact_ids, is_open=True)
     found: dict[int, list[Case]] = {}
     for case in qs.order_by("priority", "created_at", "id")[:500]:
         found.setdefault(case.contact_id, []).append(case)

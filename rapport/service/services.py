@@ -399,8 +399,16 @@ def case_status_change(
                     )
         before = snapshot(locked, AUDITED)
         locked.status = status
+        locked.is_open = status in Case.OPEN_STATUSES
         locked.status_changed_at = now
-        fields = ["status", "status_changed_at", "resolved_at", "closed_at", "close_reason"]
+        fields = [
+            "status",
+            "is_open",
+            "status_changed_at",
+            "resolved_at",
+            "closed_at",
+            "close_reason",
+        ]
         if status == Case.Status.RESOLVED:
             locked.resolved_at = now
             locked.closed_at = None

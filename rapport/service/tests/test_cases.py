@@ -157,3 +157,16 @@ def test_another_teams_agent_gets_no_such_case(agent, nora, personas):
     other.teams.add(Team.objects.create(name="Elsewhere"))
     with pytest.raises(NotFound):
         services.case_note_add(actor=actor(other), case=case, body="hello")
+
+
+def test_is_open_follows_the_status(agent, nora):
+    case = make_case(contact=nora, actor=actor(agent))
+    assert case.is_open
+    for status, is_open in (
+        ("resolved", False),
+        ("open", True),
+        ("closed", False),
+        ("waiting_customer", True),
+    ):
+        case = services.case_status_change(actor=actor(agent), case=case, status=status)
+        assert Case.objects.get(pk=case.pk).is_open is is_open
