@@ -246,7 +246,6 @@ def _record(outcomes: list[tuple[OutboundMessage, str, str]]) -> None:
             message.status, message.reason = status, reason[:300]
             if status == OutboundMessage.Status.SENT:
                 message.sent_at = now
-                message.provider_message_id = message.message_id
         OutboundMessage.objects.bulk_update(
             [m for m, _, _ in outcomes], ["status", "reason", "sent_at", "provider_message_id"]
         )
@@ -308,12 +307,16 @@ def _send_one(message: OutboundMessage, connection: Any) -> tuple[str, str]:
     )
     if not decision.allowed:
         return OutboundMessage.Status.BLOCKED, decision.reason
+    email = _build(message)
     try:
-        connection.send_messages([_build(message)])
+        connection.send_messages([email])
     except _RETRY as exc:
         if message.attempts < MAX_ATTEMPTS:
             return OutboundMessage.Status.QUEUED, f"Attempt {message.attempts} failed: {exc}"
         return OutboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
     except Exception as exc:
         return OutboundMessage.Status.FAILED, f"{type(exc).__name__}: {exc}"
+    # A provider through django-anymail reports its own id (its webhooks use it).
+    provider_id = getattr(getattr(email, "anymail_status", None), "message_id", None)
+    message.provider_message_id = str(provider_id or message.message_id)[:250]
     return OutboundMessage.Status.SENT, ""

@@ -145,6 +145,9 @@ def test_a_withdrawal_committed_while_a_batch_goes_out_stops_every_later_message
     blocked = OutboundMessage.objects.filter(batch=batch, status="blocked")
     assert set(blocked.values_list("to_address", flat=True)) == {"r2@example.com"}
     assert batch.messages.filter(status="queued").count() == 0
+    sent = batch.messages.filter(status="sent")
+    assert all(m.provider_message_id == m.message_id and m.sent_at for m in sent)
+    assert Entry.objects.filter(kind="outbound_email").count() == 30  # a send log for each
     batch.refresh_from_db()
     assert batch.status == "done"
 
