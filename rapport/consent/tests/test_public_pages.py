@@ -109,3 +109,12 @@ def test_the_api_gives_state_and_history_and_records(personas, django_assert_max
     purposes = client.get("/api/v1/consent/purposes").json()
     assert {p["key"] for p in purposes} >= {"newsletter", "service", "profiling"}
     assert Purpose.objects.get(key="service").lawful_basis == "contract"
+
+
+@pytest.mark.django_db
+def test_the_contact_page_loads_the_consent_panel(personas):
+    ann = make_contact(owner=personas["bob"], emails=["ann@example.com"])
+    client = Client()
+    client.force_login(personas["bob"])
+    page = client.get(reverse("customers:contact-detail", args=[ann.pk])).content.decode()
+    assert f'hx-get="{reverse("consent:contact-panel", args=[ann.pk])}"' in page
