@@ -25,8 +25,13 @@ def active_fields(entity: str) -> list[DataField]:
     )
 
 
-def clean_value(df: DataField, value: Any) -> Any:
-    """The stored form of one value, or ValueError saying why it is not acceptable."""
+def clean_value(df: DataField, value: Any, *, date_order: str = "", excel: bool = False) -> Any:
+    """The stored form of one value, or ValueError saying why it is not acceptable.
+
+    Dates are read in the common forms (``normalize.parse_date``); a numeric date that
+    could be day or month first needs ``date_order`` ("dmy", "mdy", an import's region
+    gives it) and is refused as ambiguous without; ``excel`` accepts a spreadsheet's
+    serial day number."""
     if value is None or (isinstance(value, str) and not value.strip()) or value == []:
         return None
     for text in value if isinstance(value, list) else [value]:
@@ -49,12 +54,12 @@ def clean_value(df: DataField, value: Any) -> Any:
             raise ValueError(f"'{value}' is not a number.")
         return int(number) if number == number.to_integral_value() else float(number)
     if df.type == t.DATE:
+        if isinstance(value, dt.datetime):
+            return value.date().isoformat()
         if isinstance(value, dt.date):
             return value.isoformat()
-        try:
-            return dt.date.fromisoformat(str(value).strip()).isoformat()
-        except ValueError:
-            raise ValueError(f"'{value}' is not a date (YYYY-MM-DD).") from None
+        day = normalize.parse_date(str(value), order=date_order, excel=excel)
+        return day.isoformat() if day is not None else None
     if df.type == t.BOOLEAN:
         if isinstance(value, bool):
             return value

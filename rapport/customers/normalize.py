@@ -6,6 +6,7 @@ can act on.
 
 from __future__ import annotations
 
+import datetime as dt
 import gettext
 import re
 import unicodedata
@@ -368,3 +369,94 @@ def normalize_tag(value: str) -> str:
     if not text:
         raise ValueError("A tag cannot be empty.")
     return text
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+# Where a numeric date is written month first (03/12/1985 is 12 March). Everywhere else,
+# day first. An import reads its ambiguous dates by its region.
+MONTH_FIRST_REGIONS = frozenset({"US", "PH", "FM", "MH", "PW", "AS", "GU", "MP", "PR", "VI", "UM"})
+# The largest Excel serial day number (9999-12-31) and its day zero (with the 1900 leap bug).
+_EXCEL_MAX = 2958465
+_EXCEL_EPOCH = (1899, 12, 30)
+_ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_NUMERIC = re.compile(r"(\d{1,2})([-/.])(\d{1,2})\2(\d{2}|\d{4})(?:[ T].*)?")
+_ZERO = re.compile(r"0{1,4}[-/.]?0{1,2}[-/.]?0{1,4}(?:[ T]0{1,2}:0{2}(?::0{2})?)?")
+
+
+def date_order_for(region: str) -> str:
+    """"mdy" where numeric dates are written month first, else "dmy"."""
+    return "mdy" if (region or "").upper() in MONTH_FIRST_REGIONS else "dmy"
+
+
+def full_year(two_digits: int, *, today: dt.date | None = None) -> int:
+    """A two-digit year as the year in the hundred years that end with this one: in 2026,
+    00-26 are 2000-2026 and 27-99 are 1927-1999 (dates a CRM holds, such as a birth date or
+    "customer since", are mostly past)."""
+    this = (today or dt.date.today()).year
+    year = this - this % 100 + two_digits
+    return year - 100 if year > this else year
+
+
+def _date(year: int, month: int, day: int, text: str) -> dt.date:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a date: there is no day {day} in month {month} of {year}.") from None
+
+
+def parse_date(value: str, *, order: str = "", excel: bool = False) -> dt.date | None:
+    """A date written in one of the common ways, or None for a legacy "no date" (all zeros).
+
+    ISO (1985-03-12, 1985/03/12, with a time after it), compact (19850312), day first with
+    dots (12.03.1985), numeric with slashes or dashes (12/03/1985: read by ``order``, "dmy"
+    or "mdy", unless one part is over 12; refused as ambiguous without it), month names
+    ("12 March 1985", "March 12, 1985", "12-Mar-85"), two-digit years (``full_year``), and,
+    with ``excel``, a spreadsheet's serial day number (31118)."""
+    text = " ".join(str(value).split())
+    if not text or _ZERO.fullmatch(text):
+        return None
+    if m := _ISO.fullmatch(text):
+        return _date(int(m[1]), int(m[2]), int(m[3]), text)
+    if m := _COMPACT.fullmatch(text):
+        return _date(int(m[1]), int(m[2]), int(m[3]), text)
+    if m := _NUMERIC.fullmatch(text):
+        a, sep, b, y = int(m[1]), m[2], int(m[3]), m[4]
+        year = int(y) if len(y) == 4 else full_year(int(y))
+        if sep == "." or a > 12:
+            return _date(year, b, a, text)
+        if b > 12:
+            return _date(year, a, b, text)
+        if a == b:
+            return _date(year, a, b, text)
+        if order not in ("dmy", "mdy"):
+            raise ValueError(f"'{text}' could be {a} {_MONTHS[b - 1]} or {b} {_MONTHS[a - 1]}: write it as YYYY-MM-DD.")
+        return _date(year, b, a, text) if order == "dmy" else _date(year, a, b, text)
+    if excel and text.isdigit() and 0 < int(text) <= _EXCEL_MAX:
+        return dt.date(*_EXCEL_EPOCH) + dt.timedelta(days=int(text))
+    if re.search(r"[^\W\d_]", text):  # a month's name
+        return _named_date(text)
+    raise ValueError(f"'{text}' is not a date (write it as YYYY-MM-DD).")
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")  # fmt: skip
+
+
+def _named_date(text: str) -> dt.date:
+    from dateutil import parser
+
+    class Info(parser.parserinfo):
+        def convertyear(self, year: int, century_specified: bool = False) -> int:
+            return full_year(year) if year < 100 and not century_specified else year
+
+    # Two defaults: a part the text does not give shows as a difference, and is refused
+    # rather than filled in ("March 1985" is not a day).
+    try:
+        one = parser.parse(text, parserinfo=Info(dayfirst=True), default=dt.datetime(2000, 1, 1))
+        two = parser.parse(text, parserinfo=Info(dayfirst=True), default=dt.datetime(2001, 2, 2))
+    except (ValueError, OverflowError):
+        raise ValueError(f"'{text}' is not a date (write it as YYYY-MM-DD).") from None
+    if one.date() != two.date():
+        raise ValueError(f"'{text}' is not a whole date: give the day, the month and the year.")
+    return one.date()

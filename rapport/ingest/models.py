@@ -95,6 +95,10 @@ class ImportJob(TimestampedModel):
     skipped = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     accounts_created = models.PositiveIntegerField(default=0)
+    # Imported rows with a field left empty because its value could not be read (a date):
+    # how many, and the first ones as [row, column, reason] (engine.FIELD_PROBLEMS_KEPT).
+    field_problems = models.PositiveIntegerField(default=0)
+    field_problem_rows = models.JSONField(default=list, blank=True)
     undone = models.PositiveIntegerField(default=0)
     undone_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

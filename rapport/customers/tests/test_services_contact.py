@@ -113,7 +113,7 @@ def test_data_dictionary_values_are_validated_and_required_fields_enforced(alice
     DataField.objects.create(entity="contact", key="personality", label="Personality", type="choice", choices=["Driver", "Analytical"], required=True)
     DataField.objects.create(entity="contact", key="birthday", label="Birthday", type="date")
     with pytest.raises(ValidationFailed) as exc:
-        services.contact_create(actor=actor(alice), data={"full_name": "Ann Lee", "custom": {"birthday": "31/12/1990"}})
+        services.contact_create(actor=actor(alice), data={"full_name": "Ann Lee", "custom": {"birthday": "1990-02-30"}})
     assert set(exc.value.errors) == {"custom.personality", "custom.birthday"}
     contact = services.contact_create(
         actor=actor(alice), data={"full_name": "Ann Lee", "custom": {"personality": "Driver", "birthday": "1990-12-31"}}

@@ -45,6 +45,12 @@ class ImportLinks(Schema):
     records: str
 
 
+class RowFieldProblem(Schema):
+    row: int
+    field: str
+    reason: str
+
+
 class ImportOut(Schema):
     id: int
     kind: str
@@ -72,6 +78,8 @@ class ImportOut(Schema):
     skipped: int
     rejected: int
     accounts_created: int
+    field_problems: int = Field(description="Imported rows with a field left empty because its value could not be read (a date)")
+    field_problem_rows: list[RowFieldProblem] = Field(description="The first of them (up to 1,000)")
     undone: int
     undo_refused: int = Field(description="Records undo left alone: changed since the import")
     cancel_requested: bool
@@ -130,6 +138,7 @@ class PreviewRowOut(Schema):
     row: int = Field(description="Row number as a spreadsheet shows it (1 is the header)")
     values: dict[str, Any] = Field(description="{target: value as it will be stored}")
     problems: list[RowProblem]
+    field_problems: list[RowProblem] = Field(description="Fields left empty, the row imported all the same (a date that cannot be read)")
     match: str = Field(description="What the row would do: new contact, updates, rejected")
 
 
@@ -199,6 +208,8 @@ def _job(job: ImportJob) -> dict[str, Any]:
     """Reads only the job and its ``created_by`` (the selectors fetch it)."""
     body = {name: getattr(job, name) for name in JOB_FIELDS}
     body["created_by"] = job.created_by.username if job.created_by else None
+    body["field_problems"] = job.field_problems
+    body["field_problem_rows"] = [{"row": n, "field": f, "reason": r} for n, f, r in job.field_problem_rows]
     body["links"] = {
         "self": _url("import-detail", job),
         "preview": _url("import-preview", job),
@@ -390,6 +401,7 @@ def import_preview(request: HttpRequest, import_id: int, limit: int = Query(20, 
             "row": r.row,
             "values": r.values,
             "problems": [{"field": f, "reason": reason} for f, reason in r.problems],
+            "field_problems": [{"field": f, "reason": reason} for f, reason in r.field_problems],
             "match": r.match,
         }
         for r in rows

@@ -52,6 +52,10 @@ class Context:
     source: str
     owners: dict[str, int] = field(default_factory=dict)  # folded username -> user id
     datafields: dict[str, DataField] = field(default_factory=dict)
+    # How numeric dates that could be day or month first are read ("dmy"/"mdy", by region),
+    # and whether a bare number in a date field is a spreadsheet's serial day (XLSX files).
+    date_order: str = "dmy"
+    excel_dates: bool = False
 
     def targets(self) -> list[tuple[int, str, str]]:
         """(column index, header, target) of the mapped columns, in file order."""
@@ -92,6 +96,9 @@ class ContactRow(NamedTuple):
     # For a row with no e-mail, id or external id: who it describes (see ``person_key``),
     # so that a later row of the file describing the same person finds the same contact.
     person_key: str = ""
+    # Problems with single fields that leave the field empty but keep the row (a date that
+    # cannot be read): (column, reason), reported in the preview and the import's result.
+    notes: tuple[tuple[str, str], ...] = ()
 
     @property
     def full_name(self) -> str:
@@ -118,6 +125,7 @@ def _split(value: str) -> list[str]:
 
 def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow | list[Problem]:
     problems: list[Problem] = []
+    notes: list[Problem] = []
     scalars: dict[str, str] = {}
     column_of: dict[str, str] = {}
     emails: list[tuple[str, str, str]] = []
@@ -200,7 +208,14 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
                 df = ctx.datafields.get(target[len("custom.") :])
                 if df is None:
                     raise ValueError("No such field in the data dictionary.")
-                cleaned = clean_value(df, value)
+                try:
+                    cleaned = clean_value(df, value, date_order=ctx.date_order, excel=ctx.excel_dates)
+                except ValueError as exc:
+                    if df.type != DataField.Type.DATE:
+                        raise
+                    # A date that cannot be read loses the field, not the whole person.
+                    notes.append((header, f"{exc} The field was left empty."))
+                    continue
                 if cleaned is not None:
                     custom[df.key] = cleaned
             else:
@@ -256,6 +271,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         custom=custom,
         owner_id=owner_id,
         id=record_id,
+        notes=tuple(notes),
         person_key="" if (emails or xids or record_id) else person_key(cleaned_scalars, phones, address, account, custom, ctx),
     )
 

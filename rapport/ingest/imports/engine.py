@@ -74,6 +74,8 @@ MEMBER_COLUMNS = ("created_at", "updated_at", "contact", "account", "is_primary"
 AUDIT_COLUMNS = ("at", "actor", "actor_name", "via", "action", "entity_kind", "entity_id", "object_kind", "object_id", "object_repr", "changes", "context")  # fmt: skip
 logger = logging.getLogger(__name__)
 RECORD_COLUMNS = ("job", "row", "entity_kind", "object_id", "action", "version", "before", "undo_status", "undo_reason", "key")
+# Field problems kept on the job to show (all are counted).
+FIELD_PROBLEMS_KEPT = 1000
 # Fields that count as empty for "update empty fields only" even though they have a default.
 EMPTY_DEFAULTS = {"preferred_channel": "none"}
 
@@ -93,6 +95,8 @@ class Counts:
     skipped: int = 0
     rejected: int = 0
     accounts_created: int = 0
+    # (row, column, reason) of fields left empty in rows that were imported (a bad date).
+    field_problems: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 # --- reading and cleaning ------------------------------------------------------------------
@@ -107,6 +111,8 @@ def build_context(job: ImportJob) -> Context:
         source=job.source,
         owners=owners,
         datafields={df.key: df for df in active_fields("contact")},
+        date_order=normalize.date_order_for(job.region),
+        excel_dates=job.file_format == "xlsx",
     )
 
 
@@ -435,6 +441,10 @@ class ContactImport:
             job.rows_seen += len(batch)
             for name in ("created", "updated", "unchanged", "skipped", "rejected", "accounts_created"):
                 setattr(job, name, getattr(job, name) + getattr(counts, name))
+            if counts.field_problems:
+                job.field_problems += len(counts.field_problems)
+                room = FIELD_PROBLEMS_KEPT - len(job.field_problem_rows)
+                job.field_problem_rows = job.field_problem_rows + [list(p) for p in counts.field_problems[: max(room, 0)]]
             job.heartbeat_at = timezone.now()
             job.save()
         return len(batch)
@@ -477,6 +487,8 @@ class ContactImport:
                 updates.append((row, match, account_id))
         if updates:
             rejected += self._update(job, updates, found, now, counts)
+        refused = {n for n, _, _ in rejected}
+        counts.field_problems += [(row.row, c, r) for row in rows if row.notes and row.row not in refused for c, r in row.notes]
         self._insert_accounts(job, accounts.new, now, counts)
         self._create(job, creates, now, counts)
         if rejected:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 import re
 from collections.abc import Iterator
@@ -165,6 +166,12 @@ def _cell_text(value: Any) -> str:
     # Spreadsheets store whole numbers (ids, phone numbers) as floats: 5.0 is "5".
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    # A cell formatted as a date comes as a datetime: its date, in ISO form, when it has
+    # no time of day (a date of birth), so it reads as the date and not "… 00:00:00".
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
     return str(value)
 
 

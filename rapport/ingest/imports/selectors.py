@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import QuerySet
@@ -55,6 +55,8 @@ class PreviewRow:
     values: dict[str, Any]  # target -> value as stored
     problems: list[tuple[str, str]]
     match: str  # what the row would do: "new contact", "updates contact 12 (by e-mail)"…
+    # Fields left empty though the row is imported (a date that cannot be read).
+    field_problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
@@ -75,7 +77,7 @@ def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
             result = clean_contact_row(row.number, row.raw, ctx)
             if isinstance(result, ContactRow):
                 cleaned.append(result)
-                out.append(PreviewRow(row.number, _shown(result), [], ""))
+                out.append(PreviewRow(row.number, _shown(result), [], "", list(result.notes)))
             else:
                 out.append(PreviewRow(row.number, {}, result, "rejected"))
             if len(out) >= limit:
