@@ -120,6 +120,11 @@ def step(cases: int, contacts: int, messages: int, repeat: int, seed: int) -> di
             for i in range(messages)
         ]
     )
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # statistics, as autovacuum keeps them in a live database
     client = Client()
     client.force_login(agent)
     return {

@@ -85,7 +85,7 @@ def service_mailbox_for(incoming: Incoming) -> ServiceMailbox | None:
     q = Q(address__in=addresses) if addresses else Q(pk__in=[])
     if incoming.mailbox_id:
         q |= Q(mailbox_id=incoming.mailbox_id)
-    found = list(ServiceMailbox.objects.filter(q, active=True).select_related("kind")[:5])
+    found = list(ServiceMailbox.objects.filter(q, active=True).select_related("kind", "team")[:5])
     if not found:
         return None
     by_mailbox = [s for s in found if incoming.mailbox_id and s.mailbox_id == incoming.mailbox_id]
@@ -180,7 +180,9 @@ def case_from_mail(*, incoming: Incoming, bringer: Any = None) -> Outcome:
     with transaction.atomic():
         case = _thread_case(incoming)
         if case is not None and case.status != Case.Status.CLOSED:
-            services.message_add_inbound(case=case, message={**message, "at": incoming.sent_at})
+            services.message_add_inbound(
+                case=case, message={**message, "at": incoming.sent_at}, checked=True
+            )
             if case.status in (Case.Status.WAITING_CUSTOMER, Case.Status.RESOLVED):
                 services.case_status_change(actor=actor, case=case, status=Case.Status.OPEN)
             return Outcome("threaded", case=case)
@@ -198,13 +200,13 @@ def case_from_mail(*, incoming: Incoming, bringer: Any = None) -> Outcome:
                 "contact": contact_id,
                 "subject": (incoming.subject or "(no subject)")[:300],
                 "description": description[:100_000],
-                "kind": box.kind.key if box.kind else "inquiry",
+                "kind": box.kind if box.kind else "inquiry",
                 "priority": box.priority,
                 "channel": Case.Channel.EMAIL,
-                "team": box.team_id,
+                "team": box.team,
                 "owner": None,
             },
-            inbound_message={**message, "contact_id": contact_id},
+            inbound_message={**message, "contact_id": contact_id, "checked": True},
         )
     return Outcome("opened", case=new)
 

@@ -643,12 +643,15 @@ def case_reply(
     return message
 
 
-def message_add_inbound(*, case: Case, message: dict[str, Any]) -> CaseMessage | None:
+def message_add_inbound(
+    *, case: Case, message: dict[str, Any], checked: bool = False
+) -> CaseMessage | None:
     """A message from the customer onto a case (the mail and web-form paths; they checked
     the case is the sender's). One Message-ID is one message: a second delivery adds
-    nothing (None)."""
+    nothing (None; ``checked``: the caller looked already, in this transaction)."""
     message_id = str(message.get("message_id") or "")[:250]
-    if message_id and CaseMessage.objects.filter(message_id=message_id).exists():
+    checked = checked or bool(message.get("checked"))
+    if message_id and not checked and CaseMessage.objects.filter(message_id=message_id).exists():
         return None
     at = message.get("at") or timezone.now()
     row = CaseMessage.objects.create(
