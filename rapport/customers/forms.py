@@ -215,8 +215,9 @@ def contact_form(
                 FormField(
                     "full_name",
                     "Full name",
-                    value=val("full_name"),
-                    required=True,
+                    # A contact with no name shows as its e-mail or phone: not a name to edit.
+                    value=val("full_name") if c is None or c.given_name or c.family_name else "",
+                    required=False,
                     autocomplete="name",
                     help_text="Type the whole name, or fill in the parts below.",
                 )

@@ -23,7 +23,7 @@ from rapport.core import cache
 from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
 from rapport.core.transactions import after_commit
 from rapport.customers import normalize, search_index
-from rapport.customers.datadict import clean_custom
+from rapport.customers.datadict import active_fields, clean_custom
 from rapport.customers.models import (
     Account,
     AccountAddress,
@@ -209,11 +209,14 @@ def clean_contact_scalars(data: dict[str, Any]) -> tuple[dict[str, Any], Errors]
 
 
 def clean_contact_data(
-    data: dict[str, Any], *, actor: Actor, existing: Contact | None = None
+    data: dict[str, Any], *, actor: Actor, existing: Contact | None = None, reachable: bool | None = None
 ) -> dict[str, Any]:
     """Cleaned values of the contact fields in ``data``; raises ValidationFailed.
 
-    A ``full_name`` as typed fills the name parts that were not given separately.
+    A ``full_name`` as typed fills the name parts that were not given separately. A contact
+    needs a given or family name unless it can be told by an e-mail address, a phone number
+    or an external id (issue 13: such a row is still a person); ``reachable`` says whether
+    it has one (None: look at ``existing``'s).
     """
     data = dict(data)
     full = data.get("full_name")
@@ -225,10 +228,41 @@ def clean_contact_data(
     _custom(errors, data, cleaned, "contact", existing.custom if existing else {}, actor)
     parts = {k: cleaned.get(k, getattr(existing, k, "") if existing else "") for k in NAME_PARTS}
     if not (parts["given_name"] or parts["family_name"]) and "full_name" not in errors:
-        _add_error(errors, "full_name" if full is not None else "family_name", "Enter a name.")
+        if reachable is None:
+            reachable = existing is not None and has_handle(existing)
+        if not reachable:
+            _add_error(
+                errors,
+                "full_name" if full is not None else "family_name",
+                "Enter a name (or give an e-mail address, phone number or external id).",
+            )
     if errors:
         raise ValidationFailed("The contact has invalid values.", errors=errors)
     return cleaned
+
+
+def _identifying_value(contact: Contact) -> str:
+    custom = contact.custom or {}
+    return next((str(custom[df.key]) for df in active_fields("contact") if df.is_identifying and custom.get(df.key) not in (None, "", [])), "")
+
+
+def has_handle(contact: Contact) -> bool:
+    """Whether a contact can be told without a name: an e-mail, a phone, an external id or
+    an identifying data-dictionary value."""
+    return bool(contact.emails.exists() or contact.phones.exists() or contact.external_ids.exists() or _identifying_value(contact))
+
+
+def contact_handle(contact: Contact) -> str:
+    """What shows for a contact with no name: its primary (else first) e-mail address,
+    else its phone number as typed, else its external id."""
+    email = contact.emails.order_by("-is_primary", "pk").values_list("email", flat=True).first()
+    if email:
+        return email
+    phone = contact.phones.order_by("-is_primary", "pk").values_list("raw", "e164").first()
+    if phone:
+        return phone[0] or phone[1]
+    xid = contact.external_ids.order_by("pk").values_list("source", "external_id").first()
+    return f"{xid[0]}:{xid[1]}" if xid else _identifying_value(contact)
 
 
 def clean_account_data(
@@ -326,8 +360,10 @@ def _bump(obj: Contact | Account) -> None:
 
 def _apply_names(contact: Contact) -> None:
     parts = {k: getattr(contact, k) for k in NAME_PARTS}
-    contact.full_name = normalize.display_name(parts)[:300]
-    contact.sort_name = normalize.sort_key(parts)
+    name = normalize.display_name(parts)
+    # No name: the contact shows as its e-mail, phone or external id (see contact_handle).
+    contact.full_name = (name or (contact_handle(contact) if contact.pk else ""))[:300]
+    contact.sort_name = normalize.sort_key(parts) or normalize.fold(contact.full_name)[:300]
 
 
 # --- contacts ---------------------------------------------------------------------------
@@ -370,11 +406,12 @@ def contact_validate(
     checks its values with it before looking for duplicates of them."""
     errors: Errors = {}
     cleaned: dict[str, Any] = {}
+    given = parts or ContactParts()
     try:
-        cleaned = clean_contact_data(data, actor=actor)
+        cleaned = clean_contact_data(data, actor=actor, reachable=bool(given.emails or given.phones or given.external_ids))
     except ValidationFailed as exc:
         errors.update(exc.errors)
-    for label, items, spec in _contact_parts(parts or ContactParts()):
+    for label, items, spec in _contact_parts(given):
         for i, item in enumerate(items or []):
             try:
                 spec.clean(item, None, None)
@@ -424,6 +461,9 @@ def contact_create(
                         errors[f"{label}[{i}].{name}"] = messages
         if errors:
             raise ValidationFailed("The contact has invalid values.", errors=errors)
+        if not contact.full_name:  # nameless: shown by the e-mail or phone just added
+            _apply_names(contact)
+            Contact.objects.filter(pk=contact.pk).update(full_name=contact.full_name, sort_name=contact.sort_name)
         search_index.index_contact(contact)
     return contact
 

@@ -226,16 +226,19 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
     cleaned_scalars, errors = clean_contact_scalars(scalars)
     for name, messages in errors.items():
         problems.append((column_of.get(name, column_of.get("full_name", name)), " ".join(messages)))
-    if not (cleaned_scalars.get("given_name") or cleaned_scalars.get("family_name")):
+    identifying = next((str(v) for k, v in custom.items() if getattr(ctx.datafields.get(k), "is_identifying", False)), "")
+    # No name, but an e-mail, phone or identifier: still a person (issue 13), shown by it.
+    handle = emails[0][0] if emails else phones[0][1] if phones else f"{xids[0][0]}:{xids[0][1]}" if xids else identifying
+    if not (cleaned_scalars.get("given_name") or cleaned_scalars.get("family_name") or handle or record_id):
         named = column_of.get("full_name") or column_of.get("family_name") or column_of.get("given_name")
-        problems.append((named or "name", "Enter a name: the row has no given or family name."))
+        problems.append((named or "name", "Enter a name: the row has no given or family name, e-mail, phone or identifier."))
     if problems:
         return problems
     if address and "country" not in address:
         address["country"] = ctx.region  # the import's region stands for the country
     f = cleaned_scalars
     parts = {k: f.get(k, "") for k in NAME_PARTS}
-    full_name = normalize.display_name(parts)[:300]
+    full_name = (normalize.display_name(parts) or handle)[:300]
     custom_json = json_text(custom) if custom else "{}"
     changes: dict[str, list] = {k: [None, v] for k, v in f.items() if v and k != "full_name"}
     for key, value in custom.items():
@@ -255,7 +258,7 @@ def clean_contact_row(number: int, cells: list[str], ctx: Context) -> ContactRow
         tokens=tuple(set(words(f"{parts['given_name']} {parts['middle_name']} {parts['family_name']}"))),
         values=(
             parts["prefix"], parts["given_name"], parts["middle_name"], parts["family_name"],
-            parts["suffix"], full_name, normalize.sort_key(parts), f.get("job_title", ""),
+            parts["suffix"], full_name, normalize.sort_key(parts) or normalize.fold(full_name)[:300], f.get("job_title", ""),
             f.get("department", ""), f.get("preferred_channel", "none"), f.get("language", ""),
             f.get("time_zone", ""), f.get("lifecycle", "lead"), custom_json,
         ),
