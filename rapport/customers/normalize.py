@@ -444,7 +444,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 
 def _named_date(text: str) -> dt.date:
-    from dateutil import parser
+    from dateutil import parser  # type: ignore[import-untyped]  # no stubs pinned
 
     class Info(parser.parserinfo):
         def convertyear(self, year: int, century_specified: bool = False) -> int:
