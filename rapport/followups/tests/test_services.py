@@ -271,3 +271,20 @@ def test_my_day_keeps_a_meeting_done_today_to_show_it_was_logged(personas):
     services.task_complete(actor=actor(bob), task=call)
     day = selectors.my_day(actor=bob, day=timezone.localdate())
     assert day.meetings == [meeting] and day.due == []
+
+
+def test_tasks_follow_their_contact_through_a_merge_and_back(personas):
+    from rapport.identity import services as identity_services
+
+    bob = personas["bob"]
+    survivor, merged = make_contact(owner=bob), make_contact(owner=bob)
+    task = make_task(assignee=bob, contact=merged)
+    merge = identity_services.records_merge(
+        actor=actor(personas["alice"]),
+        kind="contact",
+        survivor_id=survivor.pk,
+        merged_ids=[merged.pk],
+    )
+    assert Task.objects.get(pk=task.pk).contact_id == survivor.pk
+    identity_services.merge_undo(actor=actor(personas["alice"]), merge=merge)
+    assert Task.objects.get(pk=task.pk).contact_id == merged.pk
