@@ -1,31 +1,54 @@
 """Blocking: which pairs of records are worth comparing at all.
 
 Comparing every pair of a million contacts is 5 × 10^11 comparisons; instead, each record
-gets a few *blocking keys*, and only records sharing a key are compared. Each rule is
-explicit, so its recall can be measured against a labelled benchmark, and each is chosen
-to survive one kind of variation the others miss:
+gets *blocking keys* from several rules, and only records sharing a key are compared. The
+rules are unioned, the way the record linkers that do best on public benchmarks block: each
+rule is explicit, catches one kind of variation the others miss, and the benchmark
+measures each one's recall on its own and what it adds (``bench/identity.py``):
 
-- ``email``: the mailbox (after the provider's own folding): catches everything but a
-  changed address;
+- ``email``: the mailbox (after the provider's own folding);
 - ``phone``: the last eight digits of a number: survives prefixes and formats;
-- ``name``: a phonetic code of the family name and the given name's first letter, so a
-  typo in either, a nickname with the same initial or accents do not split a pair;
-- ``swapped``: the same with the two names exchanged;
-- ``org-name``: the organisation's normalised name with the family name's phonetic code:
-  a person who changed address and phone but not employer.
+- ``identifier``: each identifying data-dictionary value (a customer number, a date of
+  birth: written ``YYYYMMDD``, ``YYYY-MM-DD``, ``DD/MM/YYYY``… and with day and month
+  either way round, one key);
+- ``postcode``: the postcode with the house number: one building;
+- ``street``: the house number with each word of the street and town: an address whose
+  postcode is missing or mistyped;
+- ``employer``: the organisation's normalised name with the family name's phonetic code;
+- ``name``: the Soundex of the family name with the initial of the given name or of any
+  name it is a nickname of or short for (Bill, Will and William meet on "w"; Dick and
+  Richard on "r"), either way round (a swapped pair meets);
+- ``family-prefix`` and ``family-suffix``: the first or last three letters of the family
+  name with the given name's Soundex: a typo that changes the family name's code
+  (Dunfan/Duncan share "dun", Xmith/Smith "ith");
+- ``given-letters``: the family name with the given name's Soundex digits, without its
+  first letter: a typo in the given name's first letter (Cate/Kate).
 
-Team mailboxes (info@…) and keys shared by too many records are skipped by the scan:
-they would make huge blocks and say little.
+A record with an empty given or family name still gets keys from the others (its
+identifying values, address, e-mail, phone), and inside such a block the name it has is
+used (see below).
 
-Memory: a scan of a million records holds one kind of key at a time (all e-mail keys, then
-all phone keys, …), and never the set of pairs: a pair sharing several keys is produced
-only by the first of them (``iter_candidate_pairs``), so pairs stream to the comparison.
+**Blocks are compared in full up to ``max_block`` records**, so an entity written 5–20
+times under one name has all its pairs compared. A larger block is *sub-blocked*: split by
+second keys (the other name's codes, the postcode, the identifying values; a date of
+birth shared by 30 people is compared within each shared initial, family code or
+postcode), each sub-block compared in full. A sub-block still larger is compared in a
+sliding window: each record with its ``window`` nearest neighbours by name.
+
+**Each pair once.** A pair of records sharing several keys is compared once: every block
+that is compared gets a number, each record keeps the (sorted) numbers of its blocks, and a
+pair is produced only by the first block the two records share. Memory: two compact
+arrays (the members of the blocks compared and the blocks of each record, 4 bytes an
+entry) and one rule's keys at a time, as hashes; never the set of pairs.
 """
 
 from __future__ import annotations
 
+import re
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -36,6 +59,7 @@ from rapport.identity.compare import (
     fold_family,
     fold_name,
     is_role_address,
+    name_forms,
     organisation_domain,
     registered_domain,
 )
@@ -96,6 +120,64 @@ def _initial(name: str) -> str:
     return letters[0] if letters else ""
 
 
+@lru_cache(maxsize=65536)
+def _letters(name: str) -> str:
+    return "".join(c for c in fold_family(name) if c.isalpha())
+
+
+@lru_cache(maxsize=65536)
+def given_initials(given: str) -> tuple[str, ...]:
+    """The initials of a given name and of every name it can stand for or be short for:
+    'Bill' -> b, w (William), r (Robert); so a nickname meets its full name."""
+    own = _initial(given)
+    if not own:
+        return ()
+    forms = {_initial(f) for f in name_forms(fold_name(given)) if f} - {""}
+    return (own, *sorted(forms - {own}))
+
+
+@lru_cache(maxsize=65536)
+def given_codes(given: str) -> tuple[str, ...]:
+    """The Soundex of a given name and of the names it stands for or is short for."""
+    own = soundex(given)
+    if not own:
+        return ()
+    forms = {soundex(f) for f in name_forms(fold_name(given)) if f} - {""}
+    return (own, *sorted(forms - {own}))
+
+
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})[-./ ]?(\d{1,2})[-./ ]?(\d{1,2})$"),  # 1980-01-02, 19800102
+    re.compile(r"^(\d{1,2})[-./ ](\d{1,2})[-./ ](\d{4})$"),  # 02/01/1980, 2.1.1980
+)
+
+
+@lru_cache(maxsize=65536)
+def identifier_key(item: str) -> str:
+    """'dob=1980-01-02' -> 'dob=1980-01-02', and the same for '19800102', '02/01/1980' or
+    '01/02/1980' (day and month either way round); other values folded, without spaces or
+    punctuation ('GB 123-456' -> 'gb123456'). '' if there is no value."""
+    key, sep, value = item.partition("=")
+    value = value.strip()
+    if not sep or not value:
+        return ""
+    for n, pattern in enumerate(_DATE_FORMS):
+        found = pattern.match(value)
+        if found:
+            parts = [int(g) for g in found.groups()]
+            year, a, b = (
+                (parts[0], parts[1], parts[2]) if n == 0 else (parts[2], parts[1], parts[0])
+            )
+            if 1 <= a <= 31 and 1 <= b <= 31:
+                low, high = sorted((a, b))
+                return f"{key.strip().lower()}={year:04d}-{low:02d}-{high:02d}"
+    folded = "".join(c for c in fold(value) if c.isalnum())
+    return f"{key.strip().lower()}={folded}" if folded else ""
+
+
+# --- the contact rules ------------------------------------------------------------------
+
+
 def _email_keys(person: Person) -> list[str]:
     return ["email:" + email_key(a) for a in person.emails if not is_role_address(a)]
 
@@ -104,65 +186,202 @@ def _phone_keys(numbers: Iterable[str]) -> list[str]:
     return ["phone:" + n.lstrip("+")[-8:] for n in numbers if len(n.lstrip("+")) >= 8]
 
 
-def _name_keys(person: Person) -> list[str]:
-    out = []
-    family, given = soundex(person.family), _initial(person.given)
-    if family and given:
-        out.append(f"name:{family}:{given}")
-    swapped_family, swapped_given = soundex(person.given), _initial(person.family)
-    if swapped_family and swapped_given:
-        out.append(f"name:{swapped_family}:{swapped_given}")  # the same key space: swaps meet
-    return out
+def _identifier_keys(person: Person) -> list[str]:
+    return [f"id:{k}" for k in map(identifier_key, person.identifiers) if k]
+
+
+# Words of an address that say nothing of where it is.
+_PLAIN_WORDS = frozenset(
+    {"st", "rd", "av", "bd", "ln", "dr", "ct", "pl", "sq", "cres", "ter", "cl", "gdns", "mt",
+     "n", "s", "e", "w", "wg", "al", "apt", "ste", "fl", "unit", "room", "no", "the", "de",
+     "la", "le", "du", "des", "van", "der", "den", "am", "an", "im", "rue", "of"}
+)  # fmt: skip
+
+
+def _postcode_keys(person: Person) -> list[str]:
+    if not person.address:
+        return []
+    _, postcode, number, _ = address_parts(person.address)
+    return [f"postcode:{postcode}:{number}"] if postcode and number else []
+
+
+def _street_keys(person: Person) -> list[str]:
+    if not person.address:
+        return []
+    _, _, number, words = address_parts(person.address)
+    if not number:
+        return []
+    return [f"street:{number}:{w}" for w in sorted(words) if len(w) >= 3 and w not in _PLAIN_WORDS]
 
 
 def _org_keys(person: Person) -> list[str]:
     org, family = normalize_org_name(person.organisation), soundex(person.family)
-    return [f"org:{org}:{family}"] if org and family else []
+    return [f"employer:{org}:{family}"] if org and family else []
 
 
-# In the order a pair sharing several keys is produced by: the first kind it shares. The
-# name kind is last and windowed (see ``iter_candidate_pairs``).
-CONTACT_KEY_KINDS: tuple[Callable[[Person], list[str]], ...] = (
-    _email_keys,
-    lambda p: _phone_keys(p.phones),
-    _org_keys,
-    _name_keys,
+def _name_keys(person: Person) -> list[str]:
+    out = []
+    code = soundex(person.family)
+    if code:
+        out += [f"name:{code}:{i}" for i in given_initials(person.given)]
+    swapped, initial = soundex(person.given), _initial(person.family)
+    if swapped and initial:
+        out.append(f"name:{swapped}:{initial}")  # one key space: a swapped pair meets
+    return out
+
+
+def _prefix_keys(person: Person) -> list[str]:
+    family = _letters(person.family)
+    if len(family) < 3:
+        return []
+    code = soundex(person.given)
+    return [f"family-prefix:{family[:3]}:{code}"] if code else []
+
+
+def _suffix_keys(person: Person) -> list[str]:
+    family = _letters(person.family)
+    if len(family) < 4:
+        return []
+    code = soundex(person.given)
+    return [f"family-suffix:{family[-3:]}:{code}"] if code else []
+
+
+def _family_letter_keys(person: Person) -> list[str]:
+    family, given = _letters(person.family), fold_name(person.given)
+    return [f"family-letters:{given}:{family[1:]}"] if len(family) >= 3 and given else []
+
+
+def _one_name(person: Person) -> list[str]:
+    """The codes of a record's only name (the other is empty): it is compared with every
+    record having that name, as given or as family name (see ``_both_names``)."""
+    if person.given and not person.family:
+        return [f"one-name:{c}" for c in given_codes(person.given)]
+    if person.family and not person.given:
+        code = soundex(person.family)
+        return [f"one-name:{code}"] if code else []
+    return []
+
+
+def _both_names(person: Person) -> list[str]:
+    if not (person.given and person.family):
+        return []
+    code = soundex(person.family)
+    return [f"one-name:{c}" for c in (*given_codes(person.given), code) if c]
+
+
+def _given_letter_keys(person: Person) -> list[str]:
+    family, code = _letters(person.family), soundex(person.given)
+    return [f"given-letters:{family}:{code[1:]}"] if family and code else []
+
+
+# --- second keys, inside a block too large to compare in full ---------------------------
+
+
+def _postcode(person: Any) -> str:
+    return address_parts(person.address)[1] if person.address else ""
+
+
+def _person_second_keys(person: Person, key: str) -> list[str]:
+    """Inside a large block of e-mail, phone, identifier or address (a family mailbox, a
+    switchboard, a date of birth, an office): the names' codes, the postcode, the other
+    identifying values."""
+    out = [f"g:{i}" for i in given_initials(person.given)]
+    family = soundex(person.family)
+    if family:
+        out.append(f"f:{family}")
+    if not key.startswith(("postcode:", "street:")):
+        postcode = _postcode(person)
+        if postcode:
+            out.append(f"p:{postcode}")
+    out += [f"i:{k}" for k in map(identifier_key, person.identifiers) if k and f"id:{k}" != key]
+    return out
+
+
+def _given_second_keys(person: Person, key: str) -> list[str]:
+    """Inside a large employer block: the given name's codes."""
+    return [f"g:{c}" for c in given_codes(person.given)]
+
+
+def _name_second_keys(person: Person, key: str) -> list[str]:
+    """Inside a large name block ('Smith, J…' is thousands of people in a million): the
+    codes of the given name (taken the way round that made ``key``), the postcode, the
+    identifying values."""
+    given = person.given
+    if key.startswith("name:") and not key.startswith(f"name:{soundex(person.family)}:"):
+        given = person.family  # the swapped key
+    out = [f"g:{c}" for c in given_codes(given)]
+    postcode = _postcode(person)
+    if postcode:
+        out.append(f"p:{postcode}")
+    out += [f"i:{k}" for k in map(identifier_key, person.identifiers) if k]
+    return out
+
+
+def _partial_second_keys(person: Person, key: str) -> list[str]:
+    """Inside a large one-name block: the postcode and the identifying values."""
+    postcode = _postcode(person)
+    out = [f"p:{postcode}"] if postcode else []
+    return out + [f"i:{k}" for k in map(identifier_key, person.identifiers) if k]
+
+
+def _name_order(person: Any) -> tuple[str, str]:
+    return fold_family(person.family), fold_name(person.given)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One blocking rule: its keys for a record and, for a block too large to compare in
+    full, the second keys that split it (None: such a block is not compared)."""
+
+    name: str
+    keys: Callable[[Any], Iterable[str]]
+    second_keys: Callable[[Any, str], Iterable[str]] | None = None
+    order: Callable[[Any], Any] | None = None  # sorts an oversized sub-block for the window
+    # Asymmetric rules: a record with a ``partial`` key is compared with every record
+    # having it (partial or not), but two records with the full key (``keys``) are not
+    # compared for it: a record with one name meets everyone with that name.
+    partial: Callable[[Any], Iterable[str]] | None = None
+    # Blocks larger than this are split even under a larger ``max_block``: an office
+    # address shared by a hundred colleagues is compared within their names' codes.
+    max_block: int | None = None
+
+
+# Compared in full up to this many records (the default ``max_block``): an entity written
+# 5–20 times under one name among its namesakes.
+MAX_BLOCK = 50
+# A household, not an office; the rules for typos make larger blocks of others.
+ADDRESS_BLOCK = 10
+TYPO_BLOCK = 20
+# In this order a pair sharing keys of several rules is produced by the first.
+CONTACT_RULES: tuple[Rule, ...] = (
+    Rule("email", _email_keys, _person_second_keys, _name_order),
+    Rule("phone", lambda p: _phone_keys(p.phones), _person_second_keys, _name_order),
+    Rule("identifier", _identifier_keys, _person_second_keys, _name_order),
+    Rule("postcode", _postcode_keys, _person_second_keys, _name_order, max_block=ADDRESS_BLOCK),
+    Rule("street", _street_keys, _person_second_keys, _name_order, max_block=ADDRESS_BLOCK),
+    Rule("employer", _org_keys, _given_second_keys, _name_order),
+    Rule("name", _name_keys, _name_second_keys, _name_order),
+    Rule("family-prefix", _prefix_keys, _name_second_keys, _name_order, max_block=TYPO_BLOCK),
+    Rule("family-suffix", _suffix_keys, _name_second_keys, _name_order, max_block=TYPO_BLOCK),
+    Rule("given-letters", _given_letter_keys, _name_second_keys, _name_order, max_block=TYPO_BLOCK),
+    Rule(
+        "family-letters", _family_letter_keys, _name_second_keys, _name_order, max_block=TYPO_BLOCK
+    ),
+    Rule("one-name", _both_names, _partial_second_keys, None, partial=_one_name),
 )
-# Inside a name block larger than SMALL_BLOCK, each record is compared with its WINDOW
-# nearest neighbours in two orders (family then given name, and given then family), not
-# with everyone: the sorted-neighbourhood method. A name block grows with the database
-# ("Smith, J…" is thousands of people in a million); the pairs it yields then grow only
-# linearly, and a typo in one of the two names leaves the other to sort the pair together.
+# A record in more blocks than this keeps its set of blocks while the pairs stream.
+_MANY = 24
+# In a sub-block still larger, each record is compared with this many neighbours on
+# either side in name order.
 WINDOW = 3
-SMALL_BLOCK = 2 * WINDOW
-
-
-def _name_orders(person: Person, key: str) -> tuple[tuple[str, str], tuple[str, str]]:
-    """The person's (family, given) and (given, family), taken the way round that made
-    ``key``: a swapped record sorts next to the straight one."""
-    family, given = person.family, person.given
-    if key != f"name:{soundex(family)}:{_initial(given)}":
-        family, given = given, family
-    f, g = fold_family(family), fold_name(given)
-    return (f, g), (g, f)
-
-
-def _windowed(members: list[int], records: Sequence[Any], key: str) -> set[tuple[int, int]]:
-    if len(members) <= SMALL_BLOCK:
-        return {(a, b) for x, a in enumerate(members) for b in members[x + 1 :]}
-    orders = {m: _name_orders(records[m], key) for m in members}
-    pairs: set[tuple[int, int]] = set()
-    for which in (0, 1):
-        ranked = sorted(members, key=lambda m: (orders[m][which], m))
-        for x, a in enumerate(ranked):
-            for b in ranked[x + 1 : x + 1 + WINDOW]:
-                pairs.add((a, b) if a < b else (b, a))
-    return pairs
 
 
 def keys(person: Person) -> set[str]:
     """The blocking keys of one person; two records are compared if they share one."""
-    return {key for kind in CONTACT_KEY_KINDS for key in kind(person)}
+    return {key for rule in CONTACT_RULES for key in rule.keys(person)}
+
+
+# --- accounts ---------------------------------------------------------------------------
 
 
 def _account_domain_keys(org: Organisation) -> list[str]:
@@ -180,11 +399,11 @@ def _account_address_keys(org: Organisation) -> list[str]:
     return [f"address:{postcode}:{number}"] if postcode and number else []
 
 
-ACCOUNT_KEY_KINDS: tuple[Callable[[Organisation], list[str]], ...] = (
-    _account_domain_keys,
-    _account_name_keys,
-    lambda o: _phone_keys(o.phones),
-    _account_address_keys,
+ACCOUNT_RULES: tuple[Rule, ...] = (
+    Rule("domain", _account_domain_keys),
+    Rule("name", _account_name_keys),
+    Rule("phone", lambda o: _phone_keys(o.phones)),
+    Rule("address", _account_address_keys),
 )
 
 
@@ -192,83 +411,316 @@ def account_keys(org: Organisation) -> set[str]:
     """The blocking keys of one organisation: its registered web domains (never a free-mail
     one), its normalised name, its phone numbers' last eight digits, its postcode and
     house number."""
-    return {key for kind in ACCOUNT_KEY_KINDS for key in kind(org)}
+    return {key for rule in ACCOUNT_RULES for key in rule.keys(org)}
+
+
+# --- the blocks and the pairs -----------------------------------------------------------
+
+
+@dataclass
+class Blocks:
+    """The blocks compared, as compact arrays: block ``k`` holds the record positions
+    ``members[starts[k]:starts[k + 1]]`` and came from rule ``rule_of[k]``. Its first
+    ``open_count[k]`` members are compared with every other member; the rest (the records
+    with the full key of an asymmetric rule) only with those. Record ``i`` is in the blocks
+    ``blocks_of(i)``, in increasing order, each as ``k << 1 | 1`` if it is one of the rest."""
+
+    rules: Sequence[Rule]
+    starts: array = field(default_factory=lambda: array("Q", [0]))
+    members: array = field(default_factory=lambda: array("I"))
+    open_count: array = field(default_factory=lambda: array("I"))
+    rule_of: array = field(default_factory=lambda: array("B"))
+    record_starts: array = field(default_factory=lambda: array("Q"))
+    record_blocks: array = field(default_factory=lambda: array("I"))
+    oversized: list[int] = field(default_factory=list)  # per rule: blocks split or windowed
+    skipped: list[int] = field(default_factory=list)  # per rule: blocks too large, not compared
+    produced: list[int] = field(default_factory=list)  # per rule: pairs it produced first
+
+    def __len__(self) -> int:
+        return len(self.rule_of)
+
+    def add(self, rule: int, positions: Iterable[int], rest: Iterable[int] = ()) -> None:
+        self.members.extend(positions)
+        self.open_count.append(len(self.members) - self.starts[-1])
+        self.members.extend(rest)
+        self.starts.append(len(self.members))
+        self.rule_of.append(rule)
+
+    def blocks_of(self, i: int) -> array:
+        return self.record_blocks[self.record_starts[i] : self.record_starts[i + 1]]
+
+    def _shared(self, a: int, b: int) -> set[int]:
+        """The blocks in which ``a`` and ``b`` are compared."""
+        open_a = {e >> 1 for e in self.blocks_of(a) if not e & 1}
+        all_a = {e >> 1 for e in self.blocks_of(a)}
+        shared = set()
+        for e in self.blocks_of(b):
+            k = e >> 1
+            if k in open_a or (not e & 1 and k in all_a):
+                shared.add(k)
+        return shared
+
+    def rules_shared(self, a: int, b: int) -> set[str]:
+        """The rules that compare records ``a`` and ``b`` (empty: never compared)."""
+        return {self.rules[self.rule_of[k]].name for k in self._shared(a, b)}
+
+    def index_records(self, n: int) -> None:
+        counts = array("Q", bytes(8 * (n + 1)))
+        for m in self.members:
+            counts[m + 1] += 1
+        for i in range(n):
+            counts[i + 1] += counts[i]
+        fill = array("Q", counts)
+        self.record_blocks = array("I", bytes(4 * len(self.members)))
+        for k in range(len(self)):
+            start, end = self.starts[k], self.starts[k + 1]
+            first_rest = start + self.open_count[k]
+            for x in range(start, end):
+                m = self.members[x]
+                self.record_blocks[fill[m]] = k << 1 | (x >= first_rest)
+                fill[m] += 1
+        self.record_starts = counts
+
+    def pairs(self) -> Iterator[tuple[int, int]]:
+        """Pairs (i, j), i < j, each once: from the first block that compares them."""
+        starts, members, where, entries = (
+            self.starts,
+            self.members,
+            self.record_starts,
+            self.record_blocks,
+        )
+        self.produced = [0] * len(self.rules)
+        # The block sets of records in more than _MANY blocks, made once.
+        full: dict[int, tuple[frozenset[int], frozenset[int], bool]] = {}
+        for k in range(len(self)):
+            block = members[starts[k] : starts[k + 1]]
+            opened = self.open_count[k]
+            # Per member, its entries for earlier blocks (most have none), made sets once
+            # a pair needs them.
+            earlier: list[array | None] = []
+            for m in block:
+                own = entries[where[m] : where[m + 1]]
+                at = bisect_left(own, k << 1)
+                earlier.append(own[:at] if at else None)
+            sets: dict[int, tuple[frozenset[int], frozenset[int], bool]] = {}
+
+            def both(
+                x: int,
+                sets: dict[int, tuple[frozenset[int], frozenset[int], bool]] = sets,
+                block: array = block,
+                earlier: list[array | None] = earlier,
+            ) -> tuple[frozenset[int], frozenset[int], bool]:
+                """Its earlier blocks, at all and as an open member; for a record in many
+                blocks, all its blocks, made once for every block it is in (``full``)."""
+                found = sets.get(x)
+                if found is None:
+                    m = block[x]
+                    found = full.get(m)
+                    if found is None:
+                        own = entries[where[m] : where[m + 1]]
+                        if len(own) > _MANY:
+                            found = full[m] = (
+                                frozenset(e >> 1 for e in own),
+                                frozenset(e >> 1 for e in own if not e & 1),
+                                True,
+                            )
+                        else:
+                            own = earlier[x]  # type: ignore[assignment]
+                            found = (
+                                frozenset(e >> 1 for e in own),
+                                frozenset(e >> 1 for e in own if not e & 1),
+                                False,
+                            )
+                    sets[x] = found
+                return found
+
+            produced = 0
+            for x in range(opened):
+                a = block[x]
+                if earlier[x] is None:
+                    for y in range(x + 1, len(block)):
+                        b = block[y]
+                        yield (a, b) if a < b else (b, a)
+                    produced += len(block) - x - 1
+                    continue
+                all_a, open_a, full_a = both(x)
+                for y in range(x + 1, len(block)):
+                    before = earlier[y]
+                    if before is not None:
+                        if y < opened:
+                            all_b, open_b, full_b = both(y)
+                            if full_a and full_b:
+                                if any(j < k for j in open_a & all_b) or any(
+                                    j < k for j in all_a & open_b
+                                ):
+                                    continue  # an earlier block compared them
+                            elif not (open_a.isdisjoint(all_b) and all_a.isdisjoint(open_b)):
+                                continue
+                        # One of the rest (in many blocks, met by few here): its entries
+                        # looked up in the open member's sets, not made a set.
+                        elif any((e >> 1) in (open_a if e & 1 else all_a) for e in before):
+                            continue
+                    b = block[y]
+                    produced += 1
+                    yield (a, b) if a < b else (b, a)
+            self.produced[self.rule_of[k]] += produced
+
+
+def _group(
+    records: Sequence[Any],
+    positions: Iterable[int],
+    keys_of: Callable[[Any], Iterable[Any]],
+    only: dict[int, Any] | None = None,
+) -> dict[int, int | list[int]]:
+    """Positions by the hash of each key; with ``only``, the keys ``only`` has."""
+    groups: dict[int, int | list[int]] = {}
+    for i in positions:
+        for key in keys_of(records[i]):
+            h = hash(key)
+            if only is not None and h not in only:
+                continue
+            held = groups.get(h)
+            if held is None:
+                groups[h] = i  # most keys are one record's: no list for them
+            elif isinstance(held, int):
+                if held != i:
+                    groups[h] = [held, i]
+            elif held[-1] != i:
+                held.append(i)
+    return groups
+
+
+def _listed(held: int | list[int] | None) -> list[int]:
+    return [] if held is None else [held] if isinstance(held, int) else held
+
+
+def _window(blocks: Blocks, rule_index: int, members: list[int], records: Sequence[Any]) -> None:
+    """Each record with its WINDOW nearest neighbours in the rule's order: overlapping
+    blocks of 2 × WINDOW records, WINDOW apart (a pair in two of them is produced once)."""
+    order = blocks.rules[rule_index].order
+    if order is None:
+        blocks.skipped[rule_index] += 1
+        return
+    ranked = sorted(members, key=lambda m: (order(records[m]), m))
+    for s in range(0, len(ranked) - 1, WINDOW):
+        blocks.add(rule_index, ranked[s : s + 2 * WINDOW])
+
+
+def _key_of(rule_keys: Callable[[Any], Iterable[str]], record: Any, h: int) -> str:
+    return next((k for k in rule_keys(record) if hash(k) == h), "")
+
+
+def _symmetric(blocks: Blocks, r: int, rule: Rule, records: Sequence[Any], max_block: int) -> None:
+    max_block = min(max_block, rule.max_block or max_block)
+    groups = _group(records, range(len(records)), rule.keys)
+    large = []
+    for h, held in groups.items():
+        if isinstance(held, int):
+            continue
+        if len(held) <= max_block:
+            blocks.add(r, held)
+        elif rule.second_keys is None:
+            blocks.skipped[r] += 1
+        else:
+            large.append((h, held))
+    del groups
+    second = rule.second_keys
+    for h, held in large:
+        blocks.oversized[r] += 1
+        assert second is not None
+
+        def keys_in(record: Any, h: int = h) -> list[str]:
+            return list(second(record, _key_of(rule.keys, record, h)))  # type: ignore[misc]
+
+        for sub in _group(records, held, keys_in).values():
+            if isinstance(sub, int):
+                continue
+            if len(sub) <= max_block:
+                blocks.add(r, sub)
+            else:
+                _window(blocks, r, sub, records)
+
+
+def _asymmetric(blocks: Blocks, r: int, rule: Rule, records: Sequence[Any], max_block: int) -> None:
+    """Records with a partial key against everyone with the key, up to as many pairs as a
+    full block of ``max_block``; larger ones split by the rule's second keys."""
+    assert rule.partial is not None
+    max_block = min(max_block, rule.max_block or max_block)
+    partial = _group(records, range(len(records)), rule.partial)
+    full = _group(records, range(len(records)), rule.keys, only=partial)
+    budget = max_block * (max_block - 1) // 2
+    second = rule.second_keys
+    for h, held in partial.items():
+        opened, rest = _listed(held), _listed(full.get(h))
+        if len(opened) * (len(opened) + len(rest)) <= 2 * budget:
+            if len(opened) + len(rest) > 1:
+                blocks.add(r, opened, rest)
+            continue
+        if second is None:
+            blocks.skipped[r] += 1
+            continue
+        blocks.oversized[r] += 1
+
+        def keys_in(record: Any, h: int = h) -> list[str]:
+            key = _key_of(rule.partial, record, h) or _key_of(rule.keys, record, h)  # type: ignore[arg-type]
+            return list(second(record, key))  # type: ignore[misc]
+
+        sub_open = _group(records, opened, keys_in)
+        sub_rest = _group(records, rest, keys_in, only=sub_open)
+        for g, sub in sub_open.items():
+            o, t = _listed(sub), _listed(sub_rest.get(g))
+            if len(o) + len(t) > 1 and len(o) * (len(o) + len(t)) <= 2 * budget:
+                blocks.add(r, o, t)
+            elif len(o) + len(t) > 1:
+                blocks.skipped[r] += 1
+
+
+def plan(
+    records: Sequence[Any],
+    *,
+    rules: Sequence[Rule] = CONTACT_RULES,
+    max_block: int = MAX_BLOCK,
+) -> Blocks:
+    """The blocks to compare: every block of each rule up to ``max_block`` records, larger
+    ones split by their rule's second keys (or skipped if it has none), a sub-block still
+    larger windowed."""
+    blocks = Blocks(rules=rules)
+    blocks.oversized = [0] * len(rules)
+    blocks.skipped = [0] * len(rules)
+    for r, rule in enumerate(rules):
+        if rule.partial is None:
+            _symmetric(blocks, r, rule, records, max_block)
+        else:
+            _asymmetric(blocks, r, rule, records, max_block)
+    blocks.index_records(len(records))
+    return blocks
 
 
 def iter_candidate_pairs(
     records: Sequence[Any],
     *,
-    max_block: int = 200,
-    kinds: Sequence[Callable[[Any], list[str]]] = CONTACT_KEY_KINDS,
-    windowed: Callable[[Any], list[str]] | None = _name_keys,
+    max_block: int = MAX_BLOCK,
+    rules: Sequence[Rule] = CONTACT_RULES,
+    keep: list[Blocks] | None = None,
 ) -> Iterator[tuple[int, int]]:
-    """Pairs (i, j), i < j, of positions in ``records`` sharing a blocking key, each once;
-    a block larger than ``max_block`` is skipped (a common name alone is not worth 20,000
-    comparisons). Streams: only one kind's blocks are held at a time, and a pair sharing
-    several keys is produced by the first of them, found again from the two records' keys,
-    instead of remembered in a set of millions of pairs."""
-    oversized: set[str] = set()
-    produced: set[int] = set()
-    for rank, kind in enumerate(kinds):
-        blocks: dict[str, int | list[int]] = {}
-        for i, record in enumerate(records):
-            for key in kind(record):
-                held = blocks.get(key)
-                if held is None:
-                    blocks[key] = i  # most keys are one record's: no list for them
-                elif isinstance(held, int):
-                    if held != i:
-                        blocks[key] = [held, i]
-                elif held[-1] != i:
-                    held.append(i)
-        if kind is windowed:
-            # Last kind: a pair the exact kinds produced (few: shared e-mails, phones,
-            # employers) is not produced again; remembered as one number each.
-            for key, members in blocks.items():
-                if isinstance(members, int):
-                    continue
-                for a, b in sorted(_windowed(members, records, key)):
-                    if (a << 32 | b) not in produced:
-                        yield (a, b)
-            del blocks
-            continue
-        # First every oversized key of this kind: the first shared key must be a usable one.
-        oversized.update(
-            k for k, m in blocks.items() if not isinstance(m, int) and len(m) > max_block
-        )
-        earlier = kinds[: rank + 1]
-
-        def first_shared(
-            a: int, b: int, earlier: Sequence[Callable[[Any], list[str]]] = earlier
-        ) -> str:
-            shared: set[str] = set()
-            for k in earlier:
-                shared = set(k(records[a])) & set(k(records[b])) - oversized
-                if shared:
-                    break
-            return min(shared) if shared else ""
-
-        for key, members in blocks.items():
-            if isinstance(members, int) or key in oversized:
-                continue
-            for x, a in enumerate(members):
-                for b in members[x + 1 :]:
-                    if first_shared(a, b) == key:
-                        if windowed is not None:
-                            produced.add(a << 32 | b)
-                        yield (a, b)
-        del blocks
+    """Pairs (i, j), i < j, of positions in ``records`` sharing a block, each exactly once
+    however many keys they share (see ``plan``). The blocks are made at the first pair,
+    and appended to ``keep`` if given (what each rule found, for the benchmark)."""
+    blocks = plan(records, rules=rules, max_block=max_block)
+    if keep is not None:
+        keep.append(blocks)
+    yield from blocks.pairs()
 
 
 def _pairs_by_id(
-    records: Iterable[tuple[int, Any]], max_block: int, kinds: Sequence[Callable[[Any], list[str]]]
+    records: Iterable[tuple[int, Any]], max_block: int, rules: Sequence[Rule]
 ) -> set[tuple[int, int]]:
     ids, items = [], []
     for pk, record in records:
         ids.append(pk)
         items.append(record)
     out: set[tuple[int, int]] = set()
-    for a, b in iter_candidate_pairs(items, max_block=max_block, kinds=kinds):
+    for a, b in iter_candidate_pairs(items, max_block=max_block, rules=rules):
         x, y = ids[a], ids[b]
         if x != y:
             out.add((x, y) if x < y else (y, x))
@@ -276,16 +728,16 @@ def _pairs_by_id(
 
 
 def candidate_pairs(
-    people: Iterable[tuple[int, Person]], *, max_block: int = 200
+    people: Iterable[tuple[int, Person]], *, max_block: int = MAX_BLOCK
 ) -> set[tuple[int, int]]:
-    """Pairs (lower id first) of records sharing a blocking key; blocks larger than
-    ``max_block`` are skipped (a common name alone is not worth 20,000 comparisons).
-    For millions of records, ``iter_candidate_pairs`` streams them instead."""
-    return _pairs_by_id(people, max_block, CONTACT_KEY_KINDS)
+    """Pairs (lower id first) of records sharing a block (see ``plan``). For millions of
+    records, ``iter_candidate_pairs`` streams them instead."""
+    return _pairs_by_id(people, max_block, CONTACT_RULES)
 
 
 def account_candidate_pairs(
-    orgs: Iterable[tuple[int, Organisation]], *, max_block: int = 200
+    orgs: Iterable[tuple[int, Organisation]], *, max_block: int = MAX_BLOCK
 ) -> set[tuple[int, int]]:
-    """Pairs (lower id first) of organisations sharing a blocking key (``account_keys``)."""
-    return _pairs_by_id(orgs, max_block, ACCOUNT_KEY_KINDS)
+    """Pairs (lower id first) of organisations sharing a blocking key (``account_keys``);
+    a block larger than ``max_block`` is not compared."""
+    return _pairs_by_id(orgs, max_block, ACCOUNT_RULES)

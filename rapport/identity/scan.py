@@ -22,7 +22,7 @@ from itertools import islice
 from typing import Any
 
 from rapport.identity import model as fs
-from rapport.identity.blocking import Person, iter_candidate_pairs
+from rapport.identity.blocking import MAX_BLOCK, Blocks, Person, iter_candidate_pairs
 from rapport.identity.compare import VECTOR_FIELDS, contact_vector
 from rapport.identity.frequency import NameFrequencies, count_names
 
@@ -125,6 +125,7 @@ class ScanResult:
     pairs: array = field(default_factory=lambda: array("Q"))  # i << 32 | j per compared pair
     vector_ids: array = field(default_factory=lambda: array("I"))  # into ``vectors``
     vectors: list[Vector] = field(default_factory=list)
+    blocks: Blocks | None = None  # what blocking compared, rule by rule
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -142,18 +143,26 @@ class ScanResult:
 
 
 def scan_contacts(
-    people: Sequence[Person], *, max_block: int = 200, processes: int = 1
+    people: Sequence[Person],
+    *,
+    max_block: int = MAX_BLOCK,
+    processes: int = 1,
+    keep_blocks: bool = False,
 ) -> ScanResult:
     """Block, compare and fit over ``people``; ``ScanResult.matches()`` gives the pairs
-    (positions in ``people``) the fitted model calls duplicates."""
+    (positions in ``people``) the fitted model calls duplicates, and with ``keep_blocks``
+    ``ScanResult.blocks`` what each blocking rule compared (a benchmark's question)."""
     frequencies = count_names(people)
-    pairs = iter_candidate_pairs(people, max_block=max_block)
+    kept: list[Blocks] = []
+    pairs = iter_candidate_pairs(people, max_block=max_block, keep=kept)
     result = ScanResult(model=fs.Model(fields=list(VECTOR_FIELDS)))
     index: dict[Vector, int] = {}
     for a, b, v in vectors_parallel(people, pairs, processes, frequencies):
         result.pairs.append(a << 32 | b)
         result.vector_ids.append(index.setdefault(v, len(index)))
     result.vectors = list(index)
+    result.blocks = kept[0] if kept and keep_blocks else None
+    del kept
     counts = Counter(result.vector_ids)
     # Non-match shares from random pairs, not from the candidates (see model).
     sample = fs.sample_pairs(len(people), U_SAMPLE, seed=U_SEED)
