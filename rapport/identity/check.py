@@ -367,6 +367,11 @@ def contact_ids_like(p: Person) -> set[int]:
         )
         named += len(found)
         ids |= found
+    if bool(p.given) != bool(p.family):
+        # One name only: the records having it, as given or family name (its longest word,
+        # through the token index, a few read), as the scan's one-name blocks compare them.
+        only = sorted(normalize.words(p.given or p.family), key=len)[-1:]
+        ids |= _token_ids(set(only), _PER_NAME)
     return ids
 
 

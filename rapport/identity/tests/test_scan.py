@@ -163,6 +163,16 @@ def test_check_before_create_finds_a_nickname_with_the_phone_in_another_format(p
     )
 
 
+def test_the_check_looks_up_a_record_with_one_name_by_that_name(personas):
+    from rapport.identity.blocking import Person
+
+    stored = make_contact(given_name="Margaret", family_name="Thornbury")
+    make_contact(given_name="Margaret", family_name="Oyelaran")
+    assert stored.pk in check.contact_ids_like(Person("", "Thornbury"))
+    assert stored.pk in check.contact_ids_like(Person("Thornbury", ""))
+    assert check.contact_ids_like(Person("", "Quark")) == set()
+
+
 def test_account_check_ignores_legal_suffixes_and_free_mail(personas):
     acme = make_account(name="ACME, Inc.", domains=["acme.com"])
     matches = check.duplicates_check(
