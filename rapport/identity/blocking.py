@@ -186,8 +186,26 @@ def _phone_keys(numbers: Iterable[str]) -> list[str]:
     return ["phone:" + n.lstrip("+")[-8:] for n in numbers if len(n.lstrip("+")) >= 8]
 
 
+_DATE_KEY = re.compile(r"=\d{4}-\d{2}-\d{2}$")
+
+
 def _identifier_keys(person: Person) -> list[str]:
-    return [f"id:{k}" for k in map(identifier_key, person.identifiers) if k]
+    """Each identifying value; a date (of birth) only with an initial, the family name's
+    code or the postcode: strangers share one, and a scan comparing every pair of them
+    would teach the model that a shared date is what duplicates have."""
+    out = []
+    for k in map(identifier_key, person.identifiers):
+        if not k:
+            continue
+        if _DATE_KEY.search(k):
+            companions = [f"g:{i}" for i in given_initials(person.given)]
+            family, postcode = soundex(person.family), _postcode(person)
+            companions += [f"f:{family}"] if family else []
+            companions += [f"p:{postcode}"] if postcode else []
+            out += [f"id:{k}|{c}" for c in companions]
+        else:
+            out.append(f"id:{k}")
+    return out
 
 
 # Words of an address that say nothing of where it is.

@@ -139,12 +139,17 @@ def test_identifying_values_and_addresses_are_keys_when_both_names_changed():
     def meet(x: Person, y: Person) -> bool:
         return (0, 1) in set(iter_candidate_pairs([x, y]))
 
-    # A date of birth written three ways, day and month either way round.
+    # A date of birth written three ways, day and month either way round, with the same
+    # postcode (another house): a date alone is shared by strangers, so it needs a second key.
     for written in ("19800102", "02/01/1980", "1980-02-01"):
         assert meet(
-            Person("Ann", "Lee", identifiers=("dob=1980-01-02",)),
-            Person("Joan", "Marsh", identifiers=(f"dob={written}",)),
+            Person("Ann", "Lee", "", (), "", "3 Main Road, Leeds LS1 4AP", ("dob=1980-01-02",)),
+            Person("Joan", "Marsh", "", (), "", "40 Park Lane, Leeds LS1 4AP", (f"dob={written}",)),
         ), written
+    assert not meet(
+        Person("Ann", "Lee", identifiers=("dob=1980-01-02",)),
+        Person("Tom", "Marsh", identifiers=("dob=1980-01-02",)),
+    )
     assert identifier_key("customer_no= 47-11 ") == "customer_no=4711"
     assert meet(
         Person("Ann", "Lee", identifiers=("customer_no=4711",)),
