@@ -95,7 +95,7 @@ class ConsentIn(Schema):
     )
 
 
-class MessageOut(Schema):
+class OutboundMessageOut(Schema):
     id: int
     contact_id: int | None
     batch_id: int | None
@@ -201,7 +201,7 @@ def contact_consent_record(request: HttpRequest, contact_id: int, payload: Conse
 
 @router.get(
     "/consent/messages",
-    response={200: list[MessageOut], **problems(403, 404)},
+    response={200: list[OutboundMessageOut], **problems(403, 404)},
     url_name="consent-messages",
 )
 def messages(request: HttpRequest, query: Query[MessagesQuery]):
@@ -221,7 +221,7 @@ def messages(request: HttpRequest, query: Query[MessagesQuery]):
 
 @router.get(
     "/consent/messages/{message_id}",
-    response={200: MessageOut, **problems(403, 404)},
+    response={200: OutboundMessageOut, **problems(403, 404)},
     url_name="consent-message",
 )
 def message(request: HttpRequest, message_id: int):

@@ -32,6 +32,9 @@ else:
     SortT = Literal[tuple(selectors.SORTS)]
 
 
+
+MAX_ID = 2**63 - 1
+
 class TaskFields(Schema):
     model_config = ConfigDict(extra="forbid")
 
@@ -101,13 +104,14 @@ class TaskPage(Schema):
 class TaskListQuery(Schema):
     status: StatusT | Literal[""] = "open"
     kind: KindT | None = None
-    assignee: int | None = None
+    # Ids within the database's 64-bit range: anything else is a 422, not a lookup.
+    assignee: int | None = Field(None, ge=1, le=MAX_ID)
     mine: bool = False
     due: DueT | None = None
-    contact: int | None = None
-    account: int | None = None
+    contact: int | None = Field(None, ge=1, le=MAX_ID)
+    account: int | None = Field(None, ge=1, le=MAX_ID)
     subject_kind: str | None = Field(None, max_length=20)
-    subject_id: int | None = None
+    subject_id: int | None = Field(None, ge=1, le=MAX_ID)
     q: str = Field("", max_length=100)
     sort: SortT = "due"
     cursor: str | None = None

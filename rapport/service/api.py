@@ -106,7 +106,7 @@ class CaseListQuery(Schema):
     size: int = Field(25, ge=1, le=MAX_PAGE_SIZE)
 
 
-class MessageOut(Schema):
+class CaseMessageOut(Schema):
     id: int
     direction: str = Field(description="in (from the customer), out (to them), internal (a note)")
     channel: str = Field(description=", ".join(CaseMessage.Channel.values))
@@ -123,11 +123,11 @@ class MessageOut(Schema):
 
 
 class MessagePage(Schema):
-    items: list[MessageOut]
+    items: list[CaseMessageOut]
     next_cursor: str | None
 
 
-class PageQuery(Schema):
+class CasePageQuery(Schema):
     cursor: str | None = None
     size: int = Field(50, ge=1, le=MAX_PAGE_SIZE)
 
@@ -166,7 +166,7 @@ class StatusChangePage(Schema):
     next_cursor: str | None
 
 
-class AssignIn(In):
+class CaseAssignIn(In):
     owner: int | None = None
     team: int | None = None
 
@@ -352,7 +352,7 @@ def case_status(request: HttpRequest, case_id: int, payload: StatusIn, response:
     response={200: CaseOut, **problems(403, 404, 412)},
     url_name="case-assign",
 )
-def case_assign(request: HttpRequest, case_id: int, payload: AssignIn, response: HttpResponse):
+def case_assign(request: HttpRequest, case_id: int, payload: CaseAssignIn, response: HttpResponse):
     """Give the case to a person and/or a team (null: nobody)."""
     services.case_assign(
         actor=actor_of(request),
@@ -369,7 +369,7 @@ def case_assign(request: HttpRequest, case_id: int, payload: AssignIn, response:
     response={200: StatusChangePage, **problems(403, 404)},
     url_name="case-status-changes",
 )
-def case_status_changes(request: HttpRequest, case_id: int, query: Query[PageQuery]):
+def case_status_changes(request: HttpRequest, case_id: int, query: Query[CasePageQuery]):
     """Every status the case went through, oldest first."""
     qs = selectors.status_changes_of(actor=user_of(request), case=_case(request, case_id))
     page = keyset_page(qs, order=["at", "id"], cursor=query.cursor, size=query.size)
@@ -384,7 +384,7 @@ def case_status_changes(request: HttpRequest, case_id: int, query: Query[PageQue
     response={200: MessagePage, **problems(403, 404)},
     url_name="case-messages",
 )
-def case_messages(request: HttpRequest, case_id: int, query: Query[PageQuery]):
+def case_messages(request: HttpRequest, case_id: int, query: Query[CasePageQuery]):
     """The case's messages, calls and internal notes, oldest first."""
     qs = selectors.messages_of(actor=user_of(request), case=_case(request, case_id))
     page = keyset_page(qs, order=["occurred_at", "id"], cursor=query.cursor, size=query.size)
@@ -398,7 +398,7 @@ def _message_created(response: HttpResponse, message: CaseMessage) -> Status:
 
 @router.post(
     "/cases/{case_id}/replies",
-    response={201: MessageOut, **problems(403, 404, 412)},
+    response={201: CaseMessageOut, **problems(403, 404, 412)},
     url_name="case-reply",
 )
 def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn, response: HttpResponse):
@@ -416,7 +416,7 @@ def case_reply(request: HttpRequest, case_id: int, payload: ReplyIn, response: H
 
 @router.post(
     "/cases/{case_id}/notes",
-    response={201: MessageOut, **problems(403, 404, 412)},
+    response={201: CaseMessageOut, **problems(403, 404, 412)},
     url_name="case-note",
 )
 def case_note(request: HttpRequest, case_id: int, payload: BodyIn, response: HttpResponse):
@@ -432,7 +432,7 @@ def case_note(request: HttpRequest, case_id: int, payload: BodyIn, response: Htt
 
 @router.post(
     "/cases/{case_id}/calls",
-    response={201: MessageOut, **problems(403, 404, 412)},
+    response={201: CaseMessageOut, **problems(403, 404, 412)},
     url_name="case-call",
 )
 def case_call(request: HttpRequest, case_id: int, payload: CallIn, response: HttpResponse):
