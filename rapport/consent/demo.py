@@ -26,7 +26,8 @@ from rapport.consent.delivery import department_of
 from rapport.consent.models import Channel, ConsentEvent, OutboundMessage, Purpose, Source, Status
 from rapport.core.actor import Actor
 from rapport.customers.models import Contact, ContactEmail
-from rapport.users.models import User
+from rapport.users import permissions
+from rapport.users.models import RecordKind, User
 
 PEOPLE = 600
 SIGNUP_TEXT = (
@@ -83,7 +84,16 @@ def consent_demo_load(*, seed: int) -> str:
                 )  # fmt: skip
                 counts["granted"] += 1
             elif roll < 0.85 and staff:
+                # Taken on a call by a colleague who may see the contact (a rep sees only
+                # the team's book), else by the contact center, which sees everyone.
                 rep = rng.choice(staff)
+                if not permissions.can_see_record(rep, RecordKind.CONTACT, contact):
+                    rep = next(
+                        (u for u in staff if permissions.can_see_record(u, RecordKind.CONTACT, contact)),
+                        None,
+                    )
+                if rep is None:
+                    continue
                 services.consent_record(
                     actor=Actor(user=rep, via="web"), contact=contact, channel=Channel.PHONE,
                     purpose=purposes["events"], status=Status.GRANTED, source=Source.CALL,
