@@ -86,7 +86,7 @@ def consent_demo_load(*, seed: int) -> str:
             elif roll < 0.85 and staff:
                 # Taken on a call by a colleague who may see the contact (a rep sees only
                 # the team's book), else by the contact center, which sees everyone.
-                rep = rng.choice(staff)
+                rep: User | None = rng.choice(staff)
                 if not permissions.can_see_record(rep, RecordKind.CONTACT, contact):
                     rep = next(
                         (u for u in staff if permissions.can_see_record(u, RecordKind.CONTACT, contact)),
