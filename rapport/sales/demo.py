@@ -64,8 +64,11 @@ def _weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
 
 
 def _moment(day: dt.date, rng: random.Random) -> dt.datetime:
+    """A working-hours moment of `day`, never later than now (a deal moved today before
+    08:00 would otherwise sit on the timeline in the future)."""
     naive = dt.datetime.combine(day, dt.time(8 + rng.randrange(10), rng.randrange(60)))
-    return timezone.make_aware(naive, timezone.get_current_timezone())
+    at = timezone.make_aware(naive, timezone.get_current_timezone())
+    return min(at, timezone.now() - dt.timedelta(minutes=1))
 
 
 def sales_demo_load(*, seed: int) -> str:

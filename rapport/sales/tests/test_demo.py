@@ -47,3 +47,25 @@ def test_the_demo_tells_a_reproducible_story_that_keeps_the_rules():
     Deal.objects.all().delete()
     sales_demo_load(seed=3)
     assert _story() == first
+
+
+def test_a_moment_of_today_is_never_in_the_future_even_just_after_midnight():
+    """The demo run at 00:58 put a deal moved 'today' at a working hour still to come."""
+    import datetime as dt
+    import random
+    from unittest import mock
+
+    from django.utils import timezone
+
+    from rapport.sales.demo import _moment
+
+    just_after_midnight = timezone.make_aware(
+        dt.datetime.combine(timezone.localdate(), dt.time(0, 58)),
+        timezone.get_current_timezone(),
+    )
+    rng = random.Random(3)
+    with mock.patch.object(timezone, "now", return_value=just_after_midnight):
+        moments = [_moment(just_after_midnight.date(), rng) for _ in range(50)]
+    assert max(moments) < just_after_midnight
+    earlier = [_moment(just_after_midnight.date() - dt.timedelta(days=2), rng) for _ in range(50)]
+    assert all(8 <= timezone.localtime(m).hour < 18 for m in earlier)
