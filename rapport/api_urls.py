@@ -23,8 +23,10 @@ from rapport.ingest.imports import api as ingest_api
 from rapport.ingest.mail import api as mailbox_api
 from rapport.ingest.mail import inbound as inbound_api
 from rapport.ingest.proposals import api as proposal_api
+from rapport.marketing import api as marketing_api
 from rapport.sales import api as sales_api
 from rapport.service import api as service_api
+from rapport.surveys import api as surveys_api
 from rapport.timeline import api as timeline_api
 from rapport.users import api as users_api
 
@@ -61,3 +63,5 @@ api.add_router("", followups_api.router)
 api.add_router("", sales_api.router)
 api.add_router("", service_api.router)
 api.add_router("", consent_api.router)
+api.add_router("", marketing_api.router)
+api.add_router("", surveys_api.router)

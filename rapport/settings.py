@@ -97,6 +97,8 @@ INSTALLED_APPS = [
     "rapport.sales",
     "rapport.service",
     "rapport.consent",
+    "rapport.marketing",
+    "rapport.surveys",
     "rapport.api",
 ]
 

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("rapport.sales.urls")),
     path("", include("rapport.service.urls")),
     path("", include("rapport.consent.urls")),
+    path("", include("rapport.marketing.urls")),
+    path("", include("rapport.surveys.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -25,7 +25,10 @@ def register() -> None:
 
 
 def _department(actor: Actor) -> str:
-    role = getattr(actor.user, "role", "")
+    return department_of_role(getattr(actor.user, "role", ""))
+
+
+def department_of_role(role: str) -> str:
     return {
         "sales": Department.SALES,
         "service": Department.SERVICE,

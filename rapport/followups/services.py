@@ -21,6 +21,7 @@ from django.utils.dateparse import parse_datetime
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import Conflict, NotFound, ValidationFailed, VersionConflict
+from rapport.core.touchpoints import touchpoint_reached
 from rapport.customers.normalize import check_text
 from rapport.followups import events
 from rapport.followups.models import Task
@@ -272,6 +273,13 @@ def task_complete(
         locked = _save(actor, locked, before)
         if record_event and (locked.contact_id or locked.account_id):
             events.task_done(actor=actor, task=locked, note=note)
+        if locked.kind == Task.Kind.MEETING and locked.contact_id:
+            touchpoint_reached(
+                kind="meeting_held", contact_id=locked.contact_id, account_id=locked.account_id,
+                department=str(events.department_of_role(getattr(locked.assignee, "role", ""))),
+                object_kind="task",
+                object_id=locked.pk, staff_id=locked.assignee_id, occurred_at=locked.done_at,
+            )  # fmt: skip
     return locked
 
 

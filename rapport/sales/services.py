@@ -26,6 +26,7 @@ from django.utils import timezone
 from rapport.audit.models import AuditEntry
 from rapport.audit.services import Actor, audit_record, diff, snapshot
 from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.touchpoints import touchpoint_reached
 from rapport.customers import normalize
 from rapport.customers import selectors as customer_selectors
 from rapport.customers import services as customer_services
@@ -638,6 +639,13 @@ def deal_stage_change(
         audit_record(actor=actor, action=AuditEntry.Action.UPDATE, entity_kind="deal",
                      entity_id=locked.pk, obj=locked, changes=diff(before, snapshot(locked, DEAL_FIELDS)))  # fmt: skip
         events.deal_stage_changed(actor=actor, deal=locked, old=old, new=target)
+        if target.kind != Stage.Kind.OPEN:
+            touchpoint_reached(
+                kind="deal_won" if target.kind == Stage.Kind.WON else "deal_lost",
+                contact_id=locked.primary_contact_id, account_id=locked.account_id,
+                department="sales", object_kind="deal", object_id=locked.pk,
+                staff_id=locked.owner_id, occurred_at=now,
+            )  # fmt: skip
     return locked
 
 

@@ -19,6 +19,7 @@ from rapport.audit.models import AuditEntry
 from rapport.audit.services import audit_record, diff, snapshot
 from rapport.core.actor import Actor
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
+from rapport.core.touchpoints import touchpoint_reached
 from rapport.customers.models import Account, AccountMembership, Contact, ContactEmail
 from rapport.customers.normalize import check_text
 from rapport.followups.selectors import open_tasks_for
@@ -422,6 +423,12 @@ def case_status_change(
         _bump(locked, fields)
         _status_change(actor=actor, case=locked, old=old, new=status, at=now, reason=reason)
         _audit(actor, locked, AuditEntry.Action.UPDATE, diff(before, snapshot(locked, AUDITED)))
+        if status == Case.Status.RESOLVED:
+            touchpoint_reached(
+                kind="case_resolved", contact_id=locked.contact_id, account_id=locked.account_id,
+                department="service", object_kind="case", object_id=locked.pk,
+                staff_id=locked.owner_id, occurred_at=now,
+            )  # fmt: skip
     return locked
 
 

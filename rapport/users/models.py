@@ -59,6 +59,8 @@ class RecordKind(models.TextChoices):
     SERVICE_SETUP = "servicesetup", "Service goals and calendars"
     CONSENT = "consent", "Consent"
     PRIVACY = "privacy", "Privacy requests"
+    CAMPAIGN = "campaign", "Segments and campaigns"
+    SURVEY = "survey", "Surveys and answers"
 
 
 class RolePolicy(models.Model):

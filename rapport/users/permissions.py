@@ -48,6 +48,9 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.SERVICE_SETUP: (_EDIT, Visibility.ALL, [], []),
         RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
         RecordKind.PRIVACY: (_READ, Visibility.ALL, [], []),
+        # Managers read every campaign's results and every answer; marketing runs them.
+        RecordKind.CAMPAIGN: ({**_READ, "export": True}, Visibility.ALL, [], []),
+        RecordKind.SURVEY: ({**_READ, "export": True}, Visibility.ALL, [], []),
     },
     # Sales reps work their team's book of business and cannot reassign it.
     Role.SALES: {
@@ -67,6 +70,9 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
         RecordKind.CONSENT: ({**_READ, "add": True}, Visibility.TEAM, [], []),
         RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
+        # A rep sees which campaigns touched a customer and what the customer answered.
+        RecordKind.CAMPAIGN: (_READ, Visibility.ALL, [], []),
+        RecordKind.SURVEY: (_READ, Visibility.ALL, [], []),
     },
     # Marketing segments the whole base and exports lists, but does not read sales notes.
     Role.MARKETING: {
@@ -88,6 +94,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.SERVICE_SETUP: (_NONE, Visibility.NONE, [], []),
         RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
         RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CAMPAIGN: (_FULL, Visibility.ALL, [], []),
+        RecordKind.SURVEY: (_FULL, Visibility.ALL, [], []),
     },
     # The contact center must find any caller, and keeps their details current.
     Role.SERVICE: {
@@ -108,6 +116,9 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
         RecordKind.CONSENT: ({**_READ, "add": True}, Visibility.ALL, [], []),
         RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CAMPAIGN: (_READ, Visibility.ALL, [], []),
+        # The answer to the CSAT survey of a case is read where the case is.
+        RecordKind.SURVEY: (_READ, Visibility.ALL, [], []),
     },
     # Stewards review and merge duplicates (change); only admins tune matching (delete).
     Role.STEWARD: {
@@ -127,6 +138,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.CONSENT: ({**_READ, "add": True, "export": True}, Visibility.ALL, [], []),
         # Stewards answer export and erasure requests.
         RecordKind.PRIVACY: ({**_EDIT, "export": True}, Visibility.ALL, [], []),
+        RecordKind.CAMPAIGN: (_NONE, Visibility.NONE, [], []),
+        RecordKind.SURVEY: (_READ, Visibility.ALL, [], []),
     },
     Role.READONLY: {
         RecordKind.ACCOUNT: (_READ, Visibility.ALL, ["notes"], []),
@@ -144,6 +157,8 @@ DEFAULT_POLICIES: dict[str, dict[str, tuple[dict[str, bool], str, list[str], lis
         RecordKind.SERVICE_SETUP: (_READ, Visibility.ALL, [], []),
         RecordKind.CONSENT: (_READ, Visibility.ALL, [], []),
         RecordKind.PRIVACY: (_NONE, Visibility.NONE, [], []),
+        RecordKind.CAMPAIGN: (_READ, Visibility.ALL, [], []),
+        RecordKind.SURVEY: (_READ, Visibility.ALL, [], []),
     },
 }
 
@@ -344,5 +359,7 @@ def nav_permissions(user: UserLike) -> dict[str, bool]:
         "cases": can(user, "view", RecordKind.CASE),
         "consent": can(user, "view", RecordKind.CONSENT),
         "privacy": can(user, "view", RecordKind.PRIVACY),
+        "campaigns": can(user, "view", RecordKind.CAMPAIGN),
+        "surveys": can(user, "view", RecordKind.SURVEY),
         "is_admin": role_of(user) == Role.ADMIN,
     }
