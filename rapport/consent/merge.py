@@ -9,7 +9,13 @@ unmerge puts both back as they were.
 
 from __future__ import annotations
 
-from rapport.consent.models import ConsentEvent, ConsentState, OutboundMessage, Status
+from rapport.consent.models import (
+    ConsentEvent,
+    ConsentState,
+    OutboundMessage,
+    PrivacyRequest,
+    Status,
+)
 from rapport.identity.registry import Relation, Values, register
 
 _RANK = {Status.WITHDRAWN: 3, Status.PENDING: 2, Status.GRANTED: 1}
@@ -41,3 +47,5 @@ def register_all() -> None:
         )
     )
     register(Relation(OutboundMessage, "contact", kind="contact"))
+    # A request follows its person to the survivor (``contact_ref`` keeps the id it came for).
+    register(Relation(PrivacyRequest, "contact", kind="contact"))

@@ -249,3 +249,65 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_address}"
+
+
+class PrivacyRequest(TimestampedModel):
+    """A person's request about their data (export, erasure, rectification), with its
+    deadline (one month after it was received) and what became of it.
+
+    ``contact_ref`` keeps the contact's id after an erasure deletes the contact (``contact``
+    follows a merge to the survivor; ``person_id`` is whichever is current); the
+    person's name is kept (``subject_label``) only while the request is open or their
+    record exists: an erasure replaces it with the contact's number.
+    """
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", "Export (subject access)"
+        ERASURE = "erasure", "Erasure"
+        RECTIFICATION = "rectification", "Rectification"
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        REFUSED = "refused", "Refused"
+
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    contact_ref = models.BigIntegerField(db_index=True)
+    subject_label = models.CharField(max_length=300, blank=True)
+    received_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVED)
+    # How the person asked and what they asked for; an erasure empties it (it is about them).
+    details = models.TextField(blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    handled_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.TextField(blank=True)
+    # What the erasure did and kept, handler by handler (no values of the person).
+    record = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        indexes = [models.Index(fields=["status", "due_at"], name="privacy_request_due_idx")]
+
+    def __str__(self) -> str:
+        # No name: the label shows in the audit trail, which outlives the person.
+        return f"{self.get_kind_display()} request {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.RECEIVED, self.Status.IN_PROGRESS)
+
+    @property
+    def person_id(self) -> int:
+        """The contact the request is about now (a merge moves it), else the one it named."""
+        return self.contact_id or self.contact_ref

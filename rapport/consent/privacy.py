@@ -5,17 +5,28 @@ does, every e-mail address of a person who had withdrawn any e-mail consent (or 
 address was suppressed already) goes on the suppression list as a peppered hash: an
 erased person who asked never to be mailed is never mailed again, and nothing readable of
 them is kept.
+
+What is kept, and why (decision 0027): the suppression hashes (to honour the objection
+for ever, which a deleted address could not), and the fact of each withdrawal (channel,
+purpose, when and how it was made, no address) in the erasure's record on the privacy
+request, under the contact's number only: proof that an objection was honoured is a
+legal obligation of the one who sent, and it names nobody. The privacy requests
+themselves stay (the register of requests is an obligation too), their name and details
+replaced by the contact's number.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
+
 from rapport.consent.models import (
     Channel,
     ConsentEvent,
     ConsentState,
     OutboundMessage,
+    PrivacyRequest,
     Status,
     Suppression,
 )
@@ -61,10 +72,24 @@ def consent_export(*, contact_id: int) -> dict[str, Any]:
             }
             for m in messages
         ],
+        "privacy_requests": [
+            {
+                "kind": r.kind, "received_at": r.received_at.isoformat(),
+                "due_at": r.due_at.isoformat(), "status": r.status, "details": r.details,
+                "outcome": r.outcome,
+            }
+            for r in PrivacyRequest.objects.filter(
+                Q(contact_id=contact_id) | Q(contact_ref=contact_id)
+            ).order_by("id")
+        ],
     }  # fmt: skip
 
 
-def consent_erase(*, actor: Any, contact_id: int) -> int:
+def erased_label(contact_id: int) -> str:
+    return f"Erased contact #{contact_id}"
+
+
+def consent_erase(*, actor: Any, contact_id: int) -> dict[str, Any]:
     from rapport.customers.models import ContactEmail
 
     withdrew = ConsentEvent.objects.filter(
@@ -88,10 +113,32 @@ def consent_erase(*, actor: Any, contact_id: int) -> int:
             suppression_add(
                 channel=Channel.EMAIL, address=address, reason=Suppression.Reason.ERASURE
             )
+        suppressed = len(addresses)
+    else:
+        suppressed = 0
+    withdrawals = [
+        {"channel": e.channel, "purpose": e.purpose.key, "effective_at": e.effective_at.isoformat(),
+         "source": e.source, "lawful_basis": e.lawful_basis}
+        for e in ConsentEvent.objects.filter(contact_id=contact_id, status=Status.WITHDRAWN)
+        .select_related("purpose")
+        .order_by("effective_at", "id")
+    ]  # fmt: skip
     changed = 0
     for model in (OutboundMessage, ConsentState, ConsentEvent):
         changed += model.objects.filter(contact_id=contact_id).delete()[0]
-    return changed
+    requests = PrivacyRequest.objects.filter(
+        Q(contact_id=contact_id) | Q(contact_ref=contact_id)
+    ).update(contact_ref=contact_id, subject_label=erased_label(contact_id), details="")
+    return {
+        "rows_deleted": changed,
+        "privacy_requests_anonymised": requests,
+        "kept": {
+            "suppressed_addresses": suppressed,
+            "withdrawals": withdrawals,
+            "why": "An objection to mail must be honoured after the erasure (suppression "
+            "hashes) and shown to have been (the withdrawals, without an address).",
+        },
+    }
 
 
 def register_all() -> None:
@@ -99,5 +146,10 @@ def register_all() -> None:
         "consent",
         export=consent_export,
         erase=consent_erase,
-        models=("consent.ConsentEvent", "consent.ConsentState", "consent.OutboundMessage"),
+        models=(
+            "consent.ConsentEvent",
+            "consent.ConsentState",
+            "consent.OutboundMessage",
+            "consent.PrivacyRequest",
+        ),
     )

@@ -6,6 +6,7 @@ class CustomersConfig(AppConfig):
     label = "customers"
 
     def ready(self) -> None:
-        from rapport.customers import merge
+        from rapport.customers import merge, privacy
 
         merge.register_all()
+        privacy.register_all()

@@ -9,6 +9,9 @@ class IdentityConfig(AppConfig):
     label = "identity"
 
     def ready(self) -> None:
+        from rapport.identity import privacy
+
+        privacy.register_all()
         checks.register(check_merge_registry)
 
 

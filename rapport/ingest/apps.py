@@ -6,6 +6,7 @@ class IngestConfig(AppConfig):
     label = "ingest"
 
     def ready(self) -> None:
+        from rapport.ingest import privacy
         from rapport.ingest.capture import events as capture_events
         from rapport.ingest.mail import events as mail_events
         from rapport.ingest.mail import learners
@@ -14,6 +15,7 @@ class IngestConfig(AppConfig):
         from rapport.ingest.proposals.tasks import queue_learning
         from rapport.timeline.events import register_open_items
 
+        privacy.register_all()
         mail_events.register()
         capture_events.register()
         merge.register_all()

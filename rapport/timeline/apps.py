@@ -7,9 +7,10 @@ class TimelineConfig(AppConfig):
     label = "timeline"
 
     def ready(self) -> None:
-        from rapport.timeline import events, merge
+        from rapport.timeline import events, merge, privacy
         from rapport.timeline.checks import check_timeline_kinds
 
         events.register_builtin_kinds()
         merge.register_all()
+        privacy.register_all()
         checks.register(check_timeline_kinds)
