@@ -10,7 +10,9 @@ measures each one's recall on its own and what it adds (``bench/identity.py``):
 - ``phone``: the last eight digits of a number: survives prefixes and formats;
 - ``identifier``: each identifying data-dictionary value (a customer number, a date of
   birth: written ``YYYYMMDD``, ``YYYY-MM-DD``, ``DD/MM/YYYY``… and with day and month
-  either way round, one key);
+  either way round, one key; a date only with a name's initial or code, or the postcode);
+- ``identifier-edit``: each identifying value of five characters or more that is not a
+  date, with any one character left out: values one slip apart meet;
 - ``postcode``: the postcode with the house number: one building;
 - ``street``: the house number with each word of the street and town: an address whose
   postcode is missing or mistyped;
@@ -54,7 +56,9 @@ from typing import Any
 
 from rapport.customers.normalize import fold, normalize_org_name
 from rapport.identity.compare import (
+    CODE_PREFIX,
     address_parts,
+    date_parts,
     email_key,
     fold_family,
     fold_name,
@@ -146,33 +150,27 @@ def given_codes(given: str) -> tuple[str, ...]:
     return (own, *sorted(forms - {own}))
 
 
-_DATE_FORMS = (
-    re.compile(r"^(\d{4})[-./ ]?(\d{1,2})[-./ ]?(\d{1,2})$"),  # 1980-01-02, 19800102
-    re.compile(r"^(\d{1,2})[-./ ](\d{1,2})[-./ ](\d{4})$"),  # 02/01/1980, 2.1.1980
-)
-
-
 @lru_cache(maxsize=65536)
 def identifier_key(item: str) -> str:
     """'dob=1980-01-02' -> 'dob=1980-01-02', and the same for '19800102', '02/01/1980' or
     '01/02/1980' (day and month either way round); other values folded, without spaces or
-    punctuation ('GB 123-456' -> 'gb123456'). '' if there is no value."""
+    punctuation ('GB 123-456' -> 'gb123456'). '' if there is no value.
+
+    A value is read as a date only where it can be one (``compare.date_parts``: eight
+    digits, or parts with separators) and its field is not typed otherwise: a customer
+    number "5688235" is a number (``id:`` field), not the 23rd of May 5688."""
     key, sep, value = item.partition("=")
     value = value.strip()
     if not sep or not value:
         return ""
-    for n, pattern in enumerate(_DATE_FORMS):
-        found = pattern.match(value)
-        if found:
-            parts = [int(g) for g in found.groups()]
-            year, a, b = (
-                (parts[0], parts[1], parts[2]) if n == 0 else (parts[2], parts[1], parts[0])
-            )
-            if 1 <= a <= 31 and 1 <= b <= 31:
-                low, high = sorted((a, b))
-                return f"{key.strip().lower()}={year:04d}-{low:02d}-{high:02d}"
+    key = key.strip().lower()
+    parts = None if key.startswith(CODE_PREFIX) else date_parts(value)
+    if parts is not None:
+        year, a, b = parts
+        low, high = sorted((a, b))
+        return f"{key}={year:04d}-{low:02d}-{high:02d}"
     folded = "".join(c for c in fold(value) if c.isalnum())
-    return f"{key.strip().lower()}={folded}" if folded else ""
+    return f"{key}={folded}" if folded else ""
 
 
 # --- the contact rules ------------------------------------------------------------------
@@ -189,23 +187,61 @@ def _phone_keys(numbers: Iterable[str]) -> list[str]:
 _DATE_KEY = re.compile(r"=\d{4}-\d{2}-\d{2}$")
 
 
+def _name_companions(person: Person) -> list[str]:
+    """What must come with a date of birth to make a key: the initial of each name (and of
+    the names a given name stands for) and each name's phonetic code, whichever field the
+    name is in (a swapped pair, or a record with only one of its names, still meets), and
+    the postcode."""
+    out: set[str] = set()
+    for name in (person.given, person.family):
+        if name:
+            out.update(f"n:{i}" for i in given_initials(name))
+            code = soundex(name)
+            if code:
+                out.add(f"c:{code}")
+    postcode = _postcode(person)
+    if postcode:
+        out.add(f"p:{postcode}")
+    return sorted(out)
+
+
 def _identifier_keys(person: Person) -> list[str]:
-    """Each identifying value; a date (of birth) only with an initial, the family name's
-    code or the postcode: strangers share one, and a scan comparing every pair of them
-    would teach the model that a shared date is what duplicates have."""
+    """Each identifying value; a date (of birth) only with a name's initial or code or the
+    postcode (``_name_companions``): strangers share one, and a scan comparing every pair
+    of them would teach the model that a shared date is what duplicates have."""
     out = []
+    companions: list[str] | None = None
     for k in map(identifier_key, person.identifiers):
         if not k:
             continue
         if _DATE_KEY.search(k):
-            companions = [f"g:{i}" for i in given_initials(person.given)]
-            family, postcode = soundex(person.family), _postcode(person)
-            companions += [f"f:{family}"] if family else []
-            companions += [f"p:{postcode}"] if postcode else []
+            if companions is None:
+                companions = _name_companions(person)
             out += [f"id:{k}|{c}" for c in companions]
         else:
             out.append(f"id:{k}")
     return out
+
+
+# An identifier this long or longer is a key with any one character left out.
+EDIT_MIN = 5
+
+
+def _identifier_edit_keys(person: Person) -> list[str]:
+    """Each identifying value that is not a date, with one character left out, for each
+    position: two values one slip apart (a character changed, added, dropped, or two
+    neighbours swapped: 8239504 and 8239054) share one of these keys (the deletion
+    neighbourhood)."""
+    out: set[str] = set()
+    for k in map(identifier_key, person.identifiers):
+        if not k or _DATE_KEY.search(k):
+            continue
+        field, _, value = k.partition("=")
+        if len(value) >= EDIT_MIN - 1:
+            out.add(f"id-edit:{field}={value}")  # meets the value with one character more
+        if len(value) >= EDIT_MIN:
+            out.update(f"id-edit:{field}={value[:i]}{value[i + 1 :]}" for i in range(len(value)))
+    return sorted(out)
 
 
 # Words of an address that say nothing of where it is.
@@ -370,11 +406,21 @@ MAX_BLOCK = 50
 # A household, not an office; the rules for typos make larger blocks of others.
 ADDRESS_BLOCK = 10
 TYPO_BLOCK = 20
+# Identifiers one slip apart: few in any real numbering, unless it is sequential (then
+# ten records share a key, and are compared within their names' codes).
+EDIT_BLOCK = 5
 # In this order a pair sharing keys of several rules is produced by the first.
 CONTACT_RULES: tuple[Rule, ...] = (
     Rule("email", _email_keys, _person_second_keys, _name_order),
     Rule("phone", lambda p: _phone_keys(p.phones), _person_second_keys, _name_order),
     Rule("identifier", _identifier_keys, _person_second_keys, _name_order),
+    Rule(
+        "identifier-edit",
+        _identifier_edit_keys,
+        _person_second_keys,
+        _name_order,
+        max_block=EDIT_BLOCK,
+    ),
     Rule("postcode", _postcode_keys, _person_second_keys, _name_order, max_block=ADDRESS_BLOCK),
     Rule("street", _street_keys, _person_second_keys, _name_order, max_block=ADDRESS_BLOCK),
     Rule("employer", _org_keys, _given_second_keys, _name_order),
