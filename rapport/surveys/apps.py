@@ -6,5 +6,23 @@ class SurveysConfig(AppConfig):
     label = "surveys"
 
     def ready(self) -> None:
-        # Registrations (timeline kinds, merge relations, open items, privacy handlers) go here.
-        pass
+        from rapport.core import panels, touchpoints
+        from rapport.surveys import events, merge, privacy
+        from rapport.surveys.listeners import touchpoint_heard
+        from rapport.users import permissions
+        from rapport.users.models import RecordKind
+
+        events.register()
+        merge.register_all()
+        privacy.register_all()
+        touchpoints.register_listener(touchpoint_heard)
+        panels.register(
+            panels.Panel(
+                name="surveys",
+                kind="contact",
+                title="Surveys",
+                url_name="surveys:contact-panel",
+                visible=lambda user: permissions.can(user, "view", RecordKind.SURVEY),
+                order=60,
+            )
+        )
