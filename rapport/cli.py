@@ -272,6 +272,9 @@ def main(argv: list[str] | None = None) -> None:
     elif args[0] == "worker":
         _django()
         _start_watchdog()
+        from rapport.service.sla.scheduler import start_in_background
+
+        start_in_background()  # service-goal warnings and breaches, every 30 s
         _manage(["db_worker", *args[1:]])
     else:
         _manage(args)

@@ -21,7 +21,14 @@ CASE_REPLY = events.KindInfo("case_reply", "Case reply", Department.SERVICE, Cha
 CASE_NOTE = events.KindInfo("case_note", "Case note", Department.SERVICE, Channel.OTHER)
 CASE_CALL = events.KindInfo("case_call", "Case call", Department.SERVICE, Channel.PHONE)
 CASE_ASSIGNED = events.KindInfo("case_assigned", "Case assigned", Department.SERVICE, Channel.OTHER)
-TIMELINE_KINDS = (CASE_OPENED, CASE_STATUS, CASE_REPLY, CASE_NOTE, CASE_CALL, CASE_ASSIGNED)
+CASE_SLA = events.KindInfo("case_sla", "Service goal", Department.SERVICE, Channel.OTHER)
+CASE_ESCALATED = events.KindInfo(
+    "case_escalated", "Case escalated", Department.SERVICE, Channel.OTHER
+)
+TIMELINE_KINDS = (
+    CASE_OPENED, CASE_STATUS, CASE_REPLY, CASE_NOTE, CASE_CALL, CASE_ASSIGNED, CASE_SLA,
+    CASE_ESCALATED,
+)  # fmt: skip
 
 # The channel of the case's first entry, from the channel the case came in by.
 _CHANNELS = {
@@ -144,5 +151,33 @@ def case_assigned(*, actor: Actor, case: Case, owner: Any, team: Any) -> Entry:
         summary=f"{case.reference} assigned to {who}{where}",
         staff=_staff(actor),
         data=_data(case, owner=getattr(owner, "pk", None), team=getattr(team, "pk", None)),
+        **_on(case),
+    )
+
+
+def case_sla_notice(
+    *, case: Case, target_kind: str, label: str, what: str, at: dt.datetime
+) -> Entry:
+    """A service goal at risk ("warning") or missed ("breach"), at the moment it happened."""
+    summary = f"{case.reference}: {label} {'at risk' if what == 'warning' else 'missed'}"
+    return events.record(
+        kind=CASE_SLA.name,
+        summary=summary,
+        occurred_at=at,
+        data=_data(case, target=target_kind, notice=what),
+        **_on(case),
+    )
+
+
+def case_escalated(
+    *, actor: Actor | None, case: Case, level: int, reason: str, to: Any, at: dt.datetime
+) -> Entry:
+    name = (to.get_full_name() or to.username) if to is not None else "nobody"
+    return events.record(
+        kind=CASE_ESCALATED.name,
+        summary=f"{case.reference} escalated to {name} (level {level}): {reason}"[:300],
+        staff=_staff(actor) if actor is not None else None,
+        occurred_at=at,
+        data=_data(case, level=level, to=getattr(to, "pk", None)),
         **_on(case),
     )

@@ -128,6 +128,11 @@ class Case(VersionedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Service goals: the earliest deadline of the case's running targets (the queue sorts
+    # by it), whether one is at risk or breached, and the escalation level reached.
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    sla_state = models.CharField(max_length=10, blank=True, default="")
+    escalation_level = models.PositiveSmallIntegerField(default=0)
 
     OPEN_STATUSES = (
         Status.NEW,
@@ -150,6 +155,7 @@ class Case(VersionedModel):
                 fields=["owner", "is_open", "priority", "created_at", "id"],
                 name="case_owner_queue_idx",
             ),
+            models.Index(fields=["team", "is_open", "next_due_at", "id"], name="case_team_due_idx"),
             models.Index(fields=["contact", "status"], name="case_contact_idx"),
             models.Index(fields=["account", "status"], name="case_account_idx"),
         ]
@@ -300,3 +306,330 @@ class WebForm(TimestampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- service goals: calendars, policies, targets -----------------------------------------------
+
+
+class ServiceCalendar(TimestampedModel):
+    """When a team works: a time zone, periods per weekday (several: split shifts, lunch),
+    the public holidays of a country (the ``holidays`` package) and the company's own days
+    (``CalendarDay``, typed in or imported from iCalendar). The team's calendar counts, not
+    the customer's time zone."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC")
+    country = models.CharField(
+        max_length=2, blank=True, help_text="ISO 3166 code whose public holidays are days off"
+    )
+    subdivision = models.CharField(max_length=10, blank=True, help_text="State or region code")
+    is_default = models.BooleanField(
+        default=False, help_text="For cases whose team has no calendar of its own"
+    )
+    # Grows on every change of the calendar: deadlines computed with another one are stale.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_calendar"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkingPeriod(models.Model):
+    """One working period of a weekday, in the calendar's local time, in minutes of the day
+    (09:00 is 540; the end may be 1440, midnight)."""
+
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="periods")
+    weekday = models.PositiveSmallIntegerField(help_text="0 Monday … 6 Sunday")
+    start_minute = models.PositiveSmallIntegerField()
+    end_minute = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["weekday", "start_minute"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekday__lte=6)
+                & Q(start_minute__lt=models.F("end_minute"))
+                & Q(end_minute__lte=1440),
+                name="working_period_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weekday}: {self.start_minute}-{self.end_minute}"
+
+
+class CalendarDay(models.Model):
+    """A day the company does not work (beyond the country's public holidays)."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Typed in"
+        ICAL = "ical", "iCalendar import"
+
+    calendar = models.ForeignKey(ServiceCalendar, on_delete=models.CASCADE, related_name="days")
+    date = models.DateField()
+    name = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="unique_calendar_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class ServiceTeam(models.Model):
+    """A team's service settings: its calendar, its lead and its manager (escalation)."""
+
+    team = models.OneToOneField("users.Team", on_delete=models.CASCADE, related_name="service")
+    calendar = models.ForeignKey(
+        ServiceCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="teams"
+    )
+    lead = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return str(self.team)
+
+
+def default_pause_statuses() -> list[str]:
+    return [Case.Status.WAITING_CUSTOMER, Case.Status.WAITING_THIRD_PARTY]
+
+
+class ServicePolicy(TimestampedModel):
+    """Service goals for the cases it matches (kind, priority, channel, account tier; empty
+    is any): targets in working minutes of the team's calendar, the share of a target at
+    which a warning goes out, and the statuses that stop the clock. The most specific
+    active policy matches (most criteria given, then ``order``)."""
+
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=50)
+    kind = models.ForeignKey(
+        CaseKind, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    priority = models.PositiveSmallIntegerField(
+        choices=Case.Priority.choices, null=True, blank=True
+    )
+    channel = models.CharField(max_length=12, choices=Case.Channel.choices, blank=True)
+    tier = models.CharField(max_length=40, blank=True)
+    first_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    next_response_minutes = models.PositiveIntegerField(null=True, blank=True)
+    resolution_minutes = models.PositiveIntegerField(null=True, blank=True)
+    update_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="An update to the customer at least this often"
+    )
+    warn_percent = models.PositiveSmallIntegerField(default=80)
+    pause_statuses = models.JSONField(default=default_pause_statuses, blank=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name_plural = "service policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(warn_percent__gte=1) & Q(warn_percent__lte=99),
+                name="policy_warn_percent_range",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseTarget(models.Model):
+    """One service goal of a case, for one cycle (the first response; each customer
+    message awaiting an answer; the resolution; each period between updates). The clock
+    is kept as a running total: ``used_seconds`` counted up to ``counted_at``, paused or
+    not since; ``due_at``/``warn_at`` follow from it and the calendar. ``warned_at`` and
+    ``breach_noticed_at`` are set once, by the notice run that sends them."""
+
+    class Kind(models.TextChoices):
+        FIRST_RESPONSE = "first_response", "First response"
+        NEXT_RESPONSE = "next_response", "Next response"
+        RESOLUTION = "resolution", "Resolution"
+        UPDATE = "update", "Periodic update"
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        MET = "met", "Met"
+        STOPPED = "stopped", "Stopped"
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="targets", db_index=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    cycle = models.PositiveIntegerField(default=1)
+    policy = models.ForeignKey(
+        ServicePolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    calendar = models.ForeignKey(
+        ServiceCalendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    target_seconds = models.PositiveIntegerField()
+    warn_seconds = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    used_seconds = models.PositiveIntegerField(default=0)
+    counted_at = models.DateTimeField()
+    state = models.CharField(max_length=8, choices=State.choices, default=State.RUNNING)
+    due_at = models.DateTimeField(null=True, blank=True)
+    warn_at = models.DateTimeField(null=True, blank=True)
+    met_at = models.DateTimeField(null=True, blank=True)
+    breached = models.BooleanField(default=False)
+    warned_at = models.DateTimeField(null=True, blank=True)
+    breach_noticed_at = models.DateTimeField(null=True, blank=True)
+
+    LIVE = (State.RUNNING, State.PAUSED)
+
+    class Meta:
+        ordering = ["case", "kind", "cycle"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "kind", "cycle"], name="unique_case_target")
+        ]
+        indexes = [
+            # The notice run: running targets whose warning or breach moment has passed.
+            models.Index(fields=["state", "warn_at"], name="case_target_warn_idx"),
+            models.Index(fields=["state", "due_at"], name="case_target_due_idx"),
+            models.Index(fields=["calendar", "state"], name="case_target_calendar_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.kind} #{self.cycle}"
+
+
+class Notification(models.Model):
+    """An in-app notice for a person: a warning, a breach, an escalation, an answer."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    case = models.ForeignKey(
+        Case, null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    kind = models.CharField(max_length=20)
+    text = models.CharField(max_length=500)
+    created_at = models.DateTimeField()
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"], name="notification_idx"),
+            models.Index(fields=["case"], name="notification_case_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+# --- escalation -------------------------------------------------------------------------------
+
+
+class ServiceExpert(models.Model):
+    """A person who answers questions on a topic or product (a skill)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    topic = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["topic", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "topic"], name="unique_service_expert")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic}: {self.user}"
+
+
+class EscalationRule(TimestampedModel):
+    """When a case goes to the next level: a target at risk or breached, or a complaint
+    marked important; to whom (the team lead, the expert on the case's topic, the
+    account's owner in sales, the team's manager, or a named person). Each rule fires at
+    most once per case."""
+
+    class Trigger(models.TextChoices):
+        AT_RISK = "at_risk", "A target is at risk"
+        BREACHED = "breached", "A target is breached"
+        IMPORTANT_COMPLAINT = "important_complaint", "A complaint is marked important"
+
+    class Recipient(models.TextChoices):
+        TEAM_LEAD = "team_lead", "The team lead"
+        EXPERT = "expert", "The expert on the case's topic"
+        ACCOUNT_OWNER = "account_owner", "The account's owner"
+        MANAGER = "manager", "The team's manager"
+        PERSON = "person", "A named person"
+
+    name = models.CharField(max_length=100)
+    active = models.BooleanField(default=True)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    target_kind = models.CharField(
+        max_length=16, choices=CaseTarget.Kind.choices, blank=True, help_text="Empty: any target"
+    )
+    team = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField(default=1)
+    recipient = models.CharField(max_length=16, choices=Recipient.choices)
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reassign = models.BooleanField(default=False, help_text="Make the recipient the case's owner")
+
+    class Meta:
+        ordering = ["level", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseEscalation(models.Model):
+    """A case sent to a higher level, by a rule or by hand (with the question to answer);
+    the answer comes back to the case's owner."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Waiting for an answer"
+        ANSWERED = "answered", "Answered"
+        NOTIFIED = "notified", "Notified"
+
+    case = models.ForeignKey(
+        Case, on_delete=models.CASCADE, related_name="escalations", db_index=False
+    )
+    rule = models.ForeignKey(
+        EscalationRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    level = models.PositiveSmallIntegerField()
+    trigger = models.CharField(max_length=20)  # a rule's trigger, or "manual"
+    reason = models.CharField(max_length=500)
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    topic = models.CharField(max_length=100, blank=True)
+    question = models.TextField(blank=True)
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NOTIFIED)
+    task_id = models.BigIntegerField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["case", "created_at"], name="case_escalation_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "rule"], condition=Q(rule__isnull=False), name="rule_fires_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} level {self.level}"

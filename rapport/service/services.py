@@ -25,7 +25,9 @@ from rapport.customers.normalize import check_text
 from rapport.followups.selectors import open_tasks_for
 from rapport.service import events as service_events
 from rapport.service import outbound, selectors
-from rapport.service.models import Case, CaseKind, CaseMessage, CaseStatusChange
+from rapport.service.escalation.rules import escalations_fire
+from rapport.service.models import Case, CaseKind, CaseMessage, CaseStatusChange, EscalationRule
+from rapport.service.sla import targets as sla
 from rapport.users import permissions
 from rapport.users.models import RecordKind, Team, User
 
@@ -299,6 +301,8 @@ def case_create(
             Case.objects.filter(pk=case.pk).update(created_at=occurred_at)
             case.created_at = occurred_at
         _status_change(actor=actor, case=case, old="", new=Case.Status.NEW, at=now)
+        sla.targets_start(case=case, at=now)
+        _important_complaint(case, now)
         entry = (inbound_message or {}).get("entry")
         if entry is None:
             entry = service_events.case_opened(actor=actor, case=case, occurred_at=now)
@@ -330,7 +334,23 @@ def case_update(
         if changes:
             _bump(locked, list(cleaned))
             _audit(actor, locked, AuditEntry.Action.UPDATE, changes)
+            now = timezone.now()
+            if {"kind", "priority", "channel"} & set(changes):
+                sla.targets_reset(case=locked, at=now)  # another policy may match
+            if {"kind", "important"} & set(changes):
+                _important_complaint(locked, now)
     return locked
+
+
+def _important_complaint(case: Case, at: dt.datetime) -> None:
+    """A complaint marked important goes to the next level by the rules for it."""
+    if case.important and case.kind.key == "complaint" and case.is_open:
+        escalations_fire(
+            case=case,
+            trigger=EscalationRule.Trigger.IMPORTANT_COMPLAINT,
+            reason="Complaint marked important",
+            at=at,
+        )
 
 
 def case_delete(*, actor: Actor, case: Case, expected_version: int | None = None) -> None:
@@ -422,6 +442,7 @@ def case_status_change(
             locked.closed_at = None
         _bump(locked, fields)
         _status_change(actor=actor, case=locked, old=old, new=status, at=now, reason=reason)
+        sla.targets_status_changed(case=locked, old=old, new=status, at=now)
         _audit(actor, locked, AuditEntry.Action.UPDATE, diff(before, snapshot(locked, AUDITED)))
         if status == Case.Status.RESOLVED:
             touchpoint_reached(
@@ -451,11 +472,14 @@ def case_assign(
     with transaction.atomic():
         locked = _lock(case, expected_version)
         before = snapshot(locked, AUDITED)
+        old_team = locked.team_id
         locked.owner = new_owner
         locked.team = new_team
         changes = diff(before, snapshot(locked, AUDITED))
         if changes:
             _bump(locked, ["owner", "team"])
+            if locked.team_id != old_team:
+                sla.targets_reset(case=locked, at=timezone.now())  # the new team's calendar
             service_events.case_assigned(actor=actor, case=locked, owner=new_owner, team=new_team)
             _audit(actor, locked, AuditEntry.Action.UPDATE, changes)
     return locked
@@ -479,6 +503,10 @@ def _touch(case: Case, at: dt.datetime, *, response: bool = False) -> None:
         case.first_response_at = at
         fields.append("first_response_at")
     _bump(case, fields)
+    if response:
+        sla.targets_responded(case=case, at=at)
+    else:
+        sla.targets_customer_wrote(case=case, at=at)
 
 
 def case_note_add(
@@ -678,6 +706,7 @@ def message_add_inbound(
     Case.objects.filter(pk=case.pk).update(
         last_message_at=at, version=F("version") + 1, updated_at=timezone.now()
     )
+    sla.targets_customer_wrote(case=case, at=at)
     return row
 
 

@@ -22,3 +22,15 @@ def queue_cases_from_entries(*, entry_ids: list[int], actor: Actor) -> None:
 
     if entry_ids and ServiceMailbox.objects.filter(active=True).exists():
         enqueue_after_commit(cases_from_entries_task, entry_ids, getattr(actor.user, "pk", None))
+
+
+@task()
+def sla_notices_task() -> dict[str, int]:
+    """One pass of the service-goal notices (the worker's loop calls it every 30 s
+    directly; this task is for queueing one by hand). Safe to run twice: each notice is
+    claimed once."""
+    from rapport.service.sla.notices import notices_run
+
+    run = notices_run()
+    return {"warnings": run.warnings, "breaches": run.breaches}
+
