@@ -140,6 +140,8 @@ class Deal(VersionedModel):
             models.Index(fields=["owner", "status", "expected_close"], name="deal_owner_idx"),
             models.Index(fields=["status", "expected_close"], name="deal_closing_idx"),
             models.Index(fields=["stage", "status"], name="deal_stage_idx"),
+            # Historical forecasts: the deals still open on a past date (closed after it).
+            models.Index(fields=["closed_at"], name="deal_closed_idx"),
         ]
 
     def __str__(self) -> str:
@@ -203,6 +205,9 @@ class DealStageChange(models.Model):
     currency = models.CharField(max_length=3)
     probability = models.DecimalField(max_digits=4, decimal_places=3)
     forecast_category = models.CharField(max_length=10, choices=Deal.ForecastCategory.choices)
+    # The expected close date of that moment (empty on rows older than the column: the
+    # deal's current one stands in), so a past forecast puts the deal in the right period.
+    expected_close = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["at", "id"]
@@ -387,3 +392,144 @@ class ScoreRule(VersionedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- forecasting: quotas, the manager's adjustments, weekly snapshots ----------------------
+
+
+class PeriodKind(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Quarter"
+
+
+class Quota(VersionedModel):
+    """A rep's or a team's target for a month or a quarter, in one currency.
+
+    Exactly one of ``user`` and ``team``. A team's own quota (set by its manager) stands
+    for the team; without one the team's is the sum of its reps'. A quarter without its
+    own quota is the sum of its months'."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    period_kind = models.CharField(max_length=7, choices=PeriodKind.choices)
+    period_start = models.DateField(help_text="The first day of the month or quarter")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY, help_text="ISO 4217")
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["period_start", "period_kind", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(user__isnull=False) & Q(team__isnull=True))
+                | (Q(user__isnull=True) & Q(team__isnull=False)),
+                name="quota_user_or_team",
+            ),
+            models.CheckConstraint(condition=Q(amount__gte=0), name="quota_amount_not_negative"),
+            models.UniqueConstraint(
+                fields=["user", "period_kind", "period_start", "currency"],
+                condition=Q(user__isnull=False),
+                name="unique_user_quota",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "period_kind", "period_start", "currency"],
+                condition=Q(team__isnull=False),
+                name="unique_team_quota",
+            ),
+        ]
+        indexes = [models.Index(fields=["period_start", "period_kind"], name="quota_period_idx")]
+
+    def __str__(self) -> str:
+        who = f"user {self.user_id}" if self.user_id else f"team {self.team_id}"
+        return f"{who} {self.period_kind} {self.period_start}: {self.amount} {self.currency}"
+
+
+class ForecastAdjustment(models.Model):
+    """A manager's own figure for a rep's forecast of a period, kept beside the rep's
+    (never over it): who, when and why. Append-only; the newest of a rep, period and
+    currency is the one shown."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    period_kind = models.CharField(max_length=7, choices=PeriodKind.choices)
+    period_start = models.DateField()
+    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    reason = models.CharField(max_length=500)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gte=0), name="adjustment_amount_not_negative"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "period_kind", "period_start", "at"], name="adjustment_user_idx"
+            ),
+            models.Index(fields=["period_start", "period_kind"], name="adjustment_period_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"adjustment of user {self.user_id} {self.period_start}: {self.amount}"
+
+
+class ForecastSnapshot(models.Model):
+    """What one rep's forecast of a quarter said in one week (one row per week, rep,
+    quarter and currency; the first taking of a week stands)."""
+
+    week = models.DateField(help_text="The Monday of the week")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    team = models.ForeignKey(
+        "users.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    period_start = models.DateField(help_text="The first day of the quarter forecast")
+    currency = models.CharField(max_length=3)
+    open_deals = models.PositiveIntegerField(default=0)
+    pipeline = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    best_case = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    commit = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    weighted = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    closed = models.DecimalField(max_digits=16, decimal_places=2, default=Decimal("0"))
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["week", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week", "user", "period_start", "currency"], name="unique_week_snapshot"
+            ),
+        ]
+        indexes = [models.Index(fields=["period_start", "week"], name="snapshot_period_idx")]
+
+    def __str__(self) -> str:
+        return f"snapshot {self.week} user {self.user_id}"
+
+
+class ForecastSnapshotWeek(models.Model):
+    """One row per week whose snapshots were queued (so the worker queues them once)."""
+
+    week = models.DateField(unique=True)
+    queued_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-week"]
+
+    def __str__(self) -> str:
+        return f"snapshots of {self.week}"

@@ -381,7 +381,9 @@ def lost_reasons() -> list[LostReason]:
 
 @dataclass
 class ForecastRow:
-    """One rep's (or a team's, or the company's) figures for a period, in one currency."""
+    """One rep's (or a team's, or the company's) figures for a period, in one currency.
+    ``quota`` and ``adjusted`` (the manager's figure, beside the rep's, never over it)
+    are filled by ``forecasting.selectors.forecast_report``."""
 
     label: str
     currency: str
@@ -392,10 +394,24 @@ class ForecastRow:
     commit: Decimal = Decimal(0)
     weighted: Decimal = Decimal(0)  # amount × the stage's probability
     closed: Decimal = Decimal(0)  # won in the period
+    user_id: int | None = None
+    team_id: int | None = None
+    quota: Decimal | None = None
+    adjusted: Decimal | None = None  # the manager's figure (for a team: reps' adjusted or commit)
+    adjustment: Any = None  # the ForecastAdjustment shown, for a rep
+
+    FIGURES = ("open_deals", "pipeline", "best_case", "commit", "weighted", "closed")
 
     def add(self, other: ForecastRow) -> None:
-        for name in ("open_deals", "pipeline", "best_case", "commit", "weighted", "closed"):
+        for name in self.FIGURES:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def attainment(self) -> Decimal | None:
+        """Closed won as a share of the quota, in per cent."""
+        if not self.quota:
+            return None
+        return (self.closed * 100 / self.quota).quantize(Decimal("0.1"))
 
 
 def _cents(value: Any) -> Decimal:
@@ -406,82 +422,55 @@ def _cents(value: Any) -> Decimal:
 def period_bounds(period: str, today: dt.date) -> tuple[str, dt.date, dt.date]:
     """``2026-Q4`` or ``2026-11`` (the current quarter otherwise): its name, first day and
     the day after its last."""
-    try:
-        year, part = period.split("-")
-        if part.upper().startswith("Q"):
-            quarter = int(part[1:])
-            if not 1 <= quarter <= 4:
-                raise ValueError
-            first = dt.date(int(year), 3 * quarter - 2, 1)
-            nxt = dt.date(int(year) + (quarter == 4), (3 * quarter) % 12 + 1, 1)
-            return f"{int(year)}-Q{quarter}", first, nxt
-        bounds = month_bounds(f"{int(year):04d}-{int(part):02d}")
-        if bounds is None:
-            raise ValueError
-        return f"{int(year):04d}-{int(part):02d}", bounds[0], bounds[1]
-    except ValueError:
-        quarter = (today.month - 1) // 3 + 1
-        return period_bounds(f"{today.year}-Q{quarter}", today)
+    from rapport.sales.forecasting.periods import period_or_current
+
+    p = period_or_current(period, today)
+    return p.name, p.start, p.after
 
 
-def forecast(
-    *, actor: Any, first: dt.date, after: dt.date, pipeline: int | None = None
-) -> list[ForecastRow]:
-    """The period's forecast by rep, rolled up to team and company, per currency (one
-    aggregate query): pipeline, best case, commit, weighted and closed won. Only the deals
-    the actor may see count."""
+def forecast_sums(
+    *, open_q: Q, won_q: Q, amount: str, probability: str, category: str
+) -> dict[str, Any]:
+    """The aggregates of a forecast over rows (deals, or stage-history rows for a past
+    date) whose amount, probability and category are in the named fields."""
     from django.db.models import DecimalField, ExpressionWrapper
 
-    permissions.require(actor, "view", RecordKind.DEAL)
-    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
-    end = timezone.make_aware(dt.datetime.combine(after, dt.time.min))
-    open_q = Q(status=Deal.Status.OPEN) & ~Q(forecast_category=Deal.ForecastCategory.OMITTED)
-    qs = visible_deals(actor).filter(
-        (open_q & Q(expected_close__gte=first, expected_close__lt=after))
-        | Q(status=Deal.Status.WON, closed_at__gte=start, closed_at__lt=end)
-    )
-    if pipeline:
-        qs = qs.filter(pipeline_id=pipeline)
-    weighted = ExpressionWrapper(
-        F("amount") * F("stage__probability"),
-        output_field=DecimalField(max_digits=20, decimal_places=5),
-    )
-    rows = (
-        qs.order_by()
-        .values("owner__username", "team__name", "currency")
-        .annotate(
-            n=Count("id", filter=open_q),
-            pipeline=Sum("amount", filter=open_q),
-            best=Sum(
-                "amount",
-                filter=open_q
-                & Q(
-                    forecast_category__in=[
-                        Deal.ForecastCategory.BEST_CASE,
-                        Deal.ForecastCategory.COMMIT,
-                    ]
-                ),
+    best = Q(**{f"{category}__in": [Deal.ForecastCategory.BEST_CASE, Deal.ForecastCategory.COMMIT]})
+    return {
+        "n": Count("id", filter=open_q),
+        "pipeline": Sum(amount, filter=open_q),
+        "best": Sum(amount, filter=open_q & best),
+        "commit": Sum(amount, filter=open_q & Q(**{category: Deal.ForecastCategory.COMMIT})),
+        "weighted": Sum(
+            ExpressionWrapper(
+                F(amount) * F(probability),
+                output_field=DecimalField(max_digits=20, decimal_places=5),
             ),
-            commit=Sum("amount", filter=open_q & Q(forecast_category=Deal.ForecastCategory.COMMIT)),
-            weighted=Sum(weighted, filter=open_q),
-            closed=Sum("amount", filter=Q(status=Deal.Status.WON)),
-        )
-    )
-    reps: list[tuple[str, str, ForecastRow]] = []
+            filter=open_q,
+        ),
+        "closed": Sum(amount, filter=won_q),
+    }
+
+
+def forecast_rollup(rows: Any) -> list[ForecastRow]:
+    """Rows by rep (dicts of ``rep_id``, ``rep``, ``team_pk``, ``team_name``, ``cur`` and
+    the ``forecast_sums``), rolled up to team and company per currency."""
+    reps: list[tuple[str, int | None, ForecastRow]] = []
     for r in rows:
         row = ForecastRow(
-            label=r["owner__username"] or "(no owner)", currency=r["currency"], open_deals=r["n"],
+            label=r["rep"] or "(no owner)", currency=r["cur"], open_deals=r["n"],
             pipeline=_cents(r["pipeline"]), best_case=_cents(r["best"]), commit=_cents(r["commit"]),
             weighted=_cents(r["weighted"]), closed=_cents(r["closed"]),
+            user_id=r["rep_id"], team_id=r["team_pk"],
         )  # fmt: skip
-        reps.append((r["team__name"] or "(no team)", r["currency"], row))
+        reps.append((r["team_name"] or "(no team)", r["team_pk"], row))
     out: list[ForecastRow] = []
     company: dict[str, ForecastRow] = {}
-    for team in sorted({t for t, _, _ in reps}):
-        for currency in sorted({c for t, c, _ in reps if t == team}):
-            total = ForecastRow(label=team, currency=currency, level="team")
-            for t, c, row in sorted(reps, key=lambda x: x[2].label):
-                if (t, c) == (team, currency):
+    for team, team_id in sorted({(t, i) for t, i, _ in reps}, key=lambda x: (x[0], x[1] or 0)):
+        for currency in sorted({r.currency for t, i, r in reps if (t, i) == (team, team_id)}):
+            total = ForecastRow(label=team, currency=currency, level="team", team_id=team_id)
+            for t, i, row in sorted(reps, key=lambda x: x[2].label):
+                if (t, i, row.currency) == (team, team_id, currency):
                     out.append(row)
                     total.add(row)
             out.append(total)
@@ -490,3 +479,61 @@ def forecast(
             ).add(total)
     out.extend(company[c] for c in sorted(company))
     return out
+
+
+def forecast_group(prefix: str = "") -> dict[str, F]:
+    """What a forecast groups by: the rep, their team (of the deal) and the currency."""
+    return {
+        "rep_id": F(f"{prefix}owner_id"), "rep": F(f"{prefix}owner__username"),
+        "team_pk": F(f"{prefix}team_id"), "team_name": F(f"{prefix}team__name"),
+        "cur": F("currency"),
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which deals a forecast or report covers, beyond what the reader may see."""
+
+    pipeline: int | None = None
+    owner: int | None = None
+    team: int | None = None
+
+    def apply(self, qs: QuerySet[Any], prefix: str = "") -> QuerySet[Any]:
+        for name in ("pipeline", "owner", "team"):
+            if value := getattr(self, name):
+                qs = qs.filter(**{f"{prefix}{name}_id": value})
+        return qs
+
+
+EVERYTHING = Scope()  # every deal the reader may see
+
+
+def forecast(
+    *, actor: Any, first: dt.date, after: dt.date, scope: Scope = EVERYTHING
+) -> list[ForecastRow]:
+    """The period's forecast by rep, rolled up to team and company, per currency (one
+    aggregate query): pipeline, best case, commit, weighted and closed won. Only the deals
+    the actor may see count."""
+    return forecast_rollup(forecast_by_rep(actor=actor, first=first, after=after, scope=scope))
+
+
+def forecast_by_rep(
+    *, actor: Any, first: dt.date, after: dt.date, scope: Scope = EVERYTHING
+) -> list[dict[str, Any]]:
+    """``forecast``'s rows by rep, before the roll-up (see ``forecast_rollup``)."""
+    permissions.require(actor, "view", RecordKind.DEAL)
+    start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
+    end = timezone.make_aware(dt.datetime.combine(after, dt.time.min))
+    open_q = Q(status=Deal.Status.OPEN) & ~Q(forecast_category=Deal.ForecastCategory.OMITTED)
+    won_q = Q(status=Deal.Status.WON)
+    qs = scope.apply(
+        visible_deals(actor).filter(
+            (open_q & Q(expected_close__gte=first, expected_close__lt=after))
+            | (won_q & Q(closed_at__gte=start, closed_at__lt=end))
+        )
+    )
+    sums = forecast_sums(
+        open_q=open_q, won_q=won_q, amount="amount", probability="stage__probability",
+        category="forecast_category",
+    )  # fmt: skip
+    return list(qs.order_by().values(**forecast_group()).annotate(**sums))

@@ -510,6 +510,7 @@ def _stage_row(deal: Deal, *, old: Stage | None, by: Any, at: dt.datetime) -> De
         deal=deal, from_stage=old, to_stage=deal.stage, at=at,
         by=by if getattr(by, "pk", None) else None, amount=deal.amount, currency=deal.currency,
         probability=deal.stage.probability, forecast_category=deal.forecast_category,
+        expected_close=deal.expected_close,
     )  # fmt: skip
 
 

@@ -659,8 +659,9 @@ def reports(request: HttpRequest) -> HttpResponseBase:
         request.GET.get("period", ""), timezone.localdate()
     )
     rows = selectors.forecast(
-        actor=user, first=first, after=after, pipeline=_int(request.GET.get("pipeline"))
-    )
+        actor=user, first=first, after=after,
+        scope=selectors.Scope(pipeline=_int(request.GET.get("pipeline"))),
+    )  # fmt: skip
     if request.GET.get("format") == "csv":
         permissions.require(user, "export", RecordKind.DEAL)
         from django.http import StreamingHttpResponse
