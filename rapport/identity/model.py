@@ -454,6 +454,8 @@ def fit(
         ]
         in_groups = {f for g in model.groups for f in g}
         model.agreement_only = [f for f in model.agreement_only if f not in in_groups]
+        if frequencies is not None:
+            _rarity_from_table(model, frequencies)
         _fit_sessions(
             model,
             counts,
@@ -467,9 +469,8 @@ def fit(
             ),
             max_iterations=max_iterations,
             tolerance=tolerance,
+            fixed=RARITY_FIELDS if frequencies is not None else frozenset(),
         )
-        if frequencies is not None:
-            _rarity_from_table(model, frequencies)
         model.prior = _prior(model, counts, records, start=prior)
         return model
     total = sum(counts.values())
@@ -571,10 +572,15 @@ def _fit_sessions(
     sessions: Sequence[Sequence[str]],
     max_iterations: int,
     tolerance: float,
+    fixed: frozenset[str] = frozenset(),
 ) -> None:
     """m by EM in sessions, u held (see ``SESSIONS``); a grouped field's m is learnt as
     its group's joint table (``Model.groups``); a field no session learnt keeps its
-    starting shares."""
+    starting shares. The ``fixed`` fields (the name-rarity bands, whose m and u come from
+    the name table) are never learnt but weigh in every session's E step, the names' too:
+    among pairs sharing a name, a rare one says "one person" and a common one "namesakes",
+    so a person who changed employer, e-mail and phone is told from a namesake by how
+    rare the name is, and the share of such moves among matches is learnt, not lost."""
     n_fields = len(model.fields)
     groups = [[model.fields.index(n) for n in names] for names in model.groups]
     grouped = {i for g in groups for i in g}
@@ -607,8 +613,11 @@ def _fit_sessions(
         saved_u = {i: dict(model.u[i]) for i in free}
         rarities = [f"{model.fields[i]}_rarity" for i in free]
         quiet = {model.fields.index(r) for r in rarities if r in model.fields}
+        evidence = [i for i, f in enumerate(model.fields) if f in fixed and i not in quiet]
         active = [
-            i for i in range(n_fields) if i not in out and i not in grouped and i not in quiet
+            i
+            for i in range(n_fields)
+            if i not in out and i not in grouped and i not in quiet and i not in evidence
         ]
         live = [g for g, members in enumerate(groups) if not out & set(members)]
         model.m = [dict(t) for t in start_m]
@@ -635,7 +644,9 @@ def _fit_sessions(
             matched = 0.0
             # Each field's weights and each group pattern's, once an iteration.
             weights = {i: {lv: model.weight(i, lv) for lv in levels[i]} for i in active}
-            for i in active:
+            for i in evidence:
+                weights[i] = {lv: model.weight(i, lv) for lv in levels[i]}
+            for i in (*active, *evidence):
                 weights[i][int(Level.MISSING)] = 0.0
             group_odds = {
                 g: {
@@ -652,7 +663,7 @@ def _fit_sessions(
                 for g in live
             }
             for v, n in subset.items():
-                odds = sum(weights[i][v[i]] for i in active)
+                odds = sum(weights[i][v[i]] for i in (*active, *evidence))
                 for g in live:
                     odds += group_odds[g][patterns[g][v]]
                 p = _posterior(odds, share_matches)

@@ -192,3 +192,35 @@ def test_people_at_one_address_sharing_a_family_name_are_not_taken_for_one_perso
     # A data dictionary that gains a field keeps what the model learnt of households.
     wider = fs.with_fields(again, [*fields, "id:customer_no"])
     assert wider.weights((0, 3, 3, 0, -1)) == model.weights((0, 3, 3, 0)) + [0.0]
+
+
+def test_how_rare_a_shared_name_is_tells_a_job_change_from_a_namesake_while_fitting():
+    # Pairs sharing a whole name: a person written before and after a job change (every
+    # workplace field differs) looks like two namesakes at two employers in every field
+    # but one: how rare the name is. Rare names (two records each) are mostly one person,
+    # common ones (two hundred records) mostly namesakes. A quarter of matches moved.
+    from rapport.identity.frequency import NameFrequencies
+
+    given = {f"rare{k}": 2 for k in range(400)} | {f"common{k}": 200 for k in range(5)}
+    frequencies = NameFrequencies(given=given, family=dict(given), records=4000)
+    fields = ["given", "family", "email", "phone", "organisation", "address"]
+    rng = random.Random(12)
+    vectors = []
+    for _ in range(1200):  # one person: rare names four times in ten, as the table says
+        band = 15 if rng.random() < 0.4 else 8
+        work = 0 if rng.random() < 0.25 else 3
+        vectors.append((3, 3, work, work, work, work, band, band))
+    for _ in range(1500):  # namesakes share common names
+        vectors.append((3, 3, 0, 0, 0, 0, 8, 8))
+    for _ in range(300):  # pairs sharing a mailbox: the names' weights come from these
+        vectors.append((rng.choice([3, 3, 2, 0]), 3, 3, 3, 3, 3, -1, -1))
+    u = [{3: 0.002, 2: 0.002, 1: 0.004, 0: 0.992} for _ in fields]
+    for i in (0, 1):  # two random records share a name as often as the table says
+        u[i] = {3: 0.0126, 2: 0.002, 1: 0.004, 0: 0.9814}
+    full = [*fields, "given_rarity", "family_rarity"]
+    u += fs.estimate_u(full, [], frequencies=frequencies)[len(fields) :]
+    model = fs.fit(full, vectors, u=u, frequencies=frequencies)
+    moved = sum(p for cell, p in model.joint[0].items() if cell[0] == cell[2] == 0)
+    assert 0.1 < moved < 0.4  # about the quarter who moved, not every namesake
+    assert model.probability((3, 3, 0, 0, 0, 0, 15, 15)) > 0.5  # a rare name moved
+    assert model.probability((3, 3, 0, 0, 0, 0, 8, 8)) < 0.5  # common: a namesake
