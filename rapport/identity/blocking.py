@@ -545,8 +545,24 @@ class Blocks:
                 fill[m] += 1
         self.record_starts = counts
 
-    def pairs(self) -> Iterator[tuple[int, int]]:
-        """Pairs (i, j), i < j, each once: from the first block that compares them."""
+    def ranges(self, pairs: int) -> Iterator[tuple[int, int]]:
+        """Consecutive ranges of blocks (first, last + 1) that compare about ``pairs``
+        pairs each at most (before pairs an earlier block compared are left out): the
+        pieces of work ``pairs(first, last)`` streams apart, in another process."""
+        first, count, starts, opened = 0, 0, self.starts, self.open_count
+        for k in range(len(self)):
+            size, o = starts[k + 1] - starts[k], opened[k]
+            count += o * (size - o) + o * (o - 1) // 2
+            if count >= pairs:
+                yield first, k + 1
+                first, count = k + 1, 0
+        if first < len(self):
+            yield first, len(self)
+
+    def pairs(self, first: int = 0, last: int | None = None) -> Iterator[tuple[int, int]]:
+        """Pairs (i, j), i < j, each once: from the first block that compares them; with
+        ``first`` and ``last``, the pairs the blocks ``first`` to ``last - 1`` produce
+        (the other blocks are still consulted for which came first)."""
         starts, members, where, entries = (
             self.starts,
             self.members,
@@ -556,7 +572,7 @@ class Blocks:
         self.produced = [0] * len(self.rules)
         # The block sets of records in more than _MANY blocks, made once.
         full: dict[int, tuple[frozenset[int], frozenset[int], bool]] = {}
-        for k in range(len(self)):
+        for k in range(first, len(self) if last is None else last):
             block = members[starts[k] : starts[k + 1]]
             opened = self.open_count[k]
             # Per member, its entries for earlier blocks (most have none), made sets once

@@ -14,6 +14,7 @@ import gc
 import io
 import multiprocessing
 import pickle
+import time
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +23,7 @@ from itertools import islice
 from typing import Any
 
 from rapport.identity import model as fs
-from rapport.identity.blocking import MAX_BLOCK, Blocks, Person, iter_candidate_pairs
+from rapport.identity.blocking import MAX_BLOCK, Blocks, Person, plan
 from rapport.identity.compare import VECTOR_FIELDS, contact_vector
 from rapport.identity.frequency import NameFrequencies, count_names
 
@@ -119,6 +120,60 @@ def vectors_parallel(
         gc.unfreeze()
 
 
+# Pairs one worker streams and compares at a time (blocks.ranges): a few seconds of work.
+_RANGE_PAIRS = 200_000
+
+
+def _compare_blocks(span: tuple[int, int]) -> tuple[bytes, list[Vector], bytes, list[int]]:
+    """In a worker: the pairs the blocks ``span`` produce (``Blocks.pairs``), compared.
+    Returns the pairs (i << 32 | j), the distinct vectors, each pair's vector number and
+    the pairs each rule produced."""
+    packed, frequencies, blocks = _shared["packed"], _shared["frequencies"], _shared["blocks"]
+    codes, ids = array("Q"), array("I")
+    table: dict[Vector, int] = {}
+    seen: dict[int, Person] = {}
+    for a, b in blocks.pairs(*span):
+        pa = seen.get(a) or seen.setdefault(a, packed.get(a))
+        pb = seen.get(b) or seen.setdefault(b, packed.get(b))
+        codes.append(a << 32 | b)
+        ids.append(table.setdefault(contact_vector(pa, pb, frequencies), len(table)))
+        if len(seen) > 50_000:
+            seen.clear()
+    return codes.tobytes(), list(table), ids.tobytes(), list(blocks.produced)
+
+
+def _compare_in_workers(
+    people: Sequence[Person],
+    blocks: Blocks,
+    processes: int,
+    frequencies: NameFrequencies,
+    result: ScanResult,
+    index: dict[Vector, int],
+) -> None:
+    """Every block's pairs streamed and compared in ``processes`` forked workers, a range
+    of blocks each at a time (``Blocks.ranges``): the blocks' arrays are inherited as they
+    are (arrays of numbers: their pages stay shared), the people packed (``_Packed``).
+    This process only gathers: pairs and vector numbers, in block order."""
+    _shared.update(packed=_Packed(people), frequencies=frequencies, blocks=blocks)
+    produced = [0] * len(blocks.rules)
+    gc.freeze()
+    try:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            spans = blocks.ranges(_RANGE_PAIRS)
+            for encoded, table, id_bytes, counts in pool.imap(_compare_blocks, spans):
+                result.pairs.frombytes(encoded)
+                ids = array("I")
+                ids.frombytes(id_bytes)
+                mapping = [index.setdefault(v, len(index)) for v in table]
+                result.vector_ids.extend(mapping[i] for i in ids)
+                for r, n in enumerate(counts):
+                    produced[r] += n
+    finally:
+        _shared.clear()
+        gc.unfreeze()
+    blocks.produced = produced
+
+
 @dataclass
 class ScanResult:
     model: fs.Model
@@ -126,6 +181,8 @@ class ScanResult:
     vector_ids: array = field(default_factory=lambda: array("I"))  # into ``vectors``
     vectors: list[Vector] = field(default_factory=list)
     blocks: Blocks | None = None  # what blocking compared, rule by rule
+    # Seconds of each phase: making the blocks, streaming and comparing the pairs, fitting.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -152,17 +209,25 @@ def scan_contacts(
     """Block, compare and fit over ``people``; ``ScanResult.matches()`` gives the pairs
     (positions in ``people``) the fitted model calls duplicates, and with ``keep_blocks``
     ``ScanResult.blocks`` what each blocking rule compared (a benchmark's question)."""
+    timings = {}
+    started = time.perf_counter()
     frequencies = count_names(people)
-    kept: list[Blocks] = []
-    pairs = iter_candidate_pairs(people, max_block=max_block, keep=kept)
-    result = ScanResult(model=fs.Model(fields=list(VECTOR_FIELDS)))
+    blocks = plan(people, max_block=max_block)
+    timings["blocks"] = time.perf_counter() - started
+    result = ScanResult(model=fs.Model(fields=list(VECTOR_FIELDS)), timings=timings)
     index: dict[Vector, int] = {}
-    for a, b, v in vectors_parallel(people, pairs, processes, frequencies):
-        result.pairs.append(a << 32 | b)
-        result.vector_ids.append(index.setdefault(v, len(index)))
+    started = time.perf_counter()
+    if processes > 1:
+        _compare_in_workers(people, blocks, processes, frequencies, result, index)
+    else:
+        for a, b, v in compare_pairs(people, blocks.pairs(), frequencies):
+            result.pairs.append(a << 32 | b)
+            result.vector_ids.append(index.setdefault(v, len(index)))
+    timings["compare"] = time.perf_counter() - started
     result.vectors = list(index)
-    result.blocks = kept[0] if kept and keep_blocks else None
-    del kept
+    result.blocks = blocks if keep_blocks else None
+    del blocks
+    started = time.perf_counter()
     counts = Counter(result.vector_ids)
     # Non-match shares from random pairs, not from the candidates (see model).
     sample = fs.sample_pairs(len(people), U_SAMPLE, seed=U_SEED)
@@ -177,4 +242,5 @@ def scan_contacts(
         frequencies=frequencies,
         u=u,
     )
+    timings["fit"] = time.perf_counter() - started
     return result

@@ -251,6 +251,9 @@ def test_each_pair_sharing_a_block_is_produced_exactly_once(people, max_block):
     assert set(streamed) == expected
     assert all(blocks.rules_shared(a, b) for a, b in streamed)
     assert sum(blocks.produced) == len(streamed)
+    # Streamed a range of blocks at a time (as the scan's workers do): the same pairs.
+    pieces = [p for span in blocks.ranges(7) for p in blocks.pairs(*span)]
+    assert pieces == streamed
 
 
 def test_a_pair_sharing_several_keys_streams_once_and_matches_the_set():

@@ -318,5 +318,36 @@ def test_a_full_scan_is_refused_while_an_incremental_one_runs_and_not_answered_b
     running.save()
     with pytest.raises(Conflict, match="running"):
         scans.scan_start(actor=actor(personas["stella"]), kind="contact", mode="full")
-    incremental = scans.scan_start(actor=actor(personas["stella"]), kind="contact", mode="incremental")
+    incremental = scans.scan_start(
+        actor=actor(personas["stella"]), kind="contact", mode="incremental"
+    )
     assert incremental == running and Scan.objects.count() == 1
+
+
+def test_a_scan_in_two_processes_compares_the_same_pairs_as_in_one():
+    from rapport.identity.blocking import Person
+    from rapport.identity.scan import scan_contacts
+
+    people = [
+        Person(
+            g,
+            f,
+            (f"{g}.{f}@x.example.com".lower(),),
+            (),
+            "Acme",
+            f"{i % 7} Main Road, Leeds LS1 4AP",
+        )
+        for i, (g, f) in enumerate(
+            (g, f)
+            for g in ("Ann", "Anne", "Bob", "Robert", "Tom")
+            for f in ("Lee", "Leigh", "Smith")
+        )
+    ] * 3
+    one, two = scan_contacts(people, processes=1), scan_contacts(people, processes=2)
+    assert len(one) > 0
+
+    def compared(result):
+        return sorted((result.pairs[i], result.vector(i)) for i in range(len(result)))
+
+    assert compared(one) == compared(two)
+    assert set(one.timings) == {"blocks", "compare", "fit"}
