@@ -4,7 +4,9 @@ The audit trail says who did what and when; it must go on saying so after a pers
 erased, without saying anything about the person. So an erasure replaces values, never
 entries:
 
-- an entry about the person's record (``entity`` the contact, or a record merged into it)
+- an entry about the person's record (``entity`` the contact, or a record merged into it),
+  or about a record this erasure deleted (a lead, a case, a task: the handlers audit what
+  they delete, under the actor that names the request, ``context["privacy_request"]``),
   keeps its moment, actor, path, action, kinds and ids and the names of the fields that
   changed; every value becomes ``[erased]``, and so does the object's label;
 - any other entry that holds one of the person's values (their address in a consent
@@ -26,6 +28,8 @@ from rapport.audit.models import AuditEntry
 from rapport.core import privacy
 
 ERASED = privacy.ERASED
+# The key of the actor's context that names the privacy request an erasure answers.
+REQUEST_KEY = "privacy_request"
 
 
 def audit_export(*, contact_id: int) -> list[dict[str, Any]]:
@@ -54,9 +58,32 @@ def _redact(entry: AuditEntry, values: list[str]) -> None:
     entry.context = privacy.redact_data(entry.context, values)
 
 
+def _deleted_now(actor: Any) -> Q:
+    """The records the handlers before deleted in this erasure (their audit entries carry
+    the request in their context): their whole history is about the person."""
+    marker = (getattr(actor, "context", None) or {}).get(REQUEST_KEY)
+    if marker is None:
+        return Q(pk__in=[])
+    q = Q(pk__in=[])
+    gone = (
+        AuditEntry.objects.filter(
+            action=AuditEntry.Action.DELETE, **{f"context__{REQUEST_KEY}": marker}
+        )
+        .exclude(entity_kind="contact")
+        .values_list("entity_kind", "entity_id")
+        .distinct()
+    )
+    by_kind: dict[str, set[int]] = {}
+    for kind, pk in gone:
+        by_kind.setdefault(kind, set()).add(pk)
+    for kind, pks in by_kind.items():
+        q |= Q(entity_kind=kind, entity_id__in=sorted(pks))
+    return q
+
+
 def audit_erase(*, actor: Any, contact_id: int, values: list[str]) -> dict[str, int]:
     ids = privacy.person_ids(contact_id=contact_id)
-    about = Q(entity_kind="contact", entity_id__in=ids)
+    about = Q(entity_kind="contact", entity_id__in=ids) | _deleted_now(actor)
     tombstones = redacted = 0
     batch: list[AuditEntry] = []
     for entry in AuditEntry.objects.filter(about).iterator(chunk_size=1000):

@@ -10,6 +10,7 @@ are web endpoints reached without a user; see docs/consent.md.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from django.http import HttpRequest
@@ -24,9 +25,13 @@ from rapport.consent.models import (
     ConsentEvent,
     LawfulBasis,
     OutboundMessage,
+    PrivacyRequest,
     Purpose,
     Source,
 )
+from rapport.consent.requests import render as request_render
+from rapport.consent.requests import selectors as request_selectors
+from rapport.consent.requests import services as request_services
 
 router = Router(tags=["Consent"])
 
@@ -227,3 +232,138 @@ def messages(request: HttpRequest, query: Query[MessagesQuery]):
 def message(request: HttpRequest, message_id: int):
     """One message: what became of it (queued, sending, sent, blocked and why, failed, bounced)."""
     return _message_out(selectors.outbound_get(actor=actor_of(request), pk=message_id))
+
+
+# --- Privacy requests (register, export, erasure) --------------------------------------
+
+
+class PrivacyRequestOut(Schema):
+    id: int
+    kind: str = Field(description=", ".join(PrivacyRequest.Kind.values))
+    contact_id: int | None = Field(description="None once the person is erased")
+    contact_ref: int = Field(description="The contact the request was for, kept after erasure")
+    subject_label: str
+    received_at: dt.datetime
+    due_at: dt.datetime
+    deadline: str = Field(description="overdue, due_soon, on_time, closed")
+    status: str = Field(description=", ".join(PrivacyRequest.Status.values))
+    details: str
+    outcome: str
+    handled_by: str | None
+    handled_at: dt.datetime | None
+    record: dict[str, Any] = Field(description="What an erasure did and kept, by handler")
+    version: int
+
+
+class PrivacyRequestIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field(description=", ".join(PrivacyRequest.Kind.values))
+    contact: int = Field(ge=1, le=2**63 - 1)
+    received_at: dt.datetime | None = Field(None, description="Now unless given; not in the future")
+    details: str = Field("", max_length=5000)
+
+
+class PrivacyRequestPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+    status: str | None = Field(None, description="received, in_progress, done, refused")
+    outcome: str | None = Field(None, max_length=5000)
+
+
+class PrivacyRequestQuery(Schema):
+    status: str = Field("open", description="open, '' for all, or a status")
+    kind: str = ""
+
+
+class PrivacyExportOut(Schema):
+    format: str
+    generated_at: str
+    request: int
+    contact_id: int
+    data: dict[str, Any] = Field(description="What each app holds about the person, by kind")
+
+
+def _request_out(r: PrivacyRequest) -> dict[str, Any]:
+    return {
+        "id": r.pk, "kind": r.kind, "contact_id": r.contact_id, "contact_ref": r.contact_ref,
+        "subject_label": r.subject_label, "received_at": r.received_at, "due_at": r.due_at,
+        "deadline": request_selectors.deadline(r), "status": r.status, "details": r.details,
+        "outcome": r.outcome, "handled_by": r.handled_by.username if r.handled_by else None,
+        "handled_at": r.handled_at, "record": r.record, "version": r.version,
+    }  # fmt: skip
+
+
+@router.get(
+    "/privacy/requests",
+    response={200: list[PrivacyRequestOut], **problems(403)},
+    url_name="privacy-requests",
+)
+def privacy_requests(request: HttpRequest, query: Query[PrivacyRequestQuery]):
+    """The register of privacy requests, earliest deadline first (open ones by default)."""
+    filters = request_selectors.RequestFilters(status=query.status, kind=query.kind)
+    found = request_selectors.privacy_request_list(actor=actor_of(request), filters=filters)
+    return [_request_out(r) for r in found[:500]]
+
+
+@router.post(
+    "/privacy/requests",
+    response={201: PrivacyRequestOut, **problems(403)},
+    url_name="privacy-request-create",
+)
+def privacy_request_create(request: HttpRequest, payload: PrivacyRequestIn):
+    """Record a request received from a person; it is due one month after ``received_at``."""
+    created = request_services.privacy_request_create(
+        actor=actor_of(request), data=payload.model_dump()
+    )
+    return Status(201, _request_out(created))
+
+
+@router.get(
+    "/privacy/requests/{request_id}",
+    response={200: PrivacyRequestOut, **problems(403, 404)},
+    url_name="privacy-request",
+)
+def privacy_request(request: HttpRequest, request_id: int):
+    return _request_out(
+        request_selectors.privacy_request_get(actor=actor_of(request), pk=request_id)
+    )
+
+
+@router.patch(
+    "/privacy/requests/{request_id}",
+    response={200: PrivacyRequestOut, **problems(403, 404, 409)},
+    url_name="privacy-request-update",
+)
+def privacy_request_update(request: HttpRequest, request_id: int, payload: PrivacyRequestPatch):
+    """Move a request on: its status and outcome. An erasure request is done by erasing."""
+    actor = actor_of(request)
+    found = request_selectors.privacy_request_get(actor=actor, pk=request_id)
+    data = {k: v for k, v in payload.model_dump(exclude_unset=True).items() if v is not None}
+    return _request_out(
+        request_services.privacy_request_update(actor=actor, request=found, data=data)
+    )
+
+
+@router.post(
+    "/privacy/requests/{request_id}/erase",
+    response={200: PrivacyRequestOut, **problems(403, 404, 409)},
+    url_name="privacy-request-erase",
+)
+def privacy_request_erase(request: HttpRequest, request_id: int):
+    """Erase the request's person everywhere, in one transaction; the request then says
+    what was erased and what was kept, and why. Again is the same as once."""
+    actor = actor_of(request)
+    found = request_selectors.privacy_request_get(actor=actor, pk=request_id)
+    return _request_out(request_services.privacy_request_erase(actor=actor, request=found))
+
+
+@router.get(
+    "/privacy/requests/{request_id}/export",
+    response={200: PrivacyExportOut, **problems(403, 404)},
+    url_name="privacy-request-export",
+)
+def privacy_request_export(request: HttpRequest, request_id: int):
+    """Everything Rapport holds about the request's person, from every app, as JSON."""
+    actor = actor_of(request)
+    found = request_selectors.privacy_request_get(actor=actor, pk=request_id)
+    package = request_services.privacy_request_export(actor=actor, request=found)
+    return json.loads(request_render.to_json(package))

@@ -8,13 +8,16 @@ and test_unsubscribe.py."""
 from __future__ import annotations
 
 from rapport.consent.models import Purpose
+from rapport.consent.requests.services import privacy_request_create
 from rapport.consent.sending import OutboundEmail, send_queue
 from rapport.consent.tests.factories import SYSTEM, grant
 from rapport.core.testing.permissions import Case, World
 from rapport.customers.models import Contact
+from rapport.customers.tests.factories import make_contact
 
 DEPENDS = ("customers",)
 C, K, V = "contact", "consent", "view"
+P = "privacy"
 
 
 def build(world: World) -> None:
@@ -28,6 +31,10 @@ def build(world: World) -> None:
         ),
     )  # fmt: skip
     world.ids.update(outbound=message.pk, purpose=Purpose.objects.get(key="events").pk)
+    export = privacy_request_create(actor=SYSTEM, data={"kind": "export", "contact": contact.pk})
+    leaving = make_contact(full_name="Leaving Person", owner=world.users["bob"])
+    erasure = privacy_request_create(actor=SYSTEM, data={"kind": "erasure", "contact": leaving.pk})
+    world.ids.update(privacy_request=export.pk, privacy_erasure=erasure.pk)
 
 
 RECORD = {"channel": "phone", "purpose": "events", "status": "withdrawn", "source": "call"}
@@ -71,4 +78,53 @@ CASES: list[Case] = [
         parent=C,
         needs=((K, "add"),),
     ),  # fmt: skip
+    # Privacy requests: stewards answer them (change, export), admins too, managers read.
+    Case("get", "/privacy/requests", needs=((P, V),)),
+    Case(
+        "post",
+        "/privacy/requests",
+        body=lambda w: {"kind": "rectification", "contact": w.ids["contact"]},
+        success=201,
+        needs=((P, "add"),),
+    ),
+    Case("get", "/privacy/requests/{privacy_request}", needs=((P, V),)),
+    Case(
+        "patch",
+        "/privacy/requests/{privacy_request}",
+        body={"status": "in_progress"},
+        needs=((P, "change"),),
+    ),
+    Case("post", "/privacy/requests/{privacy_erasure}/erase", needs=((P, "change"),)),
+    Case("get", "/privacy/requests/{privacy_request}/export", needs=((P, "export"),)),
+    Case("get", url="consent:privacy-requests", needs=((P, V),)),
+    Case(
+        "post",
+        url="consent:privacy-request-create",
+        body=lambda w: {"kind": "export", "contact": w.ids["contact"]},
+        success=302,
+        needs=((P, "add"),),
+    ),
+    Case("get", url="consent:privacy-request-detail", args=("privacy_request",), needs=((P, V),)),
+    Case(
+        "post",
+        url="consent:privacy-request-update",
+        args=("privacy_request",),
+        body={"status": "in_progress"},
+        success=302,
+        needs=((P, "change"),),
+    ),
+    Case(
+        "post",
+        url="consent:privacy-request-erase",
+        args=("privacy_erasure",),
+        body={"confirm": "erase"},
+        success=302,
+        needs=((P, "change"),),
+    ),
+    Case(
+        "get",
+        url="consent:privacy-request-export",
+        args=("privacy_request", "json"),
+        needs=((P, "export"),),
+    ),
 ]

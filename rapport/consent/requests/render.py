@@ -1,0 +1,108 @@
+"""The subject access export as files: JSON, and a readable, printable HTML page.
+
+The HTML is built from the same package as the JSON, section by section (one per app and
+kind of data), every value escaped; lists of records become tables, records become
+definition lists, so a person can read what is held about them without a tool.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.template.loader import render_to_string
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
+SECTION_TITLES = {
+    "customers": "Your record",
+    "timeline": "Your history with us (messages, calls, notes)",
+    "consent": "Your consent, messages sent to you, your requests",
+    "sales": "Sales",
+    "service": "Service cases",
+    "followups": "Tasks about you",
+    "ingest": "Where your data came from (imports, mail)",
+    "identity": "Duplicate records merged into yours",
+    "audit": "Changes to your record",
+}
+
+
+def to_json(package: dict[str, Any]) -> bytes:
+    return json.dumps(package, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False).encode()
+
+
+def _label(key: Any) -> str:
+    return str(key).replace("_", " ").capitalize()
+
+
+def _scalar(value: Any) -> SafeString:
+    if value is None or value == "":
+        return format_html('<span class="muted">{}</span>', "—")
+    if isinstance(value, bool):
+        return format_html("{}", "yes" if value else "no")
+    return format_html("{}", value)
+
+
+def value_html(value: Any, depth: int = 0) -> SafeString:
+    """Nested data as HTML: a list of records is a table, a record a definition list."""
+    if isinstance(value, dict):
+        if not value:
+            return _scalar(None)
+        return format_html(
+            '<dl class="export-record">{}</dl>',
+            format_html_join(
+                "", "<dt>{}</dt><dd>{}</dd>",
+                ((_label(k), value_html(v, depth + 1)) for k, v in value.items()),
+            ),
+        )  # fmt: skip
+    if isinstance(value, list | tuple):
+        if not value:
+            return format_html('<span class="muted">{}</span>', "none")
+        if all(isinstance(v, dict) for v in value):
+            columns = list(dict.fromkeys(k for v in value for k in v))
+            head = format_html_join("", '<th scope="col">{}</th>', ((_label(c),) for c in columns))
+            rows = format_html_join(
+                "", "<tr>{}</tr>",
+                ((format_html_join("", "<td>{}</td>", ((value_html(v.get(c), depth + 1),) for c in columns)),)
+                 for v in value),
+            )  # fmt: skip
+            return format_html(
+                '<div class="table-wrap"><table class="table export-table"><thead><tr>{}</tr>'
+                "</thead><tbody>{}</tbody></table></div>",
+                head,
+                rows,
+            )
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}</li>", ((value_html(v, depth + 1),) for v in value)),
+        )
+    return _scalar(value)
+
+
+def to_html(package: dict[str, Any]) -> str:
+    sections = [
+        {"kind": kind, "title": SECTION_TITLES.get(kind, _label(kind)), "body": value_html(data)}
+        for kind, data in package["data"].items()
+    ]
+    return render_to_string(
+        "consent/privacy_export.html",
+        {
+            "package": package,
+            "sections": sections,
+            "generated": str(package["generated_at"])[:19].replace("T", " "),
+            "css": mark_safe(EXPORT_CSS),  # noqa: S308 - our constant
+        },
+    )
+
+
+# Inlined so the downloaded file reads well on its own, offline and on paper.
+EXPORT_CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; color: #1d2733; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
+h1 { font-size: 1.6rem; } h2 { font-size: 1.2rem; border-bottom: 1px solid #d6dde6; padding-bottom: .2rem; margin-top: 2rem; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; } th, td { border: 1px solid #d6dde6; padding: .25rem .4rem; text-align: left; vertical-align: top; }
+dl.export-record { display: grid; grid-template-columns: minmax(8rem, max-content) 1fr; gap: .15rem .8rem; margin: .2rem 0; }
+dt { font-weight: 600; } dd { margin: 0; overflow-wrap: anywhere; } .muted { color: #6b7785; }
+.table-wrap { overflow-x: auto; }
+@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
+"""
