@@ -26,7 +26,7 @@ from rapport.service.models import (
 )
 from rapport.service.sla import calendars
 from rapport.service.sla.notices import notices_run
-from rapport.service.tests.factories import SYSTEM, ensure_builtin_kinds, make_case
+from rapport.service.tests.factories import SYSTEM, ensure_builtin_kinds
 from rapport.timeline.models import Entry
 from rapport.users.models import Team
 
