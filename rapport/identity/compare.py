@@ -608,6 +608,33 @@ def _names_rank(given: int, family: int) -> tuple[float, float]:
     return min(x, y), max(x, y)
 
 
+def _family_likeness(name: str, frequencies: Any) -> float:
+    """How much more often a folded name is written as a family name than as a given one:
+    by the records' name table when it tells, else by the nickname table (a given name it
+    knows, or an initial, is a given name)."""
+    if frequencies is not None:
+        told = frequencies.family.get(name, 0) - frequencies.given.get(name, 0)
+        if told:
+            return float(told)
+    namer = _namer()
+    given = len(name) == 1 or namer.canonicals_of(name) or namer.nicknames_of(name)
+    return -0.5 if given else 0.5
+
+
+def _cross_is_family(a: Any, b: Any, frequencies: Any) -> bool:
+    """Whether, of two records whose names agree the other way round, a's given name and
+    b's family name are the family names (a is the one written the other way round)
+    rather than the given names (b is). A record with one name left out cannot say
+    which way round it is: the other one's places decide. When both have both names,
+    the name written more often as a family name is the family name."""
+    if not a.given or not a.family:
+        return True  # b's places: b's family name is a family name
+    if not b.given or not b.family:
+        return False  # a's places: a's given name is a given name
+    first, second = fold_family(a.given), fold_family(a.family)
+    return _family_likeness(first, frequencies) > _family_likeness(second, frequencies)
+
+
 def contact_fields(identifying: Iterable[str] = ()) -> tuple[str, ...]:
     """The fields of a contact vector with these identifying fields (``identifying_field``)."""
     return (*VECTOR_FIELDS, *identifying)
@@ -632,11 +659,15 @@ def contact_vector(
         # Each name compared with the other record's name in the other place, as what it
         # is: a given name written as the family name is still a given name ('Walsh, M.'
         # and 'Melissa Walsh'); a name left out on one side leaves the other to agree.
-        swapped_given = _given_level(x_given, fold_name(b.family))
-        swapped_family = _given_level(fold_name(a.family), fold_name(b.given))
-        if _names_rank(swapped_given, swapped_family) > _names_rank(given, family):
-            # The same person with the names the other way round, but never exact.
-            given, family = min(swapped_given, Level.STRONG), min(swapped_family, Level.STRONG)
+        cross = _given_level(x_given, fold_name(b.family))  # a's given, b's family name
+        other = _given_level(fold_name(a.family), fold_name(b.given))
+        if _names_rank(cross, other) > _names_rank(given, family):
+            # The same person with the names the other way round, but never exact; each
+            # level goes to the field its names are: 'Lynch Bobby' and 'Jerry Lynch'
+            # share a family name, not a given one.
+            if _cross_is_family(a, b, frequencies):
+                cross, other = other, cross
+            given, family = min(cross, Level.STRONG), min(other, Level.STRONG)
     given_rarity = family_rarity = Level.MISSING
     if frequencies is not None:
         if given == Level.EXACT:

@@ -266,3 +266,26 @@ def test_a_slip_on_each_side_of_a_given_name_is_weak_agreement_not_a_difference(
     assert compare.given_names("Jno", "Jon") == Level.WEAK
     assert compare.given_names("Mark", "Mary") == Level.DIFFERENT  # short names: other names
     assert compare.given_names("Sarah", "Susan") == Level.DIFFERENT
+
+
+def test_names_found_the_other_way_round_are_weighed_as_the_names_they_are():
+    from rapport.identity.blocking import Person
+    from rapport.identity.frequency import count_names
+
+    def names(a, b, frequencies=None):
+        return compare.contact_vector(Person(*a), Person(*b), frequencies)[:2]
+
+    # 'Lynch' is the family name both share: Bobby and Jerry are two people of one family.
+    assert names(("Lynch", "Bobby"), ("Jerry", "Lynch")) == (Level.DIFFERENT, Level.STRONG)
+    assert names(("Jerry", "Lynch"), ("Lynch", "Bobby")) == (Level.DIFFERENT, Level.STRONG)
+    assert names(("Walsh", "M"), ("Melissa", "Walsh")) == (Level.WEAK, Level.STRONG)
+    # A record with one name: the other record's places say what the shared name is.
+    assert names(("Adam", "Stanley"), ("Stanley", "")) == (Level.MISSING, Level.STRONG)
+    assert names(("Munoz", ""), ("Gina", "Munoz")) == (Level.MISSING, Level.STRONG)
+    # With the records' name table, the name written more often as a family name is one.
+    people = [Person("Taylor", "Ross"), Person("Ann", "Taylor"), Person("Ed", "Taylor")]
+    table = count_names(people)
+    assert names(("Taylor", "Beverly"), ("Edward", "Taylor"), table) == (
+        Level.DIFFERENT,
+        Level.STRONG,
+    )
