@@ -59,6 +59,10 @@ EXEMPT_WEB = {
     "consent:confirm",
     "consent:preferences",
     "consent:bounce-webhook",
+    # What a campaign message carries, no login: the open pixel and the signed click
+    # redirect (rapport/marketing/tests/test_tracking.py).
+    "marketing:open",
+    "marketing:click",
     "surveys:answer",  # a survey invitation's signed link: rapport/surveys/tests/test_answer_page.py
     # The installable app's shell, fetched by the browser on its own and cached by the
     # service worker: no data, the same for everyone (rapport/followups/tests/test_pwa.py).
