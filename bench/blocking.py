@@ -63,6 +63,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-block", type=int, default=blocking.MAX_BLOCK)
+    parser.add_argument("--processes", type=int, default=1, help="processes planning the rules")
     parser.add_argument("--show", type=int, default=0, help="true pairs never compared to print")
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     opts = parser.parse_args()
@@ -70,7 +71,7 @@ def main() -> None:
     t0 = time.perf_counter()
     people, truth = _records(opts.kind, opts.records, opts.seed)
     t1 = time.perf_counter()
-    blocks = blocking.plan(people, max_block=opts.max_block)
+    blocks = blocking.plan(people, max_block=opts.max_block, processes=opts.processes)
     t2 = time.perf_counter()
     pairs = 0
     truth_codes = {a << 32 | b for a, b in truth}

@@ -529,20 +529,25 @@ class Blocks:
         return {self.rules[self.rule_of[k]].name for k in self._shared(a, b)}
 
     def index_records(self, n: int) -> None:
+        members, starts, opened = self.members, self.starts, self.open_count
         counts = array("Q", bytes(8 * (n + 1)))
-        for m in self.members:
+        for m in members:
             counts[m + 1] += 1
-        for i in range(n):
-            counts[i + 1] += counts[i]
+        total = 0
+        for i in range(n + 1):
+            total += counts[i]
+            counts[i] = total
         fill = array("Q", counts)
-        self.record_blocks = array("I", bytes(4 * len(self.members)))
+        entries = array("I", bytes(4 * len(members)))
         for k in range(len(self)):
-            start, end = self.starts[k], self.starts[k + 1]
-            first_rest = start + self.open_count[k]
+            start, end = starts[k], starts[k + 1]
+            first_rest, code = start + opened[k], k << 1
             for x in range(start, end):
-                m = self.members[x]
-                self.record_blocks[fill[m]] = k << 1 | (x >= first_rest)
-                fill[m] += 1
+                m = members[x]
+                at = fill[m]
+                entries[at] = code | (x >= first_rest)
+                fill[m] = at + 1
+        self.record_blocks = entries
         self.record_starts = counts
 
     def ranges(self, pairs: int) -> Iterator[tuple[int, int]]:
@@ -755,25 +760,83 @@ def _asymmetric(blocks: Blocks, r: int, rule: Rule, records: Sequence[Any], max_
                 blocks.skipped[r] += 1
 
 
+def _one_rule(r: int, rules: Sequence[Rule], records: Sequence[Any], max_block: int) -> Blocks:
+    """The blocks of rule ``r`` alone (numbered from 0)."""
+    blocks = Blocks(rules=rules)
+    blocks.oversized = [0] * len(rules)
+    blocks.skipped = [0] * len(rules)
+    if rules[r].partial is None:
+        _symmetric(blocks, r, rules[r], records, max_block)
+    else:
+        _asymmetric(blocks, r, rules[r], records, max_block)
+    return blocks
+
+
+# What a forked planning worker reads: set before the fork, inherited, never pickled.
+_planning: dict[str, Any] = {}
+
+
+def _rule_in_worker(r: int) -> tuple[int, bytes, bytes, bytes, int, int]:
+    found = _one_rule(r, _planning["rules"], _planning["records"], _planning["max_block"])
+    return (
+        r,
+        found.starts[1:].tobytes(),
+        found.members.tobytes(),
+        found.open_count.tobytes(),
+        found.oversized[r],
+        found.skipped[r],
+    )
+
+
 def plan(
     records: Sequence[Any],
     *,
     rules: Sequence[Rule] = CONTACT_RULES,
     max_block: int = MAX_BLOCK,
+    processes: int = 1,
 ) -> Blocks:
     """The blocks to compare: every block of each rule up to ``max_block`` records, larger
     ones split by their rule's second keys (or skipped if it has none), a sub-block still
-    larger windowed."""
+    larger windowed. With ``processes`` > 1 the rules are planned in that many forked
+    workers, one rule at a time each (the records inherited); the blocks are numbered in
+    rule order all the same, so the pairs and which rule produces each are unchanged."""
     blocks = Blocks(rules=rules)
     blocks.oversized = [0] * len(rules)
     blocks.skipped = [0] * len(rules)
-    for r, rule in enumerate(rules):
-        if rule.partial is None:
-            _symmetric(blocks, r, rule, records, max_block)
-        else:
-            _asymmetric(blocks, r, rule, records, max_block)
+    if processes > 1 and len(records) >= PARALLEL_FROM:
+        import gc
+        import multiprocessing
+
+        _planning.update(rules=rules, records=records, max_block=max_block)
+        gc.freeze()  # a worker's collector must not write to every inherited object
+        try:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                for r, starts, members, opened, oversized, skipped in pool.imap(
+                    _rule_in_worker, range(len(rules))
+                ):
+                    offset = len(blocks.members)
+                    ends = array("Q")
+                    ends.frombytes(starts)
+                    blocks.starts.extend(e + offset for e in ends)
+                    blocks.members.frombytes(members)
+                    blocks.open_count.frombytes(opened)
+                    blocks.rule_of.extend([r] * len(ends))
+                    blocks.oversized[r], blocks.skipped[r] = oversized, skipped
+        finally:
+            _planning.clear()
+            gc.unfreeze()
+    else:
+        for r, rule in enumerate(rules):
+            if rule.partial is None:
+                _symmetric(blocks, r, rule, records, max_block)
+            else:
+                _asymmetric(blocks, r, rule, records, max_block)
     blocks.index_records(len(records))
     return blocks
+
+
+# Fewer records than this are planned in this process: forking costs more than it saves.
+PARALLEL_FROM = 20_000
 
 
 def iter_candidate_pairs(

@@ -212,7 +212,7 @@ def scan_contacts(
     timings = {}
     started = time.perf_counter()
     frequencies = count_names(people)
-    blocks = plan(people, max_block=max_block)
+    blocks = plan(people, max_block=max_block, processes=processes)
     timings["blocks"] = time.perf_counter() - started
     result = ScanResult(model=fs.Model(fields=list(VECTOR_FIELDS)), timings=timings)
     index: dict[Vector, int] = {}

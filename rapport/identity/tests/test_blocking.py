@@ -315,3 +315,27 @@ def test_accounts_block_on_domain_name_phone_and_address_but_never_free_mail():
         (6, Organisation("Hooli", phones=("+4402079460958",), address="1 Main Rd, Leeds LS14AP")),
     ]
     assert account_candidate_pairs(orgs) == {(1, 2), (1, 3), (4, 6), (5, 6)}
+
+
+def test_rules_planned_in_two_processes_make_the_same_blocks(monkeypatch):
+    from rapport.identity import blocking
+
+    monkeypatch.setattr(blocking, "PARALLEL_FROM", 0)
+    people = [
+        Person(
+            g,
+            f,
+            (f"{g}@x.example.com",) if i % 3 else (),
+            (),
+            "",
+            f"{i % 4} Main Road, Leeds LS1 4AP",
+        )
+        for i, (g, f) in enumerate(
+            itertools.product(["Ann", "Anne", "Bob", "Robert", ""], ["Lee", "Leigh", "", "Smith"])
+        )
+    ] * 2
+    one, two = plan(people), plan(people, processes=2)
+    assert len(one) > 0
+    for name in ("starts", "members", "open_count", "rule_of", "record_starts", "record_blocks"):
+        assert getattr(one, name) == getattr(two, name), name
+    assert (one.oversized, one.skipped) == (two.oversized, two.skipped)
