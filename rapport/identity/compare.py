@@ -153,7 +153,31 @@ def _given_level(x: str, y: str) -> Level:
         return Level.WEAK
     if _two_slips(x, y):
         return Level.WEAK  # a slip on each side ('Widliam', 'Willim'), or 'Jno' for 'Jon'
+    if _slip_of_no_name(x, y) or _slip_of_no_name(y, x):
+        return Level.WEAK
+    if any(_one_slip(x, f) for f in name_forms(y) - {y}) or any(
+        _one_slip(y, f) for f in name_forms(x) - {x}
+    ):
+        return Level.WEAK  # a slip in the name a nickname stands for ('Widliam', 'Bill')
     return Level.DIFFERENT
+
+
+def _known_given_name(name: str) -> bool:
+    return len(name_forms(name)) > 1
+
+
+def _slip_of_no_name(x: str, y: str) -> bool:
+    """One letter dropped, added, replaced or two swapped in a short name, where ``x`` is
+    no name the nickname table knows and ``y`` is one ('Jilc' for 'Jill', 'Tlex' for
+    'Alex', 'Ay' for 'Amy'): a typing slip, not another name. Two names it knows ('Mark'
+    and 'Mary', 'Jen' and 'Jon') stay different."""
+    return (
+        min(len(x), len(y)) >= 2
+        and max(len(x), len(y)) >= 3
+        and not _known_given_name(x)
+        and _known_given_name(y)
+        and OSA.distance(x, y, score_cutoff=1) <= 1
+    )
 
 
 def _two_slips(a: str, b: str) -> bool:

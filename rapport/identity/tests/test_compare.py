@@ -289,3 +289,11 @@ def test_names_found_the_other_way_round_are_weighed_as_the_names_they_are():
         Level.DIFFERENT,
         Level.STRONG,
     )
+
+
+def test_a_slip_that_makes_no_name_or_mistypes_what_a_nickname_stands_for_is_weak():
+    assert compare.given_names("Jill", "Jilc") == Level.WEAK  # 'Jilc' is nobody's name
+    assert compare.given_names("Ay", "Amy") == Level.WEAK
+    assert compare.given_names("Widliam", "Bill") == Level.WEAK  # William mistyped
+    assert compare.given_names("Jen", "Jon") == Level.DIFFERENT  # two names
+    assert compare.given_names("Mark", "Mary") == Level.DIFFERENT
