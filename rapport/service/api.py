@@ -509,3 +509,7 @@ def casekind_delete(request: HttpRequest, kind_id: int):
     """Delete a kind no case uses (built-in kinds are retired with `active` false)."""
     services.casekind_delete(actor=actor_of(request), kind=_kind(request, kind_id))
     return Status(204, None)
+
+
+# Service goals and escalation add their endpoints to this router.
+from rapport.service.sla import api as _goals_api  # noqa: E402, F401

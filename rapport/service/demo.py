@@ -24,7 +24,19 @@ from rapport.core.actor import Actor, Via
 from rapport.customers.models import Contact
 from rapport.service import events as service_events
 from rapport.service import services
-from rapport.service.models import Case, CaseMessage
+from rapport.service.models import (
+    Case,
+    CaseMessage,
+    EscalationRule,
+    Notification,
+    ServiceCalendar,
+    ServiceExpert,
+    ServicePolicy,
+    ServiceTeam,
+)
+from rapport.service.sla import calendars
+from rapport.service.sla import targets as sla
+from rapport.service.sla.notices import notices_run
 from rapport.users.models import Team, User
 
 DAYS = 365
@@ -98,6 +110,55 @@ def _say(case: Case, *, actor: Actor, direction: str, body: str, at: dt.datetime
     )
 
 
+SYSTEM = Actor(user=None, via=Via.SYSTEM, context={"path": "demo"})
+# The desk works in London: weekdays with a lunch break, Saturday mornings; England's
+# public holidays from the holidays package.
+DESK_HOURS = [
+    {"weekday": d, "start": s, "end": e}
+    for d in range(5)
+    for s, e in (("08:30", "12:30"), ("13:30", "17:30"))
+] + [{"weekday": 5, "start": "09:00", "end": "13:00"}]
+POLICIES = (
+    # name, priority, first response, resolution (working minutes)
+    ("Urgent", 1, 60, 8 * 60),
+    ("High", 2, 4 * 60, 16 * 60),
+    ("Normal", 3, 8 * 60, 40 * 60),
+    ("Low", 4, 16 * 60, 80 * 60),
+)
+
+
+def _goals(team: Team, agents: list[User]) -> None:
+    """The desk's calendar, its service goals and escalation rules (once)."""
+    if ServiceCalendar.objects.filter(name="Service desk hours").exists():
+        return
+    calendars.calendar_create(
+        actor=SYSTEM,
+        data={
+            "name": "Service desk hours", "time_zone": "Europe/London", "country": "GB",
+            "subdivision": "ENG", "periods": DESK_HOURS, "teams": [team.pk], "is_default": True,
+        },
+    )  # fmt: skip
+    for name, priority, first, resolution in POLICIES:
+        ServicePolicy.objects.create(
+            name=name, priority=priority, first_response_minutes=first,
+            next_response_minutes=first * 2, resolution_minutes=resolution,
+        )  # fmt: skip
+    manager = next((u for u in agents if u.username == "manager"), agents[0])
+    admin = User.objects.filter(username="admin").first() or manager
+    ServiceTeam.objects.filter(team=team).update(lead=manager, manager=admin)
+    ServiceExpert.objects.get_or_create(user=manager, topic="Invoices")
+    EscalationRule.objects.create(
+        name="At risk: team lead", trigger="at_risk", level=1, recipient="team_lead"
+    )
+    EscalationRule.objects.create(
+        name="Important complaint: account owner", trigger="important_complaint", level=2,
+        recipient="account_owner",
+    )  # fmt: skip
+    EscalationRule.objects.create(
+        name="Missed: manager", trigger="breached", level=3, recipient="manager"
+    )
+
+
 def service_demo_load(*, seed: int = 1) -> str:
     """Cases for a year on the demo contacts; nothing when cases exist already."""
     if Case.objects.exists():
@@ -109,6 +170,7 @@ def service_demo_load(*, seed: int = 1) -> str:
     if not agents or not contact_ids:
         return "cases: no demo users or contacts, none added"
     team = _desk(agents)
+    _goals(team, agents)
     now = timezone.now().replace(second=0, microsecond=0)
     counts = {"open": 0, "resolved": 0, "closed": 0}
     with transaction.atomic():
@@ -137,14 +199,18 @@ def service_demo_load(*, seed: int = 1) -> str:
             at = opened
             if age_days > 0.2 or rng.random() < 0.5:
                 at = min(now, opened + dt.timedelta(hours=rng.uniform(0.2, 30)))
+                notices_run(now=at, case_ids=[case.pk])  # what the clock said before the reply
                 _say(case, actor=actor, direction="out", body=rng.choice(REPLIES), at=at)
                 Case.objects.filter(pk=case.pk).update(first_response_at=at, last_message_at=at)
+                case.first_response_at = at
+                sla.targets_responded(case=case, at=at)
                 case = services.case_status_change(actor=actor, case=case, status="open", at=at)
             if rng.random() < 0.35:
                 at = min(now, at + dt.timedelta(hours=rng.uniform(0.1, 8)))
                 _say(case, actor=actor, direction="internal", body=rng.choice(NOTES), at=at)
             if age_days > 14 and rng.random() < 0.92:
                 at = min(now, at + dt.timedelta(days=rng.uniform(0.2, 6)))
+                notices_run(now=at, case_ids=[case.pk])
                 case = services.case_status_change(actor=actor, case=case, status="resolved", at=at)
                 if rng.random() < 0.85:
                     at = min(now, at + dt.timedelta(days=rng.uniform(1, 7)))
@@ -163,8 +229,13 @@ def service_demo_load(*, seed: int = 1) -> str:
                 else "open"
             )
             counts[key] += 1
+        run = notices_run(now=now)  # the open cases' goals, as the clock stands today
+        # What a year of notices left unread: only the last two days' are still new.
+        Notification.objects.filter(created_at__lt=now - dt.timedelta(days=2)).update(read_at=now)
     seconds = time.perf_counter() - started
     return (
         f"cases: {CASES} over {DAYS} days ({counts['open']} open, {counts['resolved']} resolved, "
-        f"{counts['closed']} closed) in {seconds:.1f} s"
+        f"{counts['closed']} closed; goals: {run.warnings} warnings, {run.breaches} breaches "
+        f"today, escalations on {Case.objects.filter(escalation_level__gt=0).count()} cases) "
+        f"in {seconds:.1f} s"
     )

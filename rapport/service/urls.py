@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rapport.service import views
+from rapport.service.sla import web as goals
 
 app_name = "service"
 
@@ -14,6 +15,9 @@ urlpatterns = [
     path("cases/<int:pk>/notes/", views.case_note, name="case-note"),
     path("cases/<int:pk>/calls/", views.case_call, name="case-call"),
     path("cases/<int:pk>/assign/", views.case_assign, name="case-assign"),
+    path("cases/<int:pk>/escalate/", goals.case_escalate, name="case-escalate"),
+    path("cases/escalations/<int:pk>/answer/", goals.escalation_answer, name="escalation-answer"),
+    path("cases/notifications/read/", goals.notifications_read, name="notifications-read"),
     path("contacts/<int:pk>/cases/", views.contact_cases, name="contact-cases"),
     path("accounts/<int:pk>/cases/", views.account_cases, name="account-cases"),
     path("forms/cases/<str:token>/", views.web_form, name="web-form"),

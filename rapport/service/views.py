@@ -23,6 +23,7 @@ from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
 from rapport.service import selectors, services, webforms
 from rapport.service.models import Case, WebForm
+from rapport.service.sla import web as goals
 from rapport.users import permissions
 from rapport.users.models import RecordKind, Team, User
 
@@ -39,6 +40,7 @@ QUEUE_FIELDS = (
     "id", "subject", "priority", "status", "important", "created_at", "updated_at",
     "contact_id", "kind_id", "owner_id", "team_id", "contact__full_name", "kind__name",
     "owner__username", "owner__first_name", "owner__last_name", "team__name",
+    "next_due_at", "sla_state", "escalation_level",
 )  # fmt: skip
 ORDERS = {
     "priority": ["priority", "created_at", "id"],
@@ -106,6 +108,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "teams": list(Team.objects.values_list("id", "name")),
         "sorts": SORT_LABELS,
         "can_add": permissions.can(user, "add", KIND),
+        **goals.queue_context(request, list(page.items)),
     }
     return render_page(request, "service/home.html", context, fragment="service/_queue.html")
 
@@ -129,6 +132,7 @@ def _case_context(request: HttpRequest, pk: int, **extra: Any) -> dict[str, Any]
         "teams": list(Team.objects.all()) if can_change else [],
         "errors": {},
         "values": {},
+        **goals.case_goals_context(user, case),
         **extra,
     }
 

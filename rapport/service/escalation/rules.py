@@ -91,5 +91,6 @@ def escalations_fire(
         case=case,
         kind="escalation",
         text=f"{case.reference} escalated to level {rule.level} ({rule.name}): {reason}",
+        at=at,
     )
     return escalation

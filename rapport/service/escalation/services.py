@@ -164,3 +164,51 @@ def escalation_answer(*, actor: Actor, escalation: CaseEscalation, answer: str) 
             obj=locked, changes={"answer": [None, text[:200]]},
         )  # fmt: skip
     return locked
+
+
+def rule_create(*, actor: Actor, data: dict[str, Any]) -> Any:
+    """An escalation rule (service setup rights)."""
+    from rapport.service.models import CaseTarget, EscalationRule
+
+    permissions.require(actor.user, "add", RecordKind.SERVICE_SETUP)
+    errors: dict[str, list[str]] = {}
+    name = str(data.get("name") or "").strip()
+    if not name or len(name) > 100:
+        errors["name"] = ["Give a name of at most 100 characters."]
+    trigger = data.get("trigger")
+    if trigger not in EscalationRule.Trigger.values:
+        errors["trigger"] = [f"Choose one of: {', '.join(EscalationRule.Trigger.values)}."]
+    recipient = data.get("recipient")
+    if recipient not in EscalationRule.Recipient.values:
+        errors["recipient"] = [f"Choose one of: {', '.join(EscalationRule.Recipient.values)}."]
+    target_kind = data.get("target_kind") or ""
+    if target_kind and target_kind not in CaseTarget.Kind.values:
+        errors["target_kind"] = [f"Choose one of: {', '.join(CaseTarget.Kind.values)}, or empty."]
+    person = None
+    if data.get("person") is not None:
+        person = User.objects.filter(pk=data["person"], is_active=True).first()
+        if person is None:
+            errors["person"] = ["No such active colleague."]
+    if recipient == EscalationRule.Recipient.PERSON and person is None:
+        errors.setdefault("person", ["Name the person."])
+    if data.get("team") is not None:
+        from rapport.users.models import Team
+
+        if not Team.objects.filter(pk=data["team"]).exists():
+            errors["team"] = ["No such team."]
+    level = data.get("level", 1)
+    if not isinstance(level, int) or not 1 <= level <= 9:
+        errors["level"] = ["1 to 9."]
+    if errors:
+        raise ValidationFailed("The rule has problems.", errors=errors)
+    with transaction.atomic():
+        rule = EscalationRule.objects.create(
+            name=name, trigger=trigger, recipient=recipient, target_kind=target_kind,
+            person=person, level=level, reassign=bool(data.get("reassign")),
+            team_id=data.get("team"),
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action=AuditEntry.Action.CREATE, entity_kind="escalationrule",
+            entity_id=rule.pk, obj=rule, changes={"name": [None, name], "trigger": [None, trigger]},
+        )  # fmt: skip
+    return rule

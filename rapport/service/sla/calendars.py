@@ -362,7 +362,7 @@ def days_from_ics(raw: bytes, *, time_zone: str) -> list[dict[str, Any]]:
         )
     try:
         parsed = icalendar.Calendar.from_ical(raw)
-    except (ValueError, IndexError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the file's fault
         raise ValidationFailed(
             "Not an iCalendar file.", errors={"file": [f"Not an iCalendar file: {exc}"[:200]]}
         ) from exc
@@ -406,7 +406,12 @@ def days_from_ics(raw: bytes, *, time_zone: str) -> list[dict[str, Any]]:
             dtstart = (
                 start if isinstance(start, dt.datetime) else dt.datetime.combine(start, dt.time())
             )
-            expanded = rrulestr(rule.to_ical().decode(), dtstart=dtstart.replace(tzinfo=None))
+            try:
+                expanded = rrulestr(rule.to_ical().decode(), dtstart=dtstart.replace(tzinfo=None))
+            except (ValueError, TypeError) as exc:
+                raise ValidationFailed(
+                    "A repeat rule is wrong.", errors={"file": [f"RRULE: {exc}"[:200]]}
+                ) from exc
             starts = []
             for occurrence in expanded:
                 if occurrence.date() > last or len(starts) >= MAX_ICS_DAYS:

@@ -69,7 +69,7 @@ def _fire(t: CaseTarget, what: str, now: dt.datetime) -> None:
         if what == "warning"
         else f"{case.reference} {case.subject}: {label.lower()} missed (due {due_text})"
     )
-    notify(recipients=list(waiting_on(case)), case=case, kind=what, text=text)
+    notify(recipients=list(waiting_on(case)), case=case, kind=what, text=text, at=moment)
     state = "at_risk" if what == "warning" else "breached"
     if what == "breach":
         CaseTarget.objects.filter(pk=t.pk).update(breached=True)

@@ -32,3 +32,19 @@ def waiting_on(case: Case) -> list[int]:
         ServiceTeam.objects.filter(team_id=case.team_id).values_list("lead_id", flat=True).first()
     )
     return [lead] if lead else []
+
+
+def mark_read(*, user: Any, ids: list[int] | None = None) -> int:
+    """Mark the user's notifications read (only theirs: another's id changes nothing)."""
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())
+
+
+def unread_for(user: Any, limit: int = 10) -> list[Notification]:
+    return list(
+        Notification.objects.filter(recipient=user, read_at__isnull=True).order_by(
+            "-created_at", "-id"
+        )[:limit]
+    )

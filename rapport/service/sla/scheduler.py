@@ -36,7 +36,9 @@ def run_once() -> None:
     try:
         run = notices_run()
         if run.warnings or run.breaches:
-            log.info("service goals: %s warning(s), %s breach notice(s)", run.warnings, run.breaches)
+            log.info(
+                "service goals: %s warning(s), %s breach notice(s)", run.warnings, run.breaches
+            )
     except Exception:  # noqa: BLE001 - the loop must outlive a database hiccup
         log.exception("service goals: the notice run failed")
     finally:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from rapport.core.testing.permissions import Case, World
 from rapport.customers.models import Contact
 from rapport.service import services
+from rapport.service.escalation import services as escalation
+from rapport.service.sla import calendars, policies
 from rapport.service.tests.factories import SYSTEM, make_case
 
 DEPENDS = ("customers",)
@@ -15,10 +17,25 @@ CHANGE = ((K, "change"),)
 
 
 def build(world: World) -> None:
+    calendar = calendars.calendar_create(
+        actor=SYSTEM,
+        data={"name": "Office", "time_zone": "Europe/Berlin", "is_default": True,
+              "periods": [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]},
+    )  # fmt: skip
+    policy = policies.policy_create(
+        actor=SYSTEM,
+        data={"name": "Default", "first_response_minutes": 60, "resolution_minutes": 960},
+    )
     contact = Contact.objects.get(pk=world.ids["contact"])
     case = make_case(contact=contact, owner=world.users["bob"], subject="Chair broke")
     kind = services.casekind_create(actor=SYSTEM, data={"key": "warranty", "name": "Warranty"})
-    world.ids.update(case=case.pk, casekind=kind.pk)
+    question = escalation.escalation_request(
+        actor=SYSTEM, case=case, to_user=world.users["mo"].pk, question="Refund?"
+    )
+    world.ids.update(
+        case=case.pk, casekind=kind.pk, calendar=calendar.pk, policy=policy.pk,
+        escalation=question.pk,
+    )  # fmt: skip
 
 
 CASES = [
@@ -74,6 +91,76 @@ CASES = [
         "patch", "/case-kinds/{casekind}", body={"name": "Guarantee"}, needs=((S, V), (S, "change"))
     ),
     Case("delete", "/case-kinds/{casekind}", success=204, needs=((S, V), (S, "delete"))),
+    # Service goals and escalation
+    Case("get", "/service-calendars", needs=((S, V),)),
+    Case(
+        "post",
+        "/service-calendars",
+        body={
+            "name": "Night",
+            "time_zone": "UTC",
+            "periods": [{"weekday": 0, "start": "22:00", "end": "24:00"}],
+        },
+        success=201,
+        needs=((S, V), (S, "add")),
+    ),
+    Case("get", "/service-calendars/{calendar}", needs=((S, V),)),
+    Case(
+        "patch",
+        "/service-calendars/{calendar}",
+        body={"country": "DE"},
+        needs=((S, V), (S, "change")),
+    ),
+    Case("delete", "/service-calendars/{calendar}", success=204, needs=((S, V), (S, "delete"))),
+    Case(
+        "post",
+        "/service-calendars/{calendar}/days",
+        body={"days": [{"date": "2026-12-24", "name": "Christmas Eve"}]},
+        needs=((S, V), (S, "change")),
+    ),
+    Case("get", "/service-policies", needs=((S, V),)),
+    Case(
+        "post",
+        "/service-policies",
+        body={"name": "Urgent", "priority": 1, "first_response_minutes": 15},
+        success=201,
+        needs=((S, V), (S, "add")),
+    ),
+    Case(
+        "patch",
+        "/service-policies/{policy}",
+        body={"warn_percent": 75},
+        needs=((S, V), (S, "change")),
+    ),
+    Case("delete", "/service-policies/{policy}", success=204, needs=((S, V), (S, "delete"))),
+    Case("get", "/escalation-rules", needs=((S, V),)),
+    Case(
+        "post",
+        "/escalation-rules",
+        body={"name": "Lead", "trigger": "at_risk", "recipient": "team_lead"},
+        success=201,
+        needs=((S, V), (S, "add")),
+    ),
+    Case("get", "/cases/{case}/targets", parent=K),
+    Case("get", "/cases/{case}/escalations", parent=K),
+    Case(
+        "post",
+        "/cases/{case}/escalations",
+        body=lambda w: {"question": "Why?", "to_user": w.users["mo"].pk},
+        success=201,
+        parent=K,
+        needs=CHANGE,
+    ),
+    # mo, asked, may change every case anyway: the rule is the case's change right
+    Case(
+        "post",
+        "/case-escalations/{escalation}/answer",
+        body={"answer": "Yes"},
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case("get", "/service-notifications", needs=((K, V),)),
+    Case("post", "/service-notifications/read", body={}, needs=((K, V),)),
     # Pages
     Case("get", url="service:home", needs=((K, V),)),
     Case("get", url="service:case-create", needs=((K, "add"),)),
@@ -151,6 +238,25 @@ CASES = [
         parent=K,
         needs=CHANGE,
     ),
+    Case(
+        "post",
+        url="service:case-escalate",
+        args=("case",),
+        body=lambda w: {"question": "Why?", "to_user": str(w.users["mo"].pk)},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case(
+        "post",
+        url="service:escalation-answer",
+        args=("escalation",),
+        body={"answer": "Yes"},
+        success=302,
+        parent=K,
+        needs=CHANGE,
+    ),
+    Case("post", url="service:notifications-read", success=302, needs=((K, V),)),
     Case("get", url="service:contact-cases", args=("contact",), parent=C, needs=((K, V),)),
     Case("get", url="service:account-cases", args=("account",), parent=A, needs=((K, V),)),
 ]

@@ -274,3 +274,24 @@ def test_a_question_to_an_expert_comes_back_to_the_owner(personas):
         assignee=bob, subject_kind="case", subject_id=case.pk, status="open"
     ).exists()
     assert Notification.objects.filter(recipient=bob, kind="answer").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_year_has_goals_breaches_and_escalations_and_nothing_in_the_future(monkeypatch):
+    from rapport.customers.demo import demo_users_ensure
+    from rapport.service import demo
+
+    monkeypatch.setattr(demo, "CASES", 60)
+    demo_users_ensure()
+    for i in range(10):
+        make_contact(full_name=f"Demo Person {i}")
+    line = demo.service_demo_load(seed=3)
+    assert "goals:" in line
+    assert CaseTarget.objects.filter(state="met", breached=False).exists()
+    assert CaseTarget.objects.filter(breached=True).exists()
+    assert CaseEscalation.objects.exists()
+    now = timezone.now()
+    assert not Entry.objects.filter(
+        kind__in=["case_sla", "case_escalated"], occurred_at__gt=now
+    ).exists()
+    assert not Notification.objects.filter(created_at__gt=now).exists()
