@@ -55,3 +55,33 @@ class LeadFormAdmin(admin.ModelAdmin):
             token, obj.prefix, obj.digest = new_form_token()
             messages.success(request, f"The form's token (shown this once): {token}")
         super().save_model(request, obj, form, change)
+
+
+@admin.register(m.Quota)
+class QuotaAdmin(admin.ModelAdmin):
+    """Quotas of reps and teams; the API (``/quotas``) and the admin both set them."""
+
+    list_display = ["period_kind", "period_start", "user", "team", "amount", "currency", "set_by"]
+    list_filter = ["period_kind", "team"]
+    readonly_fields = ["set_by", "version"]
+
+    def save_model(self, request: Any, obj: Any, form: Any, change: bool) -> None:
+        obj.set_by = request.user
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(m.ForecastAdjustment)
+class ForecastAdjustmentAdmin(admin.ModelAdmin):
+    """The managers' adjustments: a history, read here (they are made on the forecast
+    page or through the API, so who and when are always recorded)."""
+
+    list_display = ["at", "user", "period_kind", "period_start", "amount", "currency", "by", "reason"]
+    list_filter = ["period_kind"]
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

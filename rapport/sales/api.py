@@ -764,3 +764,345 @@ def lead_form_submit(request: HttpRequest, response: HttpResponse):
         # Browsers may read the answer from any site: it is the same for all.
         response["Access-Control-Allow-Origin"] = "*"
     return Status(202, {"status": "received"})
+
+
+# --- forecasting: quotas, adjustments, the forecast (live or of a past date), learned
+# stage probabilities ------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1
+PERIOD = Field(description="A month (2026-11) or a quarter (2026-Q4)")
+
+
+class QuotaIn(In):
+    user: int | None = Field(None, ge=1, le=MAX_ID, description="The rep (or give a team)")
+    team: int | None = Field(None, ge=1, le=MAX_ID, description="The team (or give a user)")
+    period: str = PERIOD
+    amount: str = Field(description='A decimal string such as "25000.00"')
+    currency: str | None = Field(None, description="ISO 4217; the default pipeline's if empty")
+
+
+class QuotaOut(Schema):
+    id: int
+    version: int
+    user: int | None
+    team: int | None
+    period: str
+    period_kind: str
+    period_start: dt.date
+    amount: str
+    currency: str
+    set_by: int | None
+
+
+class QuotaListQuery(Schema):
+    period: str | None = Field(
+        None, description="A month or a quarter (a quarter lists its months' too)"
+    )
+    user: int | None = Field(None, ge=1, le=MAX_ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SalesAdjustmentIn(In):
+    user: int = Field(ge=1, le=MAX_ID, description="The rep whose forecast is adjusted")
+    period: str = PERIOD
+    amount: str = Field(description="The manager's figure, a decimal string")
+    currency: str | None = None
+    reason: str = Field(description="Why (required, at most 500 characters)")
+
+
+class SalesAdjustmentOut(Schema):
+    id: int
+    user: int
+    period: str
+    amount: str
+    currency: str
+    reason: str
+    by: int | None
+    at: dt.datetime
+
+
+class SalesAdjustmentQuery(Schema):
+    period: str | None = None
+    user: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SalesForecastQuery(Schema):
+    period: str | None = Field(
+        None, description="A month or a quarter; the current quarter if empty"
+    )
+    as_of: dt.date | None = Field(
+        None, description="A past day: the forecast as it stood at its end"
+    )
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    rep: int | None = Field(None, ge=1, le=MAX_ID)
+    pipeline: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SalesForecastRowOut(Schema):
+    level: str = Field(description="rep, team or company")
+    label: str
+    currency: str
+    user: int | None
+    team: int | None
+    open_deals: int
+    pipeline: str
+    best_case: str
+    commit: str
+    weighted: str
+    closed: str
+    quota: str | None
+    adjusted: str | None = Field(description="The manager's figure, beside the rep's own")
+    adjustment: int | None = Field(description="The adjustment shown (a rep's)")
+
+
+class SalesForecastOut(Schema):
+    period: str
+    first: dt.date
+    last: dt.date
+    as_of: dt.datetime | None
+    rows: list[SalesForecastRowOut]
+
+
+class SalesMonthsQuery(Schema):
+    months: int = Field(12, ge=1, le=36)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    rep: int | None = Field(None, ge=1, le=MAX_ID)
+
+
+class SalesMonthOut(Schema):
+    month: str
+    currency: str
+    pipeline: str
+    best_case: str
+    commit: str
+    weighted: str
+    actual: str
+
+
+class SalesStageProbabilityOut(Schema):
+    stage: int
+    name: str
+    configured: str
+    learned: str | None
+    used: str
+    source: str = Field(description="learned, or configured below the minimum sample")
+    won: int
+    lost: int
+
+
+class SalesCalibrationOut(Schema):
+    cutoff: dt.datetime | None
+    train_deals: int
+    test_deals: int
+    test_points: int
+    brier_learned: float | None
+    brier_configured: float | None
+
+
+class SalesProbabilitiesOut(Schema):
+    pipeline: int
+    min_sample: int
+    stages: list[SalesStageProbabilityOut]
+    calibration: SalesCalibrationOut
+
+
+def _period_name(kind: str, start: dt.date) -> str:
+    return f"{start.year}-Q{(start.month - 1) // 3 + 1}" if kind == "quarter" else f"{start:%Y-%m}"
+
+
+def _quota(q: Any) -> dict[str, Any]:
+    return {
+        "id": q.pk, "version": q.version, "user": q.user_id, "team": q.team_id,
+        "period": _period_name(q.period_kind, q.period_start), "period_kind": q.period_kind,
+        "period_start": q.period_start, "amount": str(q.amount), "currency": q.currency,
+        "set_by": q.set_by_id,
+    }  # fmt: skip
+
+
+def _adjustment(a: Any) -> dict[str, Any]:
+    return {
+        "id": a.pk, "user": a.user_id, "period": _period_name(a.period_kind, a.period_start),
+        "amount": str(a.amount), "currency": a.currency, "reason": a.reason, "by": a.by_id, "at": a.at,
+    }  # fmt: skip
+
+
+def _money_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _optional_period(value: str | None) -> Any:
+    from rapport.sales.forecasting.periods import period_parse
+
+    return period_parse(value) if value else None
+
+
+@router.get(
+    "/quotas",
+    response={200: list[QuotaOut], **problems(403)},
+    url_name="quota-list",
+    tags=["forecasts"],
+)
+def quota_list(request: HttpRequest, query: Query[QuotaListQuery]):
+    """Quotas of reps and teams (a rep sees their team's)."""
+    from rapport.sales.forecasting import selectors as fsel
+
+    rows = fsel.quota_list(actor=user_of(request), period=_optional_period(query.period),
+                           user=query.user, team=query.team)  # fmt: skip
+    return [_quota(q) for q in rows[:1000]]
+
+
+@router.post(
+    "/quotas",
+    response={200: QuotaOut, 201: QuotaOut, **problems(403)},
+    url_name="quota-set",
+    tags=["forecasts"],
+)
+def quota_set(request: HttpRequest, payload: QuotaIn, response: HttpResponse):
+    """Set a rep's or a team's quota for a month or quarter: 201 when new, 200 when its
+    amount was changed (one quota per rep or team, period and currency)."""
+    from rapport.sales.forecasting import services as fsvc
+
+    quota, created = fsvc.quota_set(actor=actor_of(request), data=data_of(payload))
+    set_etag(response, quota.version)
+    return Status(201 if created else 200, _quota(quota))
+
+
+@router.delete(
+    "/quotas/{quota_id}",
+    response={204: None, **problems(403, 404)},
+    url_name="quota-delete",
+    tags=["forecasts"],
+)
+def quota_delete(request: HttpRequest, quota_id: int):
+    from rapport.sales.forecasting import selectors as fsel
+    from rapport.sales.forecasting import services as fsvc
+
+    permissions.require(user_of(request), "change", RecordKind.SALES_SETUP)
+    quota = fsel.quota_get(actor=user_of(request), pk=quota_id)
+    fsvc.quota_delete(actor=actor_of(request), quota=quota)
+    return Status(204, None)
+
+
+@router.get(
+    "/forecast-adjustments",
+    response={200: list[SalesAdjustmentOut], **problems(403)},
+    url_name="forecast-adjustment-list",
+    tags=["forecasts"],
+)
+def adjustment_list(request: HttpRequest, query: Query[SalesAdjustmentQuery]):
+    """The managers' adjustments of the reps the caller may see, newest first."""
+    from rapport.sales.forecasting import selectors as fsel
+
+    rows = fsel.adjustment_list(
+        actor=user_of(request), period=_optional_period(query.period), user=query.user
+    )
+    return [_adjustment(a) for a in rows[:1000]]
+
+
+@router.post(
+    "/forecast-adjustments",
+    response={201: SalesAdjustmentOut, **problems(403, 404)},
+    url_name="forecast-adjustment-add",
+    tags=["forecasts"],
+)
+def adjustment_add(request: HttpRequest, payload: SalesAdjustmentIn):
+    """A manager's figure for a rep's forecast of a period, with the reason: kept beside
+    the rep's own figures, never over them."""
+    from rapport.sales.forecasting import services as fsvc
+
+    row = fsvc.adjustment_add(actor=actor_of(request), data=data_of(payload))
+    return Status(201, _adjustment(row))
+
+
+@router.get(
+    "/forecast",
+    response={200: SalesForecastOut, **problems(403, 404)},
+    url_name="forecast",
+    tags=["forecasts"],
+)
+def forecast(request: HttpRequest, query: Query[SalesForecastQuery]):
+    """The forecast of a period by rep, team and company, with quotas and the managers'
+    figures; with ``as_of``, as it stood at the end of that past day (rebuilt from the
+    stage history)."""
+    from django.utils import timezone
+
+    from rapport.core.errors import ValidationFailed
+    from rapport.sales.forecasting.periods import period_parse, quarter_of
+    from rapport.sales.forecasting.selectors import forecast_report
+
+    user = user_of(request)
+    today = timezone.localdate()
+    period = period_parse(query.period) if query.period else quarter_of(today)
+    as_of = None
+    if query.as_of is not None:
+        if query.as_of >= today:
+            raise ValidationFailed(
+                "The date is not past.", errors={"as_of": ["Give a day before today."]}
+            )
+        as_of = timezone.make_aware(dt.datetime.combine(query.as_of, dt.time.max))
+    scope = selectors.Scope(pipeline=query.pipeline, owner=query.rep, team=query.team)
+    rows = forecast_report(actor=user, period=period, as_of=as_of, scope=scope)
+    return {
+        "period": period.name, "first": period.start, "last": period.last, "as_of": as_of,
+        "rows": [
+            {"level": r.level, "label": r.label, "currency": r.currency, "user": r.user_id,
+             "team": r.team_id, "open_deals": r.open_deals, "pipeline": str(r.pipeline),
+             "best_case": str(r.best_case), "commit": str(r.commit), "weighted": str(r.weighted),
+             "closed": str(r.closed), "quota": _money_or_none(r.quota),
+             "adjusted": _money_or_none(r.adjusted),
+             "adjustment": r.adjustment.pk if r.adjustment else None}
+            for r in rows
+        ],
+    }  # fmt: skip
+
+
+@router.get(
+    "/forecast/months",
+    response={200: list[SalesMonthOut], **problems(403)},
+    url_name="forecast-months",
+    tags=["forecasts"],
+)
+def forecast_months(request: HttpRequest, query: Query[SalesMonthsQuery]):
+    """Forecast against actual: each past month's forecast as it stood on its first day,
+    beside what was won in it (oldest first)."""
+    from rapport.sales.forecasting.history import forecast_against_actual
+
+    scope = selectors.Scope(owner=query.rep, team=query.team)
+    rows = forecast_against_actual(actor=user_of(request), months=query.months, scope=scope)
+    return [
+        {"month": m.month.name, "currency": m.currency, "pipeline": str(m.pipeline),
+         "best_case": str(m.best_case), "commit": str(m.commit), "weighted": str(m.weighted),
+         "actual": str(m.actual)}
+        for m in rows
+    ]  # fmt: skip
+
+
+@router.get(
+    "/pipelines/{pipeline_id}/learned-probabilities",
+    response={200: SalesProbabilitiesOut, **problems(403, 404)},
+    url_name="learned-probabilities",
+    tags=["forecasts"],
+)
+def learned_probabilities(request: HttpRequest, pipeline_id: int):
+    """Each open stage's win rate learned from the closed deals the caller may see (the
+    configured probability below the minimum sample), and the Brier scores of learned and
+    configured probabilities on the most recently closed deals (a time split)."""
+    from rapport.sales.forecasting import probabilities
+
+    user = user_of(request)
+    permissions.require(user, "view", RecordKind.DEAL)
+    rows, cal = probabilities.learned_probabilities(actor=user, pipeline=_pipeline_get(pipeline_id))
+    return {
+        "pipeline": pipeline_id, "min_sample": probabilities.MIN_SAMPLE,
+        "stages": [
+            {"stage": r.stage.pk, "name": r.stage.name, "configured": str(r.configured),
+             "learned": _money_or_none(r.learned), "used": str(r.used), "source": r.source,
+             "won": r.won, "lost": r.lost}
+            for r in rows
+        ],
+        "calibration": {
+            "cutoff": cal.cutoff, "train_deals": cal.train_deals, "test_deals": cal.test_deals,
+            "test_points": cal.test_points, "brier_learned": cal.brier_learned,
+            "brier_configured": cal.brier_configured,
+        },
+    }  # fmt: skip

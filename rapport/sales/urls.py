@@ -3,6 +3,7 @@
 from django.urls import path
 
 from rapport.sales import views
+from rapport.sales.forecasting import views as forecast_views
 
 app_name = "sales"
 
@@ -20,7 +21,8 @@ urlpatterns = [
         views.deal_role_remove,
         name="deal-role-remove",
     ),
-    path("deals/forecast/", views.reports, name="reports"),
+    path("deals/forecast/", forecast_views.reports, name="reports"),
+    path("deals/forecast/adjust/", forecast_views.adjust, name="forecast-adjust"),
     path("leads/", views.lead_list, name="leads"),
     path("leads/new/", views.lead_create, name="lead-create"),
     path("leads/<int:pk>/", views.lead_detail, name="lead-detail"),

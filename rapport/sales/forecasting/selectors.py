@@ -95,6 +95,25 @@ def _quotas_of(
     return reps, teams
 
 
+def company_quota(period: Period, currency: str) -> Decimal | None:
+    """The company's quota of a period: each team's own, or its reps' sum (a rep counts
+    in their first team by name), plus the reps without a team."""
+    reps, teams = _quotas_of(period)
+    users = User.objects.filter(pk__in=[u for u, c in reps if c == currency])
+    first_team = {
+        u.pk: next((t.pk for t in sorted(u.teams.all(), key=lambda t: t.name)), None)
+        for u in users.prefetch_related("teams")
+    }
+    by_team: dict[int | None, Decimal] = defaultdict(Decimal)
+    for (uid, c), amount in reps.items():
+        if c == currency:
+            by_team[first_team.get(uid)] += amount
+    for (tid, c), amount in teams.items():
+        if c == currency:
+            by_team[tid] = amount
+    return sum(by_team.values(), Decimal(0)) or None
+
+
 def latest_adjustments(
     period: Period, reps: list[int] | None
 ) -> dict[tuple[int, str], ForecastAdjustment]:

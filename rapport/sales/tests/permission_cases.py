@@ -39,6 +39,15 @@ def build(world: World) -> None:
     )
     ids.update(deal=deal.pk, deal_role=role.pk, lead=lead.pk, proposal_stage=stage("Proposal").pk)
     ids.update(pipeline=deal.pipeline_id, stage=deal.stage_id)
+    from rapport.sales.forecasting import services as forecasting
+
+    quota, _ = forecasting.quota_set(
+        actor=SYSTEM, data={"user": bob.pk, "period": "2026-Q1", "amount": "5000"}
+    )
+    forecasting.adjustment_add(
+        actor=SYSTEM, data={"user": bob.pk, "period": "2026-Q1", "amount": "900", "reason": "Late"}
+    )
+    ids.update(quota=quota.pk, bob_user=bob.pk)
 
 
 def _on_bobs_account(persona: str, role: str, success: int) -> int:
@@ -133,11 +142,48 @@ CASES: list[Case] = [
         success=422,
         needs=((S, V), (S, "delete")),
     ),
+    # Forecasting: quotas and adjustments are the sales setup's (managers and admins set
+    # them); the forecast, its months and learned probabilities read deals.
+    Case("get", "/quotas", needs=((S, V),)),
+    Case(
+        "post",
+        "/quotas",
+        body={"user": "{bob_user}", "period": "2026-Q2", "amount": "7000"},
+        success=201,
+        needs=((S, V), (S, "change")),
+    ),
+    Case("delete", "/quotas/{quota}", success=204, needs=((S, V), (S, "change"))),
+    Case("get", "/forecast-adjustments", needs=((D, V),)),
+    Case(
+        "post",
+        "/forecast-adjustments",
+        body={"user": "{bob_user}", "period": "2026-Q1", "amount": "800", "reason": "Slipped"},
+        success=201,
+        needs=((S, "change"), (D, V)),
+    ),
+    Case("get", "/forecast", needs=((D, V),)),
+    Case("get", "/forecast", query="?period=2026-Q1&as_of=2026-01-15", needs=((D, V),)),
+    Case("get", "/forecast/months", needs=((D, V),)),
+    Case("get", "/pipelines/{pipeline}/learned-probabilities", needs=((D, V),)),
     # Pages.
     Case("get", url="sales:home", needs=((D, V),)),
     Case("get", url="sales:deal-list", needs=((D, V),)),
     Case("get", url="sales:reports", needs=((D, V),)),
     Case("get", url="sales:reports", query="?format=csv", needs=((D, V), (D, "export"))),
+    Case(
+        "get",
+        url="sales:reports",
+        query="?format=csv&chart=win-rate-rep",
+        needs=((D, V), (D, "export")),
+    ),
+    Case("get", url="sales:reports", query="?as_of=2026-01-15", needs=((D, V),)),
+    Case(
+        "post",
+        url="sales:forecast-adjust",
+        body={"user": "{bob_user}", "period": "2026-Q1", "amount": "5", "reason": "Call"},
+        success=302,
+        needs=((S, "change"), (D, V)),
+    ),
     Case("get", url="sales:deal-create", needs=((D, "add"),)),
     Case("get", url="sales:deal-detail", args=("deal",), parent=D),
     Case("get", url="sales:deal-edit", args=("deal",), parent=D, needs=((D, "change"),)),
