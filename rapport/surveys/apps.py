@@ -6,8 +6,9 @@ class SurveysConfig(AppConfig):
     label = "surveys"
 
     def ready(self) -> None:
-        from rapport.core import panels, touchpoints
+        from rapport.core import demo, panels, touchpoints
         from rapport.surveys import events, merge, privacy
+        from rapport.surveys.demo import surveys_demo_load
         from rapport.surveys.listeners import touchpoint_heard
         from rapport.users import permissions
         from rapport.users.models import RecordKind
@@ -26,3 +27,4 @@ class SurveysConfig(AppConfig):
                 order=60,
             )
         )
+        demo.register(demo.Part("surveys", load=surveys_demo_load, order=60))

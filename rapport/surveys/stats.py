@@ -43,7 +43,10 @@ def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Estimate(100 * p, 100 * max(0.0, centre - half), 100 * min(1.0, centre + half), n)
+    # At 0% and 100% the interval reaches the bound exactly (no float left short of it).
+    low = 0.0 if successes == 0 else 100 * max(0.0, centre - half)
+    high = 100.0 if successes == n else 100 * min(1.0, centre + half)
+    return Estimate(100 * p, low, high, n)
 
 
 def nps(promoters: int, detractors: int, n: int, z: float = Z95) -> Estimate:
