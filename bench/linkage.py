@@ -170,13 +170,15 @@ def cluster_figures(
     }
 
 
-def _why(vector: tuple[int, ...] | None) -> str:
+def _why(vector: tuple[int, ...] | None, fields: list[str] | None = None) -> str:
+    """The evidence in words, the identifying fields (date of birth, customer number)
+    included: the model's fields name them."""
     if vector is None:
         return "never compared"
     return "; ".join(
         describe(f, lv)
-        for f, lv in zip(VECTOR_FIELDS, vector, strict=False)
-        if not f.endswith("_rarity")
+        for f, lv in zip(fields or VECTOR_FIELDS, vector, strict=False)
+        if not f.endswith("_rarity") and lv != -1
     )
 
 
@@ -319,7 +321,7 @@ def main() -> None:
                 k = position.get(a << 32 | b)
                 v = result.vector(k) if k is not None else None
                 p = model.probability(v) if v is not None else 0.0
-                say(f"  {data.people[a]}\n  {data.people[b]}\n    {p:.3f}: {_why(v)}")
+                say(f"  {data.people[a]}\n  {data.people[b]}\n    {p:.3f}: {_why(v, model.fields)}")
     print(json.dumps(figures))
 
 
