@@ -77,7 +77,7 @@ def demo_series(seed: int) -> list[float]:
     env = fresh_env(WORK, "rapport_bench_forecast", "sqlite", tag=str(seed))
     subprocess.run(  # noqa: S603
         [sys.executable, str(ROOT / "manage.py"), "demo", "--seed", str(seed), "--no-progress",
-         "--history-contacts", "0"],
+        ],
         env=env, check=True, cwd=ROOT, capture_output=True,
     )  # fmt: skip
     out = subprocess.run(  # noqa: S603

@@ -34,6 +34,7 @@ from rapport.timeline import events
 from rapport.users.models import Role, User
 
 DAYS = 730
+DEMO_CURRENCY = "EUR"
 DEALS = 480
 LOOSE_LEADS = 320  # leads that were never converted
 SOURCES = (
@@ -190,11 +191,16 @@ def sales_demo_load(*, seed: int) -> str:
         for plan, deal in zip(plans, deals, strict=True):
             previous = None
             for stage, at in plan["moves"]:
+                last_move = stage == deal.stage
+                # A rep's close date of the moment: a guess some weeks ahead, which slips;
+                # the last move has the deal's own (the day it closed, for a closed one).
+                guess = at.date() + dt.timedelta(days=rng.randint(15, 75))
                 changes.append(
                     DealStageChange(
                         deal=deal, from_stage=previous, to_stage=stage, at=at, by=deal.owner,
                         amount=deal.amount, currency=deal.currency, probability=stage.probability,
-                        forecast_category=deal.forecast_category if stage == deal.stage else Deal.ForecastCategory.PIPELINE,
+                        forecast_category=deal.forecast_category if last_move else Deal.ForecastCategory.PIPELINE,
+                        expected_close=deal.expected_close if last_move else guess,
                     )
                 )  # fmt: skip
                 kind = (
@@ -298,10 +304,88 @@ def sales_demo_load(*, seed: int) -> str:
         AuditEntry.objects.filter(pk__gte=stamped[0].pk, object_kind="dealstagechange").update(
             at=Subquery(DealStageChange.objects.filter(pk=OuterRef("object_id")).values("at")[:1])
         )
+    forecasting = _forecasting_demo(rng=rng, reps=reps, teams=teams, plans=plans, today=today)
     won_count = sum(1 for p in plans if p["deal"].status == Stage.Kind.WON)
     lost_count = sum(1 for p in plans if p["deal"].status == Stage.Kind.LOST)
     return (
         f"Sales: {len(deals)} deals over two years ({won_count} won, {lost_count} lost, "
         f"{len(deals) - won_count - lost_count} open), {len(changes)} stage changes, "
-        f"{len(roles)} roles, {len(made)} leads."
+        f"{len(roles)} roles, {len(made)} leads; {forecasting}."
+    )
+
+
+def _forecasting_demo(
+    *,
+    rng: random.Random,
+    reps: list[User],
+    teams: dict[int, Any],
+    plans: list[dict[str, Any]],
+    today: dt.date,
+) -> str:
+    """Quotas for the reps (the last four quarters, this one with its months, and the
+    next) and the teams (this quarter and the next, set by the manager), two manager's
+    adjustments of this quarter, and a year of weekly snapshots rebuilt from the stage
+    history (this week's from the deals as they are now)."""
+    from rapport.sales.forecasting.periods import quarter_of, week_of
+    from rapport.sales.forecasting.services import snapshot_take
+    from rapport.sales.models import ForecastAdjustment, Quota
+
+    manager = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("username").first()
+    won: dict[int, Decimal] = {u.pk: Decimal(0) for u in reps}
+    for p in plans:
+        if p["deal"].status == Stage.Kind.WON and p["deal"].owner_id in won:
+            won[p["deal"].owner_id] += p["deal"].amount
+    current = quarter_of(today)
+    quarters = [current]
+    for _ in range(4):
+        quarters.insert(0, quarter_of(quarters[0].start - dt.timedelta(days=1)))
+    quarters.append(quarter_of(current.after))
+    quotas: list[Quota] = []
+    team_totals: dict[int, Decimal] = {}
+    for rep in reps:
+        # About what they won a quarter over the two years, stretched by a tenth.
+        base = won[rep.pk] / 8 * Decimal("1.1")
+        for q in quarters:
+            amount = (base * Decimal(rng.choice(("0.9", "1", "1.1"))) / 1000).quantize(Decimal("1")) * 1000
+            quotas.append(Quota(user=rep, period_kind="quarter", period_start=q.start,
+                                amount=amount, currency=DEMO_CURRENCY, set_by=manager))  # fmt: skip
+            if q == current:
+                for m in q.months():
+                    quotas.append(Quota(user=rep, period_kind="month", period_start=m.start,
+                                        amount=(amount / 3).quantize(Decimal("0.01")),
+                                        currency=DEMO_CURRENCY, set_by=manager))  # fmt: skip
+                team = teams.get(rep.pk)
+                if team is not None:
+                    team_totals[team.pk] = team_totals.get(team.pk, Decimal(0)) + amount
+    for team_id, total in team_totals.items():
+        for q in (current, quarters[-1]):
+            # The manager's team quota: a little under the sum of the reps'.
+            quotas.append(Quota(team_id=team_id, period_kind="quarter", period_start=q.start,
+                                amount=(total * Decimal("0.95")).quantize(Decimal("1")),
+                                currency=DEMO_CURRENCY, set_by=manager))  # fmt: skip
+    Quota.objects.bulk_create(quotas, ignore_conflicts=True)  # a second story keeps the first's
+    now = timezone.now()
+    adjustments = [
+        ForecastAdjustment(
+            user=rep, period_kind="quarter", period_start=current.start, currency=DEMO_CURRENCY,
+            amount=(won[rep.pk] / 8).quantize(Decimal("1")), reason=reason, by=manager,
+            at=min(now, timezone.make_aware(dt.datetime.combine(max(current.start, today - dt.timedelta(days=3)), dt.time(9)))),
+        )
+        for rep, reason in zip(
+            reps[:2],
+            ("Two renewals signed early in the quarter", "Their big proposal slips to next quarter"),
+            strict=False,
+        )
+    ]  # fmt: skip
+    if manager is not None:
+        ForecastAdjustment.objects.bulk_create(adjustments)
+    else:
+        adjustments = []
+    week = week_of(today)
+    snapshots = 0
+    for back in range(52, -1, -1):
+        snapshots += snapshot_take(week=week - dt.timedelta(weeks=back), now=now)
+    return (
+        f"{len(quotas)} quotas, {len(adjustments)} manager's adjustments, "
+        f"{snapshots} weekly forecast snapshots"
     )

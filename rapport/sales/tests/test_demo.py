@@ -69,3 +69,25 @@ def test_a_moment_of_today_is_never_in_the_future_even_just_after_midnight():
     assert max(moments) < just_after_midnight
     earlier = [_moment(just_after_midnight.date() - dt.timedelta(days=2), rng) for _ in range(50)]
     assert all(8 <= timezone.localtime(m).hour < 18 for m in earlier)
+
+
+def test_the_demo_has_quotas_adjustments_and_a_year_of_weekly_snapshots():
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from rapport.sales.forecasting.periods import quarter_of
+    from rapport.sales.models import ForecastAdjustment, ForecastSnapshot, Quota
+
+    demo_load(accounts=8, contacts=60, seed=5, progress=False, history_contacts=0)
+    line = sales_demo_load(seed=5)
+    assert "quotas" in line and "weekly forecast snapshots" in line
+    current = quarter_of(timezone.localdate())
+    assert Quota.objects.filter(period_start=current.start, user__isnull=False).exists()
+    assert Quota.objects.filter(period_start=current.start, team__isnull=False).exists()
+    weeks = sorted(set(ForecastSnapshot.objects.values_list("week", flat=True)))
+    assert len(weeks) >= 50 and weeks[-1] > timezone.localdate() - dt.timedelta(days=7)
+    now = timezone.now()
+    assert not ForecastSnapshot.objects.filter(taken_at__gt=now).exists()
+    assert not ForecastAdjustment.objects.filter(at__gt=now).exists()
+    assert not DealStageChange.objects.filter(at__gt=now).exists()
