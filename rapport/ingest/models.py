@@ -10,6 +10,9 @@ from rapport.core.models import TimestampedModel
 
 
 class ImportKind(models.TextChoices):
+    """The engine's own kinds; apps register more (``ingest.imports.kinds``: deals, leads),
+    so the ``kind`` columns below take any registered name, checked by the services."""
+
     CONTACTS = "contacts", "Contacts"
     ACCOUNTS = "accounts", "Accounts"
 
@@ -32,7 +35,7 @@ class SavedMapping(TimestampedModel):
     """A named column mapping, reused for files of the same shape."""
 
     name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    kind = models.CharField(max_length=10)
     # header -> target ("given_name", "email", "account.name", "custom.vat", "" to ignore)
     columns = models.JSONField(default=dict)
     created_by = models.ForeignKey(
@@ -65,7 +68,7 @@ class ImportJob(TimestampedModel):
         UNDOING = "undoing", "Undoing"
         UNDONE = "undone", "Undone"
 
-    kind = models.CharField(max_length=10, choices=ImportKind.choices)
+    kind = models.CharField(max_length=10)
     state = models.CharField(max_length=10, choices=State.choices, default=State.NEW)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -173,7 +176,7 @@ class ImportRecord(models.Model):
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records", db_index=False)  # a unique or composite index starts with it
     row = models.PositiveIntegerField()
-    entity_kind = models.CharField(max_length=10)  # "contact" or "account"
+    entity_kind = models.CharField(max_length=10)  # "contact", "account", or a registered kind's ("deal")
     object_id = models.BigIntegerField()
     action = models.CharField(max_length=10, choices=Action.choices)
     version = models.PositiveIntegerField()
@@ -184,6 +187,8 @@ class ImportRecord(models.Model):
     # A row with no e-mail, id or external id: the person it describes (clean.person_key),
     # so a later row of the file describing the same person, or a resumed run, finds the
     # contact this row made.
+    # For a registered kind's row with an external id: ``kinds.external_key(source, id)``,
+    # so a later import of the same source finds the record (``Lookup.by_external_id``).
     key = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
@@ -191,6 +196,9 @@ class ImportRecord(models.Model):
             models.Index(fields=["job", "entity_kind", "object_id"], name="import_record_idx"),
             models.Index(
                 fields=["job", "key"], name="import_record_key_idx", condition=~models.Q(key="")
+            ),
+            models.Index(
+                fields=["entity_kind", "key"], name="import_record_kind_key_idx", condition=~models.Q(key="")
             ),
         ]
 
@@ -223,6 +231,11 @@ class Mailbox(TimestampedModel):
     folders = models.JSONField(default=list)  # folder names to poll, e.g. ["INBOX", "Sent"]
     poll_minutes = models.PositiveIntegerField(default=5)
     enabled = models.BooleanField(default=True)
+    # A shared sales mailbox: each message from outside opens a sales lead (``sales.mail``).
+    # ``address`` (sales@…) also routes mail that reaches Rapport another way (the webhook,
+    # a file) when it is addressed To or Cc to it.
+    opens_leads = models.BooleanField(default=False, help_text="Mail from outside opens a sales lead")
+    address = models.CharField(max_length=254, blank=True, help_text="The mailbox's own address, lower case")
     last_polled_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)

@@ -23,6 +23,13 @@ class SalesConfig(AppConfig):
             models=("sales.Lead", "sales.DealRole", "sales.Deal"),
         )
         register_open_items(selectors.open_deals)
+        from rapport.sales import imports as sales_imports
+
+        sales_imports.register()  # deals and leads from CSV/XLSX files (ingest.imports.kinds)
+        from rapport.ingest.mail import learners
+        from rapport.sales import mail as sales_mail
+
+        learners.register(now=sales_mail.from_mail, later=sales_mail.from_entries)  # mail to sales@
 
         def sees_deals(user: object) -> bool:
             return permissions.can(user, "view", RecordKind.DEAL)

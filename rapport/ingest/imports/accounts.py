@@ -4,25 +4,18 @@ commit together with the job's ``rows_done``, so a run resumes exactly where it 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
-
 from rapport.audit.services import Actor
-from rapport.core.errors import RapportError
 from rapport.customers import normalize, services
 from rapport.customers.models import Account
-from rapport.ingest.imports import storage
 from rapport.ingest.imports.clean import ADDRESS_LIMITS, uninert
-from rapport.ingest.imports.runs import Stop, mark_cancelled
-from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnMatch
-from rapport.users import permissions
-from rapport.users.models import RecordKind, User
+from rapport.ingest.imports.kinds import Lookup, Reject
+from rapport.ingest.imports.rows import active_owners, run_rows
+from rapport.ingest.models import ImportJob, ImportRecord, OnMatch
 
-BATCH = 200
+BATCH = 200  # rows a transaction
 SCALARS = ("name", "legal_name", "industry", "size", "country", "phone", "lifecycle", "notes")
 _SIZES = [(9, "1-9"), (49, "10-49"), (249, "50-249"), (999, "250-999")]
 
@@ -76,43 +69,23 @@ def _row_data(cells: list[str], job: ImportJob, owners: dict[str, int]) -> tuple
     return data, parts, problems
 
 
-def _match(data: dict, parts: dict, user: Any) -> Account | None:
+def _match(data: dict, parts: dict, user: Any, source: str = "") -> Account | None:
     """The existing account a row describes, among those ``user`` may see: another team's
     account is not found, as if it did not exist (the services then refuse a domain or an
     external id it holds without naming it)."""
-    accounts = permissions.visible(user, RecordKind.ACCOUNT, Account.objects.all())
-    if parts["id"]:
-        return accounts.filter(pk=parts["id"]).first()
-    for s, x in parts["external_ids"]:
-        found = accounts.filter(external_ids__source=s, external_ids__external_id=x).first()
-        if found:
-            return found
-    for d in parts["domains"]:
-        try:
-            domain = normalize.normalize_domain(d)
-        except ValueError:
-            continue
-        found = accounts.filter(domains__domain=domain).first()
-        if found:
-            return found
-    name = normalize.normalize_org_name(data.get("name", ""))
-    return accounts.filter(normalized_name=name).order_by("id").first() if name else None
-
-
-def _problems(exc: RapportError) -> str:
-    return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items()) or exc.message
+    return Lookup(user, source).account(id=parts["id"], external_ids=parts["external_ids"], domains=parts["domains"], name=data.get("name", ""))
 
 
 def _one(job: ImportJob, number: int, cells: list[str], owners: dict[str, int], actor: Actor, counts: dict) -> None:
     data, parts, problems = _row_data(cells, job, owners)
     if problems:
-        raise _Reject(problems[0][0], "; ".join(f"{h}: {r}" for h, r in problems))
+        raise Reject(problems[0][0], "; ".join(f"{h}: {r}" for h, r in problems))
     if parts["id"] == -1:
-        raise _Reject("id", "The id is not a whole number.")
+        raise Reject("id", "The id is not a whole number.")
     row_actor = Actor(user=actor.user, via=actor.via, context={"import": job.pk, "row": number})
-    account = _match(data, parts, actor.user)
+    account = _match(data, parts, actor.user, job.source)
     if parts["id"] and account is None:
-        raise _Reject("id", f"No account with id {parts['id']}.")
+        raise Reject("id", f"No account with id {parts['id']}.")
     address = parts["address"]
     if address:
         address.setdefault("country", data.get("country") or job.region)
@@ -172,59 +145,10 @@ def _one(job: ImportJob, number: int, cells: list[str], owners: dict[str, int], 
     counts["updated"] += 1
 
 
-class _Reject(Exception):
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(reason)
-        self.field, self.reason = field, reason
-
-
 def run_accounts(job: ImportJob, token: str, actor: Actor, *, progress: Callable | None, started: float, base_seconds: float) -> None:
-    owners = {u.casefold(): pk for pk, u in User.objects.filter(is_active=True).values_list("pk", "username")}
-    with storage.open_table(job) as table:
-        batch: list[tuple[int, list[str]]] = []
-        for row in table.rows:
-            if row.number <= job.rows_done:
-                continue
-            batch.append((row.number, row.raw))
-            if len(batch) >= BATCH:
-                _batch(job.pk, token, batch, owners, actor, started, base_seconds)
-                batch = []
-                if progress:
-                    job.refresh_from_db()
-                    progress(job)
-        if batch:
-            _batch(job.pk, token, batch, owners, actor, started, base_seconds)
+    owners = active_owners()
 
+    def one(job: ImportJob, number: int, cells: list[str], counts: dict) -> None:
+        _one(job, number, cells, owners, actor, counts)
 
-def _batch(job_id: int, token: str, batch: list, owners: dict, actor: Actor, started: float, base_seconds: float) -> None:
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "skipped": 0, "rejected": 0}
-    cancelled = False
-    with transaction.atomic():
-        job = ImportJob.objects.select_for_update().get(pk=job_id)
-        if job.run_token != token:
-            raise Stop("another run owns this import")
-        if job.cancel_requested:
-            mark_cancelled(job)
-            cancelled = True
-        for number, cells in batch if not cancelled else []:
-            try:
-                with transaction.atomic():
-                    _one(job, number, cells, owners, actor, counts)
-            except _Reject as exc:
-                ImportRejection.objects.get_or_create(job=job, row=number, defaults={"field": exc.field[:100], "reason": exc.reason, "cells": cells})
-                counts["rejected"] += 1
-            except (RapportError, ValueError) as exc:
-                reason = _problems(exc) if isinstance(exc, RapportError) else str(exc)
-                field = next(iter(exc.errors), "") if isinstance(exc, RapportError) else ""
-                ImportRejection.objects.get_or_create(job=job, row=number, defaults={"field": field[:100], "reason": reason, "cells": cells})
-                counts["rejected"] += 1
-        if not cancelled:
-            for name, n in counts.items():
-                setattr(job, name, getattr(job, name) + n)
-            job.rows_done = batch[-1][0]
-            job.rows_seen += len(batch)
-            job.heartbeat_at = timezone.now()
-            job.run_seconds = base_seconds + (time.monotonic() - started)
-            job.save()
-    if cancelled:  # after the commit: raising inside would roll the cancellation back
-        raise Stop("cancelled")
+    run_rows(job, token, one, progress=progress, started=started, base_seconds=base_seconds, batch=BATCH)

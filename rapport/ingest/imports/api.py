@@ -17,8 +17,8 @@ from rapport.api.auth import actor_of
 from rapport.api.common import problems, user_of
 from rapport.core.errors import ValidationFailed
 from rapport.core.pagination import keyset_page
-from rapport.ingest.imports import selectors, services, storage
-from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
+from rapport.ingest.imports import kinds, selectors, services, storage
+from rapport.ingest.models import ImportJob, OnDuplicate, OnMatch, SavedMapping
 
 router = Router(tags=["imports"])
 
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 else:
     OnMatchT = Literal[tuple(OnMatch.values)]
     OnDuplicateT = Literal[tuple(OnDuplicate.values)]
-    ImportKindT = Literal[tuple(ImportKind.values)]
+    # The engine's kinds and those the apps registered in ready() (before the API is built).
+    ImportKindT = Literal[tuple(kinds.names())]
 
 MAX_PAGE_SIZE = 200
 
@@ -139,7 +140,7 @@ class PreviewRowOut(Schema):
     values: dict[str, Any] = Field(description="{target: value as it will be stored}")
     problems: list[RowProblem]
     field_problems: list[RowProblem] = Field(description="Fields left empty, the row imported all the same (a date that cannot be read)")
-    match: str = Field(description="What the row would do: new contact, updates, rejected")
+    match: str = Field(description="What the row would do: new contact (deal, lead), updates, rejected")
 
 
 class RejectionOut(Schema):
@@ -155,7 +156,7 @@ class RejectionPage(Schema):
 
 
 class ImportRecordOut(Schema):
-    entity_kind: str = Field(description="contact or account")
+    entity_kind: str = Field(description="contact, account, deal or lead")
     object_id: int
     action: str = Field(description="created or updated")
     row: int

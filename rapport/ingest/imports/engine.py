@@ -54,10 +54,11 @@ from rapport.customers.models import (
     SearchVariant,
     Tag,
 )
-from rapport.ingest.imports import existing, storage
+from rapport.ingest.imports import existing, kinds, storage
 from rapport.ingest.imports.accounts import run_accounts
 from rapport.ingest.imports.clean import AccountRef, ContactRow, Context, Problem, clean_batch
 from rapport.ingest.imports.readers import FileProblem, Row
+from rapport.ingest.imports.rows import KindRun
 from rapport.ingest.imports.runs import Stop, mark_cancelled
 from rapport.ingest.models import ImportJob, ImportRecord, ImportRejection, OnDuplicate, OnMatch
 from rapport.users import permissions
@@ -765,7 +766,10 @@ def run(job_id: int, *, force: bool = False, progress: Callable[[ImportJob], Non
             total = _count_rows(job)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total)
             job.total_rows = total
-        if job.kind == "accounts":
+        kind = kinds.get(job.kind)
+        if kind is not None and kind.import_row is not None:
+            KindRun(job, kind, actor).run(token, progress=progress, started=started, base_seconds=base_seconds)
+        elif job.kind == "accounts":
             run_accounts(job, token, actor, progress=progress, started=started, base_seconds=base_seconds)
         else:
             _run_contacts(job, token, actor, progress=progress, started=started, base_seconds=base_seconds, processes=processes)

@@ -14,6 +14,7 @@ from django.http import QueryDict
 
 from rapport.customers.forms import Errors, Form, FormField, Section, attach_errors
 from rapport.customers.models import DataField
+from rapport.ingest.imports import kinds
 from rapport.ingest.imports.mapping import targets_for
 from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch
 
@@ -41,14 +42,16 @@ TARGET_LABELS = {
 }
 
 
-def target_label(target: str) -> str:
-    return TARGET_LABELS.get(target) or target.replace(".", ": ").replace("_", " ").capitalize()
+def target_label(target: str, kind: str = "") -> str:
+    found = kinds.get(kind) if kind else None
+    label = found.labels.get(target) if found is not None else None
+    return label or TARGET_LABELS.get(target) or target.replace(".", ": ").replace("_", " ").capitalize()
 
 
 def target_choices(kind: str, datafields: list[DataField]) -> list[tuple[str, str]]:
     """What a column may go to: the kind's fields, its data-dictionary fields, the record id."""
     choices = [NOT_IMPORTED]
-    choices += [(t, target_label(t)) for t in targets_for(kind)]
+    choices += [(t, target_label(t, kind)) for t in targets_for(kind)]
     choices += [(f"custom.{df.key}", f"{df.label} (custom field)") for df in datafields]
     choices.append(("id", target_label("id")))
     return choices
@@ -145,6 +148,7 @@ def settings_form(
             help_text="The system the file comes from; its ids are kept as external ids of this source.",
         ),
     ]
+    creates = _creates_accounts(job.kind)
     if job.kind == ImportKind.CONTACTS:
         fields.append(
             FormField(
@@ -156,6 +160,7 @@ def settings_form(
                 help_text="A different e-mail but the same person by name, phone or employer (see Duplicates).",
             )
         )
+    if creates:
         fields.append(
             FormField(
                 "create_accounts",
@@ -191,7 +196,13 @@ def settings_data(job: ImportJob, post: QueryDict) -> dict[str, Any]:
         "source": post.get("source", job.source),
         "save_as": post.get("save_as", "").strip(),
     }
-    if job.kind == ImportKind.CONTACTS:
+    if _creates_accounts(job.kind):
         data["create_accounts"] = "create_accounts" in post
+    if job.kind == ImportKind.CONTACTS:
         data["on_duplicate"] = post.get("on_duplicate", job.on_duplicate)
     return data
+
+
+def _creates_accounts(kind_name: str) -> bool:
+    kind = kinds.get(kind_name)
+    return bool(kind and kind.creates_accounts)

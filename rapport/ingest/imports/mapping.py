@@ -92,6 +92,12 @@ def _key(text: str) -> str:
 
 
 def targets_for(kind: str) -> dict[str, tuple[str, ...]]:
+    """The targets of a kind of import: the engine's own, or a registered kind's."""
+    from rapport.ingest.imports import kinds
+
+    found = kinds.get(kind)
+    if found is not None:
+        return found.targets
     return ACCOUNT_TARGETS if kind == "accounts" else CONTACT_TARGETS
 
 

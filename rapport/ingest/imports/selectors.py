@@ -8,12 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import transaction
 from django.db.models import QuerySet
 
-from rapport.core.errors import NotFound
+from rapport.audit.services import Actor
+from rapport.core.actor import Via
+from rapport.core.errors import NotFound, RapportError
 from rapport.customers.export import inert
-from rapport.ingest.imports import engine, storage
+from rapport.ingest.imports import engine, kinds, storage
 from rapport.ingest.imports.clean import ContactRow, clean_contact_row
+from rapport.ingest.imports.rows import KindRun, problems_of, row_values
 from rapport.ingest.imports.services import can_manage
 from rapport.ingest.models import ImportJob, ImportKind, ImportRejection, SavedMapping
 from rapport.users import permissions
@@ -40,7 +44,7 @@ def mappings_for(*, user: Any, kind: str) -> QuerySet[SavedMapping]:
     """Saved mappings of files of ``kind``: for those who may import such files."""
     from rapport.ingest.imports.services import ENTITY
 
-    permissions.require(user, "add", ENTITY[ImportKind(kind)])
+    permissions.require(user, "add", ENTITY[kind])
     return SavedMapping.objects.filter(kind=kind).order_by("name")
 
 
@@ -62,6 +66,9 @@ class PreviewRow:
 def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
     """The first rows as they will be stored, with their problems and matches; writes nothing."""
     out: list[PreviewRow] = []
+    kind = kinds.get(job.kind)
+    if kind is not None and kind.import_row is not None:
+        return _preview_kind(job, kind, limit)
     if job.kind != ImportKind.CONTACTS:
         with storage.open_table(job) as table:
             for row in table.rows:
@@ -107,6 +114,47 @@ def preview(*, job: ImportJob, limit: int = 20) -> list[PreviewRow]:
             p.match = "new contact"
         else:
             p.match = f"contact {pk}: " + ("skipped" if job.on_match == "skip" else "updated where it differs")
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _preview_kind(job: ImportJob, kind: kinds.Kind, limit: int) -> list[PreviewRow]:
+    """A registered kind's first rows, run through its own services in a transaction that
+    is then rolled back: the preview says exactly what the run would do, and writes nothing
+    (work after commit is dropped with it). A later row that meets what an earlier one made
+    "repeats" it."""
+    out: list[PreviewRow] = []
+    run = KindRun(job, kind, Actor(user=job.created_by, via=Via.IMPORT, context={"import": job.pk, "preview": True}))
+    made: dict[int, int] = {}  # object id -> the row that made it
+    try:
+        with transaction.atomic():
+            with storage.open_table(job) as table:
+                for row in table.rows:
+                    values = dict(row_values(job, row.raw))
+                    try:
+                        with transaction.atomic():
+                            done = run.row(row.number, row.raw, preview=True)
+                    except kinds.Reject as exc:
+                        out.append(PreviewRow(row.number, values, [(exc.field, exc.reason)], "rejected"))
+                    except (RapportError, ValueError) as exc:
+                        field_ = next(iter(exc.errors), "") if isinstance(exc, RapportError) else ""
+                        reason = problems_of(exc) if isinstance(exc, RapportError) else str(exc)
+                        out.append(PreviewRow(row.number, values, [(field_, reason)], "rejected"))
+                    else:
+                        match = done.match or done.action
+                        if done.object_id in made and done.action != "created":
+                            match = f"repeats row {made[done.object_id]}: " + ("skipped" if done.action == "skipped" else "updates what that row adds")
+                        elif done.action == "created" and done.object_id:
+                            made[done.object_id] = row.number
+                        out.append(PreviewRow(row.number, values, [], match, list(done.field_problems)))
+                    if len(out) >= limit:
+                        break
+            raise _Rollback
+    except _Rollback:
+        pass
     return out
 
 

@@ -18,14 +18,24 @@ from rapport.audit.services import Actor
 from rapport.core.errors import Conflict, PermissionDenied, ValidationFailed
 from rapport.core.transactions import enqueue_after_commit
 from rapport.customers.datadict import active_fields
-from rapport.ingest.imports import storage
+from rapport.ingest.imports import kinds, storage
 from rapport.ingest.imports.mapping import suggest_mapping, targets_for
 from rapport.ingest.imports.readers import FileProblem
 from rapport.ingest.models import ImportJob, ImportKind, OnDuplicate, OnMatch, SavedMapping
 from rapport.users import permissions
-from rapport.users.models import RecordKind
 
-ENTITY = {ImportKind.CONTACTS: RecordKind.CONTACT, ImportKind.ACCOUNTS: RecordKind.ACCOUNT}
+
+class _Entities:
+    """The record kind (for permissions) of each kind of import, the registered ones too."""
+
+    def __getitem__(self, kind: str) -> str:
+        found = kinds.get(str(kind))
+        if found is None:
+            raise KeyError(kind)
+        return found.record_kind
+
+
+ENTITY = _Entities()
 # Targets that write no field of the record (matching keys), for the field-rights check.
 _NOT_FIELDS = {"id", "external_id", "external_ids", "ignore", ""}
 _FIELD_OF_TARGET = {
@@ -38,7 +48,7 @@ _FIELD_OF_TARGET = {
 
 
 def _entity(kind: str) -> str:
-    return ENTITY[ImportKind(kind)]
+    return ENTITY[kind]
 
 
 def default_source(filename: str) -> str:
@@ -66,8 +76,8 @@ def _check_quota(actor: Actor, size: int) -> None:
 
 def import_create(*, actor: Actor, stream: IO[bytes], filename: str, kind: str) -> ImportJob:
     """Store an uploaded file and read its headers; the job then waits for its mapping."""
-    if kind not in ImportKind.values:
-        raise ValidationFailed(errors={"kind": [f"Choose one of: {', '.join(ImportKind.values)}."]})
+    if kind not in kinds.names():
+        raise ValidationFailed(errors={"kind": [f"Choose one of: {', '.join(kinds.names())}."]})
     permissions.require(actor.user, "add", _entity(kind))
     filename = os.path.basename(filename or "upload.csv")[:255]
     incoming = stream.seek(0, os.SEEK_END)
@@ -117,8 +127,13 @@ def _check_mapping(actor: Actor, job: ImportJob, mapping: dict[str, str]) -> dic
         errors.setdefault("mapping", []).append("Map a column to the contact's name (or to an id or e-mail address to update existing contacts).")
     if job.kind == ImportKind.ACCOUNTS and not targets & {"name", "id", "external_id", "domain"}:
         errors.setdefault("mapping", []).append("Map a column to the account's name.")
+    kind = kinds.get(job.kind)
+    required, message = kind.required if kind is not None else (frozenset(), "")
+    if required and not targets & required:
+        errors.setdefault("mapping", []).append(message)
+    not_fields = kind.not_fields if kind is not None and kind.import_row is not None else frozenset()
     if not errors:
-        fields = sorted({_FIELD_OF_TARGET.get(t, t) for t in targets if t not in _NOT_FIELDS} - {"account_id"})
+        fields = sorted({_FIELD_OF_TARGET.get(t, t) for t in targets if t not in _NOT_FIELDS | not_fields} - {"account_id"})
         permissions.require_fields_writable(actor.user, _entity(job.kind), fields)
     return errors
 

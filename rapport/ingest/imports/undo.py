@@ -30,6 +30,7 @@ from rapport.customers.models import (
     ContactPhone,
     Tag,
 )
+from rapport.ingest.imports import kinds
 from rapport.ingest.imports.existing import write_contact
 from rapport.ingest.models import ImportJob, ImportRecord
 
@@ -171,9 +172,32 @@ def _restore(rec: ImportRecord, version: int, now: Any) -> dict:
     return changes
 
 
+def _undo_registered(kind: kinds.Kind, actor: Actor, records: list[ImportRecord]) -> tuple[int, int]:
+    """Each record through its kind's ``undo`` (which calls the domain's services), each in
+    a savepoint: one that cannot be undone is left and says why."""
+    assert kind.undo is not None
+    done = refused = 0
+    undo_actor = Actor(user=actor.user, via=Via.IMPORT, context={**(actor.context or {}), "undo": True})
+    for rec in records:
+        try:
+            with transaction.atomic():
+                reason = kind.undo(undo_actor, rec)
+        except Exception as exc:  # noqa: BLE001 - a record left as it is, with the reason
+            reason = str(exc) or type(exc).__name__
+        rec.undo_status, rec.undo_reason = ("refused", reason[:300]) if reason else ("undone", "")
+        if reason:
+            refused += 1
+        else:
+            done += 1
+    ImportRecord.objects.bulk_update(records, ["undo_status", "undo_reason"], batch_size=1000)
+    return done, refused
+
+
 def undo_run(job_id: int, actor: Actor) -> ImportJob:
-    """Undo an import to the end, batch by batch (contacts first, then its new accounts)."""
-    for kind in ("contact", "account"):
+    """Undo an import to the end, batch by batch: a registered kind's records first (deals,
+    leads: through that kind's own ``undo``), then contacts, then its new accounts."""
+    registered = {k.entity: k for k in kinds.all_kinds() if k.import_row is not None and k.undo is not None}
+    for kind in (*registered, "contact", "account"):
         while True:
             with transaction.atomic():
                 job = ImportJob.objects.select_for_update().get(pk=job_id)
@@ -188,7 +212,10 @@ def undo_run(job_id: int, actor: Actor) -> ImportJob:
                 for rec in records:
                     by_action[rec.action].append(rec)
                 for group in by_action.values():
-                    done, refused = undo_batch(job, actor, group)
+                    if kind in registered:
+                        done, refused = _undo_registered(registered[kind], actor, group)
+                    else:
+                        done, refused = undo_batch(job, actor, group)
                     job.undone += done
                     job.undo_refused += refused
                 job.heartbeat_at = timezone.now()

@@ -26,9 +26,9 @@ from rapport.core.htmx import render_page
 from rapport.core.pagination import keyset_page
 from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.datadict import active_fields
-from rapport.ingest.imports import forms, selectors, services
+from rapport.ingest.imports import forms, kinds, selectors, services
 from rapport.ingest.imports.readers import FileProblem
-from rapport.ingest.models import ImportJob, ImportKind
+from rapport.ingest.models import ImportJob
 from rapport.users import permissions
 
 State = ImportJob.State
@@ -52,9 +52,9 @@ def _kinds(request: HttpRequest) -> list[tuple[str, str]]:
     """The kinds of file the user may import: those whose records their role may add."""
     user = user_of(request)
     return [
-        (value, label)
-        for value, label in ImportKind.choices
-        if permissions.can(user, "add", services.ENTITY[ImportKind(value)])
+        (kind.name, kind.label)
+        for kind in kinds.all_kinds()
+        if permissions.can(user, "add", kind.record_kind)
     ]
 
 
@@ -99,7 +99,7 @@ def import_create(request: HttpRequest) -> HttpResponse:
     kinds = _kinds(request)
     if not kinds:
         raise PermissionDenied(
-            "Your role may not add contacts or accounts, so it may not import them."
+            "Your role may add none of the records a file can be imported into (contacts, accounts, deals, leads)."
         )
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -137,7 +137,7 @@ def _mapping_context(
     post: Any = None,
     errors: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
-    datafields = active_fields(services.ENTITY[ImportKind(job.kind)])
+    datafields = active_fields(services.ENTITY[job.kind])
     choices = forms.target_choices(job.kind, datafields)
     saved = list(selectors.mappings_for(user=user_of(request), kind=job.kind))
     errors = errors or {}
@@ -185,7 +185,7 @@ def _preview_context(job: ImportJob, labels: dict[str, str]) -> dict[str, Any]:
 
 def _status_context(request: HttpRequest, job: ImportJob) -> dict[str, Any]:
     user = user_of(request)
-    entity = services.ENTITY[ImportKind(job.kind)]
+    entity = services.ENTITY[job.kind]
     stale = _is_stale(job)
     context: dict[str, Any] = {
         "job": job,

@@ -40,6 +40,8 @@ class MailboxCreate(In):
     poll_minutes: int = Field(5, ge=1)
     enabled: bool = True
     shared: bool = Field(False, description="A shared mailbox (no owner); admins only. Else yours.")
+    opens_leads: bool = Field(False, description="Mail from outside opens a sales lead (shared mailboxes only)")
+    address: str = Field("", max_length=254, description="The mailbox's own address (sales@…): mail to it reaching Rapport another way opens leads too")
 
 
 class MailboxPatch(In):
@@ -54,6 +56,8 @@ class MailboxPatch(In):
     folders: list[str] | None = None
     poll_minutes: int | None = Field(None, ge=1)
     enabled: bool | None = None
+    opens_leads: bool | None = None
+    address: str | None = Field(None, max_length=254)
 
 
 class FolderOut(Schema):
@@ -77,6 +81,8 @@ class MailboxOut(Schema):
     folders: list[str]
     poll_minutes: int
     enabled: bool
+    opens_leads: bool = Field(description="Mail from outside opens a sales lead")
+    address: str
     last_polled_at: dt.datetime | None
     last_error: str = Field(
         description="What went wrong in the last poll that had a problem; '' if none"
@@ -107,6 +113,8 @@ def _out(mailbox: Mailbox) -> MailboxOut:
         folders=list(mailbox.folders or []),
         poll_minutes=mailbox.poll_minutes,
         enabled=mailbox.enabled,
+        opens_leads=mailbox.opens_leads,
+        address=mailbox.address,
         last_polled_at=mailbox.last_polled_at,
         last_error=mailbox.last_error,
         last_error_at=mailbox.last_error_at,

@@ -32,6 +32,15 @@ class MailboxForm(forms.Form):
     )
     enabled = forms.BooleanField(required=False, initial=True, label="Poll on a schedule")
     shared = forms.BooleanField(required=False, label="Shared mailbox (not mine, e.g. sales@)")
+    opens_leads = forms.BooleanField(
+        required=False, label="Mail from outside opens a sales lead (a shared mailbox only)"
+    )
+    lead_address = forms.CharField(
+        max_length=254,
+        required=False,
+        label="The mailbox's own address",
+        help_text="e.g. sales@example.com: mail to it that reaches Rapport another way opens leads too.",
+    )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(
@@ -60,7 +69,12 @@ class MailboxForm(forms.Form):
         return list(dict.fromkeys(out))
 
     def service_data(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.cleaned_data.items() if k not in ("shared", "version")}
+        data = {
+            k: v
+            for k, v in self.cleaned_data.items()
+            if k not in ("shared", "version", "lead_address")
+        }
+        data["address"] = self.cleaned_data.get("lead_address", "")
         data["folders"] = self.folders()
         if self.editing and not data.get("password"):
             data.pop("password", None)  # blank keeps the stored one
@@ -77,5 +91,7 @@ def form_for(mailbox: Mailbox) -> dict[str, Any]:
         "username": mailbox.username,
         "poll_minutes": mailbox.poll_minutes,
         "enabled": mailbox.enabled,
+        "opens_leads": mailbox.opens_leads,
+        "lead_address": mailbox.address,
         "version": mailbox.version,
     }

@@ -36,6 +36,8 @@ SETTINGS = [
     "folders",
     "poll_minutes",
     "enabled",
+    "opens_leads",
+    "address",
 ]
 # Changing where the mailbox is makes the stored password (and the UIDs) someone else's.
 SERVER_FIELDS = ("host", "port", "username")
@@ -160,6 +162,15 @@ def _clean(data: dict[str, Any], *, creating: bool) -> dict[str, Any]:
         out["poll_minutes"] = minutes
     if "enabled" in data:
         out["enabled"] = bool(data["enabled"])
+    if "opens_leads" in data:
+        out["opens_leads"] = bool(data["opens_leads"])
+    if data.get("address"):
+        try:
+            out["address"] = normalize.normalize_email(str(data["address"]))[0]
+        except ValueError as exc:
+            errors["address"] = [str(exc)]
+    elif "address" in data:
+        out["address"] = ""
     # Control characters (PostgreSQL cannot store a NUL) are refused as in every text field.
     for name in ("name", "host", "username", "password"):
         if name in out and name not in errors:
@@ -232,6 +243,13 @@ def _check_address(mailbox: Mailbox) -> None:
         pass
 
 
+def _check_leads(mailbox: Mailbox) -> None:
+    """Only a shared mailbox (sales@) opens leads: a person's own mail is not a lead desk."""
+    if mailbox.opens_leads and mailbox.owner_id is not None:
+        problem = "Only a shared mailbox (no owner) opens sales leads."
+        raise ValidationFailed(problem, errors={"opens_leads": [problem]})
+
+
 def _taken(host: str, username: str, exclude: int | None = None) -> bool:
     qs = Mailbox.objects.filter(host__iexact=host, username=username)
     if exclude is not None:
@@ -258,6 +276,7 @@ def mailbox_create(*, actor: Actor, data: dict[str, Any], shared: bool = False) 
         password_encrypted=encrypt(password),
         **cleaned,
     )
+    _check_leads(mailbox)
     _check_address(mailbox)
     _check_login(mailbox, password)
     if _taken(mailbox.host, mailbox.username):
@@ -312,6 +331,7 @@ def mailbox_update(
         password = cleaned.pop("password", None)
         for name, value in cleaned.items():
             setattr(mailbox, name, value)
+        _check_leads(mailbox)
         moved = any(getattr(mailbox, f) != before[f] for f in SERVER_FIELDS)
         if moved and password is None:
             raise ValidationFailed(

@@ -33,10 +33,12 @@ def _explain(exc: RapportError) -> str:
 
 
 class Command(BaseCommand):
-    help = "Import contacts or accounts from a CSV or XLSX file, or manage an import."
+    help = "Import contacts, accounts, deals or leads from a CSV or XLSX file, or manage an import."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("action", choices=["contacts", "accounts", "resume", "status", "cancel", "undo", "rejected"])
+        from rapport.ingest.imports import kinds
+
+        parser.add_argument("action", choices=[*kinds.names(), "resume", "status", "cancel", "undo", "rejected"])
         parser.add_argument("target", help="the file to import, or an import's id")
         parser.add_argument("out", nargs="?", help="for 'rejected': the CSV file to write")
         parser.add_argument("--mapping", default="", help="a saved mapping's name")
@@ -56,7 +58,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **opts: Any) -> None:
         actor = command_actor(opts["user"], via=Via.IMPORT, context={"path": "cli"})
         try:
-            if opts["action"] in ("contacts", "accounts"):
+            if opts["action"] not in ("resume", "status", "cancel", "undo", "rejected"):
                 job = self._create(actor, opts)
             else:
                 if not opts["target"].isdigit():
