@@ -75,7 +75,8 @@ def _deleted_now(actor: Any) -> Q:
     )
     by_kind: dict[str, set[int]] = {}
     for kind, pk in gone:
-        by_kind.setdefault(kind, set()).add(pk)
+        if pk is not None:
+            by_kind.setdefault(kind, set()).add(pk)
     for kind, pks in by_kind.items():
         q |= Q(entity_kind=kind, entity_id__in=sorted(pks))
     return q

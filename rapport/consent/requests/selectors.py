@@ -69,9 +69,8 @@ def privacy_request_counts(*, actor: Any) -> dict[str, int]:
     """Open requests by deadline state, for the register's head."""
     now = timezone.now()
     counts = {"open": 0, "overdue": 0, "due_soon": 0}
-    for request in privacy_request_list(actor=actor, filters=RequestFilters(status="open")).only(
-        "status", "due_at"
-    ):
+    open_ones = privacy_request_list(actor=actor, filters=RequestFilters(status="open"))
+    for request in open_ones.select_related(None).only("status", "due_at"):
         counts["open"] += 1
         state = deadline(request, now)
         if state in counts:
