@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/myday.py                      # SQLite and PostgreSQL, default sizes
     .venv/bin/python bench/myday.py --db pg --tasks 1000000 --contacts 200000
+    .venv/bin/python bench/myday.py --reuse -n 100 [--explain]   # the 1M database of bench/sales_fill.py
 
 Each database is made fresh (bench/common.py: a SQLite data directory under --work, or the
 PostgreSQL database rapport_bench_myday dropped and created), filled with --contacts
@@ -19,7 +20,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -94,13 +94,12 @@ def _fill(contacts: int, tasks: int, reps: int) -> dict:
     return {"fill_seconds": round(time.perf_counter() - started, 1)}
 
 
-def _measure(n: int) -> dict:
+def _measure(n: int, explain: bool = False) -> dict:
     from django.conf import settings
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
+    from bench.sales_fill import timed
     from rapport.followups import selectors
     from rapport.followups.models import Task
     from rapport.users.models import User
@@ -123,23 +122,7 @@ def _measure(n: int) -> dict:
         ("task-list", "/tasks/?mine=1"),
         ("task-list-team", "/tasks/"),
     ):
-        for _ in range(5):
-            assert client.get(url).status_code == 200
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
-            queries = len(ctx.captured_queries)  # the next request_started clears the log
-        times = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            client.get(url)
-            times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
-        out[name] = {
-            "mean": round(statistics.mean(times), 1),
-            "p50": round(times[len(times) // 2], 1),
-            "p95": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-            "sql": queries,
-        }
+        out[name] = timed(client, url, n, explain=explain)
     return out
 
 
@@ -151,6 +134,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=50)
     parser.add_argument("-n", type=int, default=200, help="Requests per page")
     parser.add_argument("--work", default="/tmp/bench-myday")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="Measure on the filled database of bench/sales_fill.py (1M contacts, 1M deals, 500k tasks), kept between runs",
+    )  # fmt: skip
+    parser.add_argument("--explain", action="store_true", help="Print the plans of each page's slowest queries")
     parser.add_argument("--step", choices=["fill", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -159,13 +147,24 @@ def main() -> None:
 
         django.setup()
         result = (
-            _fill(args.contacts, args.tasks, args.reps) if args.step == "fill" else _measure(args.n)
+            _fill(args.contacts, args.tasks, args.reps) if args.step == "fill" else _measure(args.n, args.explain)
         )
         print(json.dumps(result))
         return
     from bench.common import fresh_env, run_step
+    from bench.sales_fill import SIZES, ensure
 
+    extra = ["--explain"] if args.explain else []
     for db in ["sqlite", "pg"] if args.db == "both" else [args.db]:
+        if args.reuse:
+            env = ensure(db)
+            measured = run_step(__file__, env, "--step", "measure", "-n", str(args.n), *extra)
+            print(f"{db}: {measured['tasks']:,} tasks, {SIZES['contacts']:,} contacts, {SIZES['deals']:,} deals (reused); "
+                  f"rep-0 has {measured['rep_open']:,} open tasks, {measured['my_day_items']} on my day")  # fmt: skip
+            for page in ("my-day", "task-list", "task-list-team"):
+                m = measured[page]
+                print(f"  {page:<15} mean {m['mean']:>6} ms  p50 {m['p50']:>6} ms  p95 {m['p95']:>6} ms  SQL {m['sql']}  load {m['load']}")
+            continue
         env = fresh_env(Path(args.work), "rapport_bench_myday", db)
         sizes = [
             "--contacts",

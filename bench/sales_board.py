@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sales_board.py                          # SQLite and PostgreSQL
     .venv/bin/python bench/sales_board.py --db pg --deals 1000000 --open 50000
+    .venv/bin/python bench/sales_board.py --reuse -n 30 [--explain]   # the 1M database of bench/sales_fill.py
 
 Each database is made fresh (bench/common.py), filled with --accounts accounts and --deals
 deals (--open of them open, the rest won or lost, closed over two years) spread over
@@ -19,7 +20,6 @@ import datetime as dt
 import json
 import os
 import random
-import statistics
 import sys
 import time
 from decimal import Decimal
@@ -112,34 +112,12 @@ def _fill(accounts: int, deals: int, open_deals: int, reps: int) -> dict:
     return {"fill_seconds": round(time.perf_counter() - started, 1)}
 
 
-def _timed(client, url: str, n: int) -> dict:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):
-        assert client.get(url).status_code == 200, url
-    with CaptureQueriesContext(connection) as ctx:
-        client.get(url)
-        queries = len(ctx.captured_queries)
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        client.get(url)
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return {
-        "mean": round(statistics.mean(times), 1),
-        "p50": round(times[len(times) // 2], 1),
-        "p95": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
-        "sql": queries,
-    }
-
-
-def _measure(n: int) -> dict:
+def _measure(n: int, explain: bool = False) -> dict:
     from django.conf import settings
     from django.core.management import call_command
     from django.test import Client
 
+    from bench.sales_fill import timed
     from rapport.sales.models import Deal
     from rapport.users.models import User
 
@@ -151,10 +129,11 @@ def _measure(n: int) -> dict:
         client.force_login(User.objects.get(username=who))
         for name, url in (
             ("board", "/deals/"),
+            ("my board", "/deals/?mine=1"),
             ("deal-list", "/deals/list/?status=open"),
             ("forecast", "/deals/forecast/"),
         ):
-            out[f"{who} {name}"] = _timed(client, url, n)
+            out[f"{who} {name}"] = timed(client, url, n, explain=explain)
     return out
 
 
@@ -168,6 +147,11 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=40, help="Requests per page")
     parser.add_argument("--work", default="/tmp/bench-sales")
     parser.add_argument("--pg-db", default="rapport_bench_sales")
+    parser.add_argument(
+        "--reuse", action="store_true",
+        help="Measure on the filled database of bench/sales_fill.py (1M contacts, 1M deals, 50k open), kept between runs",
+    )  # fmt: skip
+    parser.add_argument("--explain", action="store_true", help="Print the plans of each page's slowest queries")
     parser.add_argument("--step", choices=["fill", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
@@ -178,24 +162,30 @@ def main() -> None:
         result = (
             _fill(args.accounts, args.deals, args.open, args.reps)
             if args.step == "fill"
-            else _measure(args.n)
+            else _measure(args.n, args.explain)
         )
         print(json.dumps(result))
         return
     from bench.common import fresh_env, run_step
+    from bench.sales_fill import ensure
 
     for db in ["sqlite", "pg"] if args.db == "both" else [args.db]:
-        env = fresh_env(Path(args.work), args.pg_db, db)
-        sizes = ["--accounts", str(args.accounts), "--deals", str(args.deals), "--open", str(args.open),
-                 "--reps", str(args.reps)]  # fmt: skip
-        filled = run_step(__file__, env, "--step", "fill", *sizes)
-        measured = run_step(__file__, env, "--step", "measure", "-n", str(args.n))
-        print(f"{db}: {measured['deals']:,} deals ({measured['open']:,} open), {args.accounts:,} accounts, "
-              f"{args.reps} reps (filled in {filled['fill_seconds']} s)")  # fmt: skip
+        if args.reuse:
+            env = ensure(db)
+            filled = {"fill_seconds": "(reused)"}
+        else:
+            env = fresh_env(Path(args.work), args.pg_db, db)
+            sizes = ["--accounts", str(args.accounts), "--deals", str(args.deals), "--open", str(args.open),
+                     "--reps", str(args.reps)]  # fmt: skip
+            filled = run_step(__file__, env, "--step", "fill", *sizes)
+        extra = ["--explain"] if args.explain else []
+        measured = run_step(__file__, env, "--step", "measure", "-n", str(args.n), *extra)
+        print(f"{db}: {measured['deals']:,} deals ({measured['open']:,} open), "
+              f"filled in {filled['fill_seconds']} s; load average (1 min) with each figure")  # fmt: skip
         for key, m in measured.items():
             if isinstance(m, dict):
                 print(
-                    f"  {key:<18} mean {m['mean']:>7} ms  p50 {m['p50']:>7} ms  p95 {m['p95']:>7} ms  SQL {m['sql']}"
+                    f"  {key:<18} mean {m['mean']:>7} ms  p50 {m['p50']:>7} ms  p95 {m['p95']:>7} ms  SQL {m['sql']}  load {m['load']}"
                 )
 
 

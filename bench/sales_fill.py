@@ -293,6 +293,43 @@ def ensure(db: str, sizes: dict | None = None) -> dict[str, str]:
     return env
 
 
+def timed(client, url: str, n: int, *, explain: bool = False) -> dict:
+    """ms per request of ``url`` (mean, p50, p95) and its SQL queries, after three warm-up
+    requests; with ``explain`` the plans of the three slowest queries are printed."""
+    import statistics
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        assert client.get(url).status_code == 200, url
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    queries = list(ctx.captured_queries)
+    if explain:
+        print(f"-- {url}", file=sys.stderr)
+        for q in sorted(queries, key=lambda q: -float(q["time"]))[:3]:
+            print(f"{q['time']} s: {q['sql'][:600]}", file=sys.stderr)
+            prefix = "EXPLAIN ANALYZE " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
+            with connection.cursor() as cursor:
+                cursor.execute(prefix + q["sql"])
+                for row in cursor.fetchall():
+                    print("   ", " ".join(str(c) for c in row), file=sys.stderr)
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        client.get(url)
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    return {
+        "mean": round(statistics.mean(times), 1),
+        "p50": round(times[len(times) // 2], 1),
+        "p95": round(times[min(len(times) - 1, int(len(times) * 0.95))], 1),
+        "sql": len(queries),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", choices=["sqlite", "pg", "both"], default="both")
