@@ -366,3 +366,11 @@ KEYS = {
     "lost-reasons": "lost_reasons", "stage-probabilities": "stage_probabilities",
     "bookings": "bookings",
 }  # fmt: skip
+TITLES = {
+    "forecast-quota": "Forecast against quota", "forecast-actual": "Forecast against actual by month",
+    "snapshots": "Weekly snapshots", "pipeline-by-stage": "Open pipeline by stage",
+    "win-rate-source": "Win rate by source", "win-rate-rep": "Win rate by rep",
+    "deal-size": "Average won deal size", "sales-cycle": "Sales cycle", "time-in-stage": "Time in stage",
+    "lost-reasons": "Lost reasons", "stage-probabilities": "Stage probabilities: configured and learned",
+    "bookings": "Bookings forecast",
+}  # fmt: skip

@@ -120,15 +120,28 @@ def reports(request: HttpRequest) -> HttpResponseBase:
         )  # fmt: skip
         suffix = f"-as-of-{as_of:%Y-%m-%d}" if as_of else ""
         return _csv(f"forecast-{period.name}{suffix}", list(FORECAST_COLUMNS), body)
-    rows = forecast_report(actor=user, period=period, as_of=as_of, scope=scope)
     query = request.GET.copy()
     query.pop("format", None)
     query.pop("chart", None)
+    key = request.GET.get("chart", "")
+    if key:
+        # One chart (the page loads each when it scrolls into view, so the table comes
+        # first and a slow chart holds up only itself).
+        if key not in charts.KEYS:
+            raise NotFound("No such chart.")
+        context = {
+            "c": getattr(report, charts.KEYS[key])(), "period": period, "query": query.urlencode(),
+            "can_export": permissions.can(user, "export", RecordKind.DEAL),
+        }  # fmt: skip
+        return render_page(
+            request, "sales/report_chart.html", context, fragment="sales/_report_chart.html"
+        )
+    rows = forecast_report(actor=user, period=period, as_of=as_of, scope=scope)
     context = {
         "rows": rows, "period": period, "periods": _periods(today), "teams": teams,
         "people": people, "team": team, "rep": owner, "as_of": as_of,
         "pipeline": pipeline, "pipelines": selectors.pipelines(),
-        "charts": report.charts(),
+        "charts": [(key, charts.TITLES[key]) for key in charts.KEYS],
         "query": query.urlencode(),
         "can_export": permissions.can(user, "export", RecordKind.DEAL),
         "can_adjust": permissions.can(user, "change", RecordKind.SALES_SETUP) and not as_of,

@@ -177,6 +177,7 @@ CASES: list[Case] = [
         needs=((D, V), (D, "export")),
     ),
     Case("get", url="sales:reports", query="?as_of=2026-01-15", needs=((D, V),)),
+    Case("get", url="sales:reports", query="?chart=stage-probabilities", needs=((D, V),)),
     Case(
         "post",
         url="sales:forecast-adjust",

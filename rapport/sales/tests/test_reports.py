@@ -93,7 +93,13 @@ def test_the_reports_page_shows_quota_adjustment_and_charts_with_csv(personas):
     html = page.content.decode()
     assert page.status_code == 200
     assert "8,000 EUR" in html and "50.0 %" in html  # bob: 4,000 won of 8,000
-    assert 'id="chart-win-rate-source"' in html and "chart.umd.min.js" in html
+    assert "chart.umd.min.js" in html and "&amp;chart=win-rate-source" in html
+    # Each chart is loaded on its own when it comes into view (htmx), or opened as a page.
+    part = client.get(reverse("sales:reports") + "?chart=win-rate-source", HTTP_HX_REQUEST="true")
+    assert 'id="chart-win-rate-source"' in part.content.decode() and b"<html" not in part.content
+    full = client.get(reverse("sales:reports") + "?chart=forecast-quota").content.decode()
+    assert "<html" in full and 'id="chart-forecast-quota"' in full and "8000" in full
+    assert client.get(reverse("sales:reports") + "?chart=nope").status_code == 404
     # The manager's figure, posted from the page, stands beside bob's commit.
     back = reverse("sales:reports") + f"?period={q.name}"
     response = client.post(
