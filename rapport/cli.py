@@ -213,7 +213,8 @@ def token(argv: list[str]) -> None:
 
 def _start_watchdog() -> None:
     """Every minute, queue again the imports whose worker died (see imports_resume_stale),
-    and queue a poll of each IMAP mailbox that is due (see mailboxes_enqueue_due)."""
+    and queue a poll of each IMAP mailbox that is due (see mailboxes_enqueue_due), and the
+    week's forecast snapshots once (see snapshots_enqueue_due)."""
     import logging
     import threading
     import time
@@ -223,6 +224,7 @@ def _start_watchdog() -> None:
 
     from rapport.ingest.imports.services import imports_resume_stale
     from rapport.ingest.mail.mailboxes import mailboxes_enqueue_due
+    from rapport.sales.forecasting.services import snapshots_enqueue_due
 
     log = logging.getLogger("rapport.worker")
     every = max(5, min(60, settings.IMPORT_STALE_SECONDS // 2))
@@ -239,6 +241,11 @@ def _start_watchdog() -> None:
                     log.info("mailbox %s: poll queued", pk)
             except Exception:  # noqa: BLE001 - as above
                 log.exception("could not queue the mailbox polls that are due")
+            try:
+                for week in snapshots_enqueue_due():
+                    log.info("forecast snapshots of the week of %s: queued", week)
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("could not queue the weekly forecast snapshots")
             finally:
                 connection.close()
             time.sleep(every)
