@@ -305,6 +305,7 @@ def targets_recompute_calendar(
     new_clock = clock_of(calendar)
     fields = (
         "id",
+        "case_id",
         "target_seconds",
         "warn_seconds",
         "used_seconds",
@@ -320,13 +321,21 @@ def targets_recompute_calendar(
         .iterator(chunk_size=BULK_CHUNK)
     )
     batch: list[tuple[Any, ...]] = []
+    # Per case: its earliest running deadline, and whether a goal is missed / at risk.
+    cases: dict[int, list[Any]] = {}
     done = 0
-    for pk, target, warn, used, counted, state, due_at, warn_at in rows:
+    for pk, case_id, target, warn, used, counted, state, due_at, warn_at in rows:
         reached = ts(due_at) if due_at is not None and used >= target else None
         p = Progress(used=used, at=ts(counted), paused=state != S.RUNNING, reached=reached)
         p = advance(old_clock, p, at, paused=p.paused, target=target)
         d, w = _deadlines(new_clock, p, target=target, warn=warn, warn_at=warn_at)
         batch.append((pk, p.used, moment(p.at), d, w))
+        summary = cases.setdefault(case_id, [None, 0])
+        if d is not None and not p.paused and (summary[0] is None or d < summary[0]):
+            summary[0] = d
+        summary[1] = max(
+            summary[1], 2 if d is not None and d <= now else 1 if w is not None and w <= now else 0
+        )
         if len(batch) >= BULK_CHUNK:
             _write(batch)
             done += len(batch)
@@ -334,7 +343,10 @@ def targets_recompute_calendar(
     if batch:
         _write(batch)
         done += len(batch)
-    _summarise_calendar(calendar, now)
+    states = ("", "at_risk", "breached")
+    _write_cases(
+        [(case_id, due_first, states[level]) for case_id, (due_first, level) in cases.items()]
+    )
     return done
 
 
@@ -360,23 +372,22 @@ def _write(batch: list[tuple[Any, ...]]) -> None:
             )
 
 
-def _summarise_calendar(calendar: ServiceCalendar, now: dt.datetime) -> None:
-    """``summarise`` for every case with an open target on the calendar, in one statement."""
-    case_table, target_table = Case._meta.db_table, CaseTarget._meta.db_table
-    n = connection.ops.adapt_datetimefield_value(now)
-    live = "t.state IN ('running', 'paused')"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE {case_table} SET
-                next_due_at = (SELECT MIN(t.due_at) FROM {target_table} t
-                               WHERE t.case_id = {case_table}.id AND t.state = 'running'),
-                sla_state = CASE
-                  WHEN EXISTS (SELECT 1 FROM {target_table} t WHERE t.case_id = {case_table}.id
-                               AND {live} AND t.due_at <= %s) THEN 'breached'
-                  WHEN EXISTS (SELECT 1 FROM {target_table} t WHERE t.case_id = {case_table}.id
-                               AND {live} AND t.warn_at <= %s) THEN 'at_risk'
-                  ELSE '' END
-              WHERE id IN (SELECT t.case_id FROM {target_table} t
-                           WHERE t.calendar_id = %s AND {live})""",  # noqa: S608 - our tables
-            [n, n, calendar.pk],
-        )
+def _write_cases(rows: list[tuple[int, dt.datetime | None, str]]) -> None:
+    """The queue's summaries of many cases: one statement per chunk."""
+    table = Case._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    for start in range(0, len(rows), BULK_CHUNK):
+        chunk = rows[start : start + BULK_CHUNK]
+        with transaction.atomic(), connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                values = ",".join(["(%s, %s::timestamptz, %s)"] * len(chunk))
+                cursor.execute(
+                    f"UPDATE {table} AS c SET next_due_at = v.due, sla_state = v.state "  # noqa: S608 - our table name
+                    f"FROM (VALUES {values}) AS v(id, due, state) WHERE c.id = v.id",
+                    [x for row in chunk for x in row],
+                )
+            else:
+                cursor.executemany(
+                    f"UPDATE {table} SET next_due_at = %s, sla_state = %s WHERE id = %s",  # noqa: S608
+                    [(adapt(d), state, pk) for pk, d, state in chunk],
+                )
