@@ -5,7 +5,7 @@ django-tasks has no periodic tasks, so ``rapport worker`` starts this loop in a 
 beside the task runner (as it does its import watchdog), and the loop calls the notice run
 directly rather than queueing it: a queue busy with a long import must not delay a breach
 notice past its minute. Several workers may each run the loop: every notice is claimed by a
-conditional update, so it still goes out once (decision 0024). Without a worker,
+conditional update, so it still goes out once (decision 0028). Without a worker,
 ``manage.py sla_notices --loop`` runs the same loop, and ``sla_notices`` alone one pass
 (for cron). ``RAPPORT_SLA_EVERY`` changes the period (seconds, 5 to 30).
 """
