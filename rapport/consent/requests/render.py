@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template.loader import render_to_string
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 SECTION_TITLES = {
@@ -36,48 +36,45 @@ def _label(key: Any) -> str:
     return str(key).replace("_", " ").capitalize()
 
 
-def _scalar(value: Any) -> SafeString:
+def _scalar(value: Any) -> str:
     if value is None or value == "":
-        return format_html('<span class="muted">{}</span>', "—")
+        return '<span class="muted">—</span>'
     if isinstance(value, bool):
-        return format_html("{}", "yes" if value else "no")
-    return format_html("{}", value)
+        return "yes" if value else "no"
+    return escape(str(value))
 
 
-def value_html(value: Any, depth: int = 0) -> SafeString:
-    """Nested data as HTML: a list of records is a table, a record a definition list."""
+def _html(value: Any) -> str:
+    # Plain joins of escaped strings: format_html per cell cost seconds for 10,000 entries.
     if isinstance(value, dict):
         if not value:
             return _scalar(None)
-        return format_html(
-            '<dl class="export-record">{}</dl>',
-            format_html_join(
-                "", "<dt>{}</dt><dd>{}</dd>",
-                ((_label(k), value_html(v, depth + 1)) for k, v in value.items()),
-            ),
-        )  # fmt: skip
+        items = "".join(
+            f"<dt>{escape(_label(k))}</dt><dd>{_html(v)}</dd>" for k, v in value.items()
+        )
+        return f'<dl class="export-record">{items}</dl>'
     if isinstance(value, list | tuple):
         if not value:
-            return format_html('<span class="muted">{}</span>', "none")
+            return '<span class="muted">none</span>'
         if all(isinstance(v, dict) for v in value):
             columns = list(dict.fromkeys(k for v in value for k in v))
-            head = format_html_join("", '<th scope="col">{}</th>', ((_label(c),) for c in columns))
-            rows = format_html_join(
-                "", "<tr>{}</tr>",
-                ((format_html_join("", "<td>{}</td>", ((value_html(v.get(c), depth + 1),) for c in columns)),)
-                 for v in value),
-            )  # fmt: skip
-            return format_html(
-                '<div class="table-wrap"><table class="table export-table"><thead><tr>{}</tr>'
-                "</thead><tbody>{}</tbody></table></div>",
-                head,
-                rows,
+            head = "".join(f'<th scope="col">{escape(_label(c))}</th>' for c in columns)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{_html(v.get(c))}</td>" for c in columns) + "</tr>"
+                for v in value
             )
-        return format_html(
-            "<ul>{}</ul>",
-            format_html_join("", "<li>{}</li>", ((value_html(v, depth + 1),) for v in value)),
-        )
+            return (
+                '<div class="table-wrap"><table class="table export-table">'
+                f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
+            )
+        return "<ul>" + "".join(f"<li>{_html(v)}</li>" for v in value) + "</ul>"
     return _scalar(value)
+
+
+def value_html(value: Any) -> SafeString:
+    """Nested data as HTML, every value escaped: a list of records is a table, a record a
+    definition list."""
+    return mark_safe(_html(value))  # noqa: S308 - every piece escaped above
 
 
 def to_html(package: dict[str, Any]) -> str:
