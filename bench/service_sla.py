@@ -94,7 +94,7 @@ def step(cases: int, seed: int) -> dict:
         targets = []
         for case in rows:
             paused = case.status == "waiting_customer"
-            opened = case.status_changed_at
+            opened = case.status_changed_at or now
             for k, minutes in (("first_response", 8 * 60), ("resolution", 40 * 60)):
                 target = minutes * 60
                 p = advance(

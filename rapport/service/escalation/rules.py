@@ -26,6 +26,8 @@ def recipient_of(rule: EscalationRule, case: Case) -> User | None:
     """Who the rule sends the case to, for this case (None: nobody fits)."""
     team = (
         ServiceTeam.objects.filter(team_id=case.team_id).select_related("lead", "manager").first()
+        if case.team_id is not None
+        else None
     )
     found: Any = None
     if rule.recipient == R.TEAM_LEAD:

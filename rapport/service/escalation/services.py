@@ -5,6 +5,7 @@ case's owner, who closes the loop with the customer."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -37,7 +38,7 @@ def _task(*, title: str, assignee: User, case: Case, notes: str) -> int | None:
         data={
             "title": title[:200], "notes": notes[:2000], "assignee": assignee.pk,
             "contact": case.contact_id, "subject_kind": "case", "subject_id": case.pk,
-            "due_at": timezone.now() + timezone.timedelta(days=1),
+            "due_at": timezone.now() + dt.timedelta(days=1),
         },
     )  # fmt: skip
     return task.pk
@@ -203,7 +204,7 @@ def rule_create(*, actor: Actor, data: dict[str, Any]) -> Any:
         raise ValidationFailed("The rule has problems.", errors=errors)
     with transaction.atomic():
         rule = EscalationRule.objects.create(
-            name=name, trigger=trigger, recipient=recipient, target_kind=target_kind,
+            name=name, trigger=str(trigger), recipient=str(recipient), target_kind=target_kind,
             person=person, level=level, reassign=bool(data.get("reassign")),
             team_id=data.get("team"),
         )  # fmt: skip

@@ -168,7 +168,7 @@ def _clean(errors: Errors, data: dict[str, Any], current: ServiceCalendar | None
             errors["name"] = ["Give a name of at most 100 characters."]
         elif (
             ServiceCalendar.objects.filter(name=name)
-            .exclude(pk=getattr(current, "pk", None))
+            .exclude(pk=current.pk if current is not None else 0)
             .exists()
         ):
             errors["name"] = ["A calendar with this name exists."]
@@ -339,7 +339,7 @@ def calendar_day_remove(*, actor: Actor, calendar: ServiceCalendar, date: Any) -
     permissions.require(actor.user, "change", SETUP)
     errors: Errors = {}
     day = _date(errors, date)
-    if errors:
+    if errors or day is None:
         raise ValidationFailed("The day has problems.", errors=errors)
     with transaction.atomic():
         locked = ServiceCalendar.objects.select_for_update().get(pk=calendar.pk)
@@ -354,7 +354,7 @@ def days_from_ics(raw: bytes, *, time_zone: str) -> list[dict[str, Any]]:
     before DTEND; timed ones block the local dates they touch), yearly and other rules
     expanded over the holiday window. Bounded: the file's size and the number of days."""
     import icalendar
-    from dateutil.rrule import rrulestr
+    from dateutil.rrule import rrulestr  # type: ignore[import-untyped]  # no stubs pinned
 
     if len(raw) > MAX_ICS_BYTES:
         raise ValidationFailed(

@@ -28,6 +28,8 @@ def waiting_on(case: Case) -> list[int]:
     """Who hears of the case's goals: its owner, else its team's lead."""
     if case.owner_id:
         return [case.owner_id]
+    if case.team_id is None:
+        return []
     lead = (
         ServiceTeam.objects.filter(team_id=case.team_id).values_list("lead_id", flat=True).first()
     )

@@ -29,7 +29,7 @@ K = CaseTarget.Kind
 S = CaseTarget.State
 LIVE = (S.RUNNING, S.PAUSED)
 STOPPED_STATUSES = (Case.Status.RESOLVED, Case.Status.CLOSED)
-MINUTES = {
+MINUTES: dict[str, str] = {
     K.FIRST_RESPONSE: "first_response_minutes",
     K.NEXT_RESPONSE: "next_response_minutes",
     K.RESOLUTION: "resolution_minutes",
@@ -74,6 +74,7 @@ def _deadlines(
     clock: BusinessClock, p: Progress, *, target: int, warn: int, warn_at: dt.datetime | None
 ) -> tuple[dt.datetime | None, dt.datetime | None]:
     d = due(clock, p, target)
+    w: dt.datetime | None
     if p.used >= warn:
         w = warn_at or moment(p.at)  # at risk already: the moment it was (or now)
     else:
@@ -231,9 +232,9 @@ def targets_responded(*, case: Case, at: dt.datetime) -> None:
         policy = policy_for(case)
         calendar = calendar_for_team(case.team_id)
         if policy is not None and calendar is not None and policy.update_minutes:
-            t = _new(case, K.UPDATE, _cycle(case, K.UPDATE), policy, calendar, at)
-            if t is not None:
-                t.save()
+            update = _new(case, K.UPDATE, _cycle(case, K.UPDATE), policy, calendar, at)
+            if update is not None:
+                update.save()
     summarise([case.pk])
 
 

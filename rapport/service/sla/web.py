@@ -95,12 +95,13 @@ def case_goals_context(user: Any, case: Case) -> dict[str, Any]:
             continue
         seen.add(t.kind)
         tz = t.calendar.time_zone if t.calendar else zone
-        t.view = deadline(
+        t.view = deadline(  # type: ignore[attr-defined]
             t.due_at if t.state in (CaseTarget.State.RUNNING, CaseTarget.State.PAUSED) else None,
             t.state,
             tz,
         )
-        t.used_text, t.target_text = _hours(t.used_seconds), _hours(t.target_seconds)
+        t.used_text = _hours(t.used_seconds)  # type: ignore[attr-defined]
+        t.target_text = _hours(t.target_seconds)  # type: ignore[attr-defined]
         current.append(t)
     escalations = list(
         CaseEscalation.objects.filter(case=case)

@@ -16,8 +16,8 @@ WEEKDAYS_9_TO_5 = [(d, 9 * 60, 17 * 60) for d in range(5)]
 SPLIT = [(d, s, e) for d in range(5) for s, e in ((8 * 60, 12 * 60), (13 * 60, 17 * 60))]
 
 
-def at(*args: int, tz: ZoneInfo = BERLIN) -> int:
-    return ts(dt.datetime(*args, tzinfo=tz))
+def at(y: int, mo: int, d: int, h: int, mi: int, tz: ZoneInfo = BERLIN) -> int:
+    return ts(dt.datetime(y, mo, d, h, mi, tzinfo=tz))
 
 
 def test_the_clock_agrees_with_the_minute_by_minute_oracle_on_10000_random_cases():
