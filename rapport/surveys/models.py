@@ -23,19 +23,13 @@ from django.db import models
 from django.db.models import Q
 
 from rapport.core.models import TimestampedModel
+from rapport.timeline.models import Department
+
+__all__ = ["Answer", "Department", "Invitation", "Question", "Survey", "SurveyResponse", "Trigger"]
 
 
 def new_token() -> str:
     return secrets.token_urlsafe(18)
-
-
-class Department(models.TextChoices):
-    # The timeline's departments (rapport.timeline.models.Department), repeated so the
-    # migration does not depend on another app's choices.
-    SALES = "sales", "Sales"
-    SERVICE = "service", "Contact center"
-    MARKETING = "marketing", "Marketing"
-    OTHER = "other", "Other"
 
 
 class Trigger(models.TextChoices):

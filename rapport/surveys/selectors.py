@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, Q, QuerySet
-from django.db.models.functions import TruncMonth
+from django.conf import settings
+from django.db import connection
+from django.db.models import Avg, CharField, Count, Q, QuerySet
+from django.db.models.functions import Cast, Substr, TruncMonth
 from django.utils import timezone
 
 from rapport.core.errors import NotFound, ValidationFailed
@@ -217,6 +219,15 @@ def _breakdowns(
     )
 
 
+def _month(name: str) -> Any:
+    """A moment's month. SQLite keeps moments as UTC text, so in UTC the month is its first
+    seven characters, read by SQLite itself: Django's TruncMonth there is a Python function
+    called for every row (seconds at 100,000 answers)."""
+    if connection.vendor == "sqlite" and settings.TIME_ZONE == "UTC":
+        return Substr(Cast(name, CharField()), 1, 7)
+    return TruncMonth(name)
+
+
 def survey_results(*, actor: Any, survey: Survey, filters: Filters) -> Results:
     """A survey's figures for the filters: one grouped query per question and per breakdown."""
     permissions.require(actor, "view", KIND)
@@ -229,7 +240,9 @@ def survey_results(*, actor: Any, survey: Survey, filters: Filters) -> Results:
         if row["status"] == Invitation.Status.SKIPPED:
             skipped[row["skip_reason"]] = row["n"]
     questions = list(survey.questions.all())
-    answers = Answer.objects.filter(response__in=responses)
+    # Unfiltered, a question's answers are the survey's: read them by their own index.
+    filtered = bool(filters.query())
+    answers = Answer.objects.filter(response__in=responses) if filtered else Answer.objects.all()
     results: list[QuestionResult] = []
     for q in questions:
         res = QuestionResult(question=q)
@@ -278,7 +291,7 @@ def survey_results(*, actor: Any, survey: Survey, filters: Filters) -> Results:
             )
         monthly = (
             responses.filter(score__isnull=False)
-            .annotate(month=TruncMonth("submitted_at"))
+            .annotate(month=_month("submitted_at"))
             .values("month")
             .annotate(n=Count("id"), avg=Avg("score"), **_group_counts(kind))
             .order_by("month")
@@ -286,7 +299,9 @@ def survey_results(*, actor: Any, survey: Survey, filters: Filters) -> Results:
         for row in monthly:
             by_month.append(
                 Breakdown(
-                    row["month"].strftime("%Y-%m"),
+                    row["month"]
+                    if isinstance(row["month"], str)
+                    else row["month"].strftime("%Y-%m"),
                     row["n"],
                     row["avg"],
                     _headline(kind, row["n"], row["low"], row["high"], row["avg"] * row["n"]),
