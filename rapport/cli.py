@@ -224,6 +224,7 @@ def _start_watchdog() -> None:
 
     from rapport.ingest.imports.services import imports_resume_stale
     from rapport.ingest.mail.mailboxes import mailboxes_enqueue_due
+    from rapport.marketing.services import campaigns_enqueue_due
     from rapport.sales.forecasting.services import snapshots_enqueue_due
 
     log = logging.getLogger("rapport.worker")
@@ -246,6 +247,11 @@ def _start_watchdog() -> None:
                     log.info("forecast snapshots of the week of %s: queued", week)
             except Exception:  # noqa: BLE001 - as above
                 log.exception("could not queue the weekly forecast snapshots")
+            try:
+                for pk in campaigns_enqueue_due():
+                    log.info("campaign %s: its time has come; send queued", pk)
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("could not queue the campaigns that are due")
             finally:
                 connection.close()
             time.sleep(every)

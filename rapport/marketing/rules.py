@@ -256,9 +256,10 @@ def _date(value: Any) -> dt.date | None:
     if not isinstance(value, str):
         return None
     try:
-        return dt.date.fromisoformat(value.strip()[:10])
+        day = dt.date.fromisoformat(value.strip()[:10])
     except ValueError:
         return None
+    return day if 1900 <= day.year <= 2200 else None
 
 
 def _days(value: Any) -> int | None:
@@ -304,7 +305,7 @@ def _one(check: _Check, path: str, spec: FieldSpec, label: str, value: Any) -> A
     if spec.type == DATE:
         day = _date(value)
         if day is None:
-            check.fail(where, f"{label}: a date as YYYY-MM-DD, not {value!r}.")
+            check.fail(where, f"{label}: a date as YYYY-MM-DD (1900 to 2200), not {value!r}.")
         return day
     if not isinstance(value, str | int) or isinstance(value, bool):
         check.fail(where, f"{label}: a text value.")

@@ -533,6 +533,22 @@ def campaigns_due(*, now: dt.datetime | None = None) -> list[int]:
     )
 
 
+def campaigns_enqueue_due(*, now: dt.datetime | None = None) -> list[int]:
+    """Queue the send of each scheduled campaign whose time has come (the worker's
+    watchdog calls this every minute). Each is claimed by a conditional update
+    (scheduled → sending), so two watchdogs never queue one campaign twice."""
+    from rapport.marketing.tasks import campaign_send_task
+
+    queued = []
+    for pk in campaigns_due(now=now):
+        if Campaign.objects.filter(pk=pk, status=Campaign.Status.SCHEDULED).update(
+            status=Campaign.Status.SENDING
+        ):
+            campaign_send_task.enqueue(pk)
+            queued.append(pk)
+    return queued
+
+
 # --- Sending --------------------------------------------------------------------------
 
 
@@ -703,7 +719,8 @@ def _prepare(campaign: Campaign) -> None:
         )
     }
     for r in sendable:
-        r.outbound_id, r.message_id = by_recipient[r.pk]
+        r.outbound_id, mid = by_recipient[r.pk]
+        r.message_id = mid.strip().strip("<>")  # as mail reads ids: without the brackets
     CampaignRecipient.objects.bulk_update(sendable, ["outbound_id", "message_id"], batch_size=CHUNK)
     campaign.batch_id = batch.pk
     campaign.status = Campaign.Status.SENDING
@@ -854,7 +871,7 @@ def record_replies(
 ) -> int:
     """Mail that answers a campaign message (its In-Reply-To or References name the
     message) from the person it went to: the recipient replied."""
-    ids = [m for m in message_ids if m]
+    ids = [m.strip().strip("<>") for m in message_ids if m and m.strip()]
     if not ids:
         return 0
     contacts = set(contact_ids)

@@ -16,7 +16,4 @@ def campaign_send_task(campaign_id: int) -> dict[str, int]:
 @task()
 def campaigns_due_task() -> int:
     """Queue every scheduled campaign whose time has come (run it from the scheduler)."""
-    due = services.campaigns_due()
-    for pk in due:
-        campaign_send_task.enqueue(pk)
-    return len(due)
+    return len(services.campaigns_enqueue_due())
