@@ -66,7 +66,7 @@ SELECT d.id, CASE WHEN i = 0 THEN NULL ELSE s.path[i] END, s.path[i + 1],
     d.amount, d.currency, st.probability,
     CASE WHEN i + 1 = s.len THEN d.forecast_category ELSE 'pipeline' END,
     CASE WHEN i + 1 = s.len THEN d.expected_close
-         ELSE (d.created_at + (COALESCE(d.closed_at, %(now)s::timestamptz) - d.created_at) * i / s.len)::date + 30 + (d.id %% 40) END
+         ELSE (d.created_at + (COALESCE(d.closed_at, %(now)s::timestamptz) - d.created_at) * i / s.len)::date + (30 + (d.id %% 40))::int END
 FROM sales_deal d
 CROSS JOIN LATERAL (SELECT CASE
     WHEN d.status = 'open' THEN (%(opens)s::int[])[1:array_position(%(opens)s::int[], d.stage_id)]
@@ -91,12 +91,16 @@ def fill(deals: int, open_deals: int, reps: int) -> dict:
 
     started = time.perf_counter()
     teams = [Team.objects.create(name=f"Team {i}") for i in range(4)]
-    users = []
-    for i in range(reps):
-        u = User.objects.create_user(username=f"rep-{i}", password="bench-password-1", role=Role.SALES)
-        u.teams.add(teams[i % 4])
-        users.append(u)
-    boss = User.objects.create_user(username="boss", password="bench-password-1", role=Role.MANAGER)
+    from django.contrib.auth.hashers import make_password
+
+    hashed = make_password("bench-password-1")  # once: hashing is slow on purpose
+    users = User.objects.bulk_create(
+        [User(username=f"rep-{i}", password=hashed, role=Role.SALES) for i in range(reps)]
+    )
+    User.teams.through.objects.bulk_create(
+        [User.teams.through(user_id=u.pk, team_id=teams[i % 4].pk) for i, u in enumerate(users)]
+    )
+    boss = User.objects.create(username="boss", password=hashed, role=Role.MANAGER)
     accounts = 20_000
     Account.objects.bulk_create(
         [Account(name=f"Company {i}", normalized_name=f"company {i}", owner=users[i % reps]) for i in range(accounts)],
@@ -201,8 +205,11 @@ def main() -> None:
     parser.add_argument("--step", choices=["fill", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
+        import os
+
         import django
 
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
         django.setup()
         result = fill(args.deals, args.open, args.reps) if args.step == "fill" else measure(args.runs, args.days_back)
         print(json.dumps(result))

@@ -114,6 +114,24 @@ def _user_or_none(actor: Actor) -> User | None:
     return actor.user if getattr(actor.user, "pk", None) else None
 
 
+def _reason(errors: Errors, value: Any) -> str:
+    """Why the figure is adjusted: required text (control characters refused), at most
+    500 characters."""
+    from rapport.customers import normalize
+
+    text = " ".join(str(value or "").split())
+    if not text:
+        errors["reason"] = ["Say why the figure is adjusted."]
+    elif len(text) > 500:
+        errors["reason"] = ["At most 500 characters."]
+    else:
+        try:
+            normalize.check_text(text)
+        except ValueError as exc:
+            errors["reason"] = [str(exc)]
+    return text
+
+
 def adjustment_add(
     *, actor: Actor, data: dict[str, Any], at: dt.datetime | None = None
 ) -> ForecastAdjustment:
@@ -129,11 +147,7 @@ def adjustment_add(
         raise NotFound("No such user.")
     period = _period(errors, data.get("period"))
     amount, currency = _money(errors, data)
-    reason = str(data.get("reason") or "").strip()
-    if not reason:
-        errors["reason"] = ["Say why the figure is adjusted."]
-    elif len(reason) > 500:
-        errors["reason"] = ["At most 500 characters."]
+    reason = _reason(errors, data.get("reason"))
     if errors or period is None or user is None:
         raise ValidationFailed("The adjustment has invalid values.", errors=errors)
     assert currency is not None  # clean_currency gave an error otherwise
