@@ -344,8 +344,9 @@ def servicecalendar_read(request: HttpRequest, calendar_id: int):
 )
 def servicecalendar_update(request: HttpRequest, calendar_id: int, payload: ServiceCalendarPatch):
     """Change a calendar: the open cases it counts for get new deadlines at once (the time
-    they used so far stays)."""
-    data = data_of(payload)
+    they used so far stays). A field sent as null is left as it is: none of them can be
+    empty."""
+    data = {k: v for k, v in data_of(payload).items() if v is not None}
     if "periods" in data:
         data["periods"] = [dict(p) for p in data["periods"]]
     calendars.calendar_update(

@@ -94,3 +94,25 @@ def test_builtin_kinds_cannot_be_deleted_but_retired(api_client, personas):
         client.patch(url, {"active": False}, content_type="application/json").json()["active"]
         is False
     )
+
+
+def test_a_calendar_patch_with_nulls_leaves_those_fields_as_they_are(api_client, personas):
+    client = api_client("alice")
+    created = client.post(
+        "/api/v1/service-calendars",
+        {"name": "Desk hours", "time_zone": "Europe/London",
+         "periods": [{"weekday": 0, "start": "09:00", "end": "17:00"}]},
+        content_type="application/json",
+    )  # fmt: skip
+    assert created.status_code == 201, created.content
+    url = f"/api/v1/service-calendars/{created.json()['id']}"
+    patched = client.patch(
+        url,
+        {"name": "Desk", "periods": None, "is_default": None, "teams": [], "time_zone": None},
+        content_type="application/json",
+    )
+    assert patched.status_code == 200, patched.content
+    body = patched.json()
+    assert body["name"] == "Desk"
+    assert body["time_zone"] == "Europe/London"
+    assert body["periods"] == [{"weekday": 0, "start": "09:00", "end": "17:00"}]
