@@ -33,7 +33,7 @@ class In(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
-class PageQuery(Schema):
+class MarketingPageQuery(Schema):
     cursor: str | None = None
     size: int = Field(25, ge=1, le=MAX_PAGE_SIZE)
 
@@ -137,7 +137,7 @@ def segment_fields(request: HttpRequest):
 
 
 @router.get("/segments", response={200: SegmentPage, **problems(403)}, url_name="segment-list")
-def segment_list(request: HttpRequest, query: Query[PageQuery]):
+def segment_list(request: HttpRequest, query: Query[MarketingPageQuery]):
     qs = selectors.segment_list(actor=user_of(request))
     page = keyset_page(qs, order=["-id"], cursor=query.cursor, size=query.size)
     return {"items": [segment_out(s) for s in page.items], "next_cursor": page.next_cursor}
@@ -359,7 +359,7 @@ def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
 
 
 @router.get("/campaigns", response={200: CampaignPage, **problems(403)}, url_name="campaign-list")
-def campaign_list(request: HttpRequest, query: Query[PageQuery]):
+def campaign_list(request: HttpRequest, query: Query[MarketingPageQuery]):
     qs = selectors.campaign_list(actor=user_of(request)).prefetch_related("variants")
     page = keyset_page(qs, order=["-id"], cursor=query.cursor, size=query.size)
     return {"items": [campaign_out(c) for c in page.items], "next_cursor": page.next_cursor}

@@ -794,7 +794,7 @@ def campaign_send_run(*, campaign_id: int) -> dict[str, int]:
 
     with transaction.atomic():
         campaign = (
-            Campaign.objects.select_for_update()
+            Campaign.objects.select_for_update(of=("self",))
             .select_related("purpose", "segment", "owner")
             .filter(pk=campaign_id)
             .first()

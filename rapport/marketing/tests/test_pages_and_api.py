@@ -84,7 +84,7 @@ def test_the_api_names_the_bad_rule(client, personas):
     )
     assert response.status_code == 422
     assert response["Content-Type"].startswith("application/problem+json")
-    assert "deal.amount > : a number, not 'lots'." in str(response.json())
+    assert response.json()["errors"] == {"rules.rules[0].value": ["deal.amount >: a number, not 'lots'."]}
     preview = client.post(
         "/api/v1/segments/preview",
         {"rules": {"field": "contact.lifecycle", "op": "eq", "value": "lead"}},
