@@ -100,10 +100,15 @@ def _multi(sql: str, ids: list[int] | None, column: str) -> dict[int, list[Any]]
     return out
 
 
-def people(ids: Iterable[int] | None = None) -> Iterator[tuple[int, Person]]:
-    """(id, Person) for the contacts ``ids`` (every contact if None), in id order."""
+def people(
+    ids: Iterable[int] | None = None, *, typed: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[int, Person]]:
+    """(id, Person) for the contacts ``ids`` (every contact if None), in id order;
+    ``typed``: the identifying fields (``identifying_keys(typed=True)``) if the caller has
+    them already (the check before create: one query fewer)."""
     wanted = sorted(set(ids)) if ids is not None else None
-    typed = identifying_keys("contact", typed=True)
+    if typed is None:
+        typed = identifying_keys("contact", typed=True)
     keys = [key for key, _ in typed]
     emails = _multi(f"SELECT contact_id, email FROM {_table(ContactEmail)}", wanted, "contact_id")
     phones = _multi(f"SELECT contact_id, e164 FROM {_table(ContactPhone)}", wanted, "contact_id")

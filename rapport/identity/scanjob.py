@@ -23,7 +23,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -226,6 +226,11 @@ def _full_contact_scan(scan: Scan, conf: MatchSettings) -> Kept:
     for pk, person in load.people():
         ids.append(pk)
         people.append(person)
+    # SQLite maps up to a gigabyte of the database file while reading every contact: those
+    # pages count in this process's memory (and its forked workers') for the rest of the
+    # scan unless the connection closes; the next query opens a new one.
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        connection.close()
     _progress(scan, "comparing", records=len(people))
     result = matching.scan_contacts(people, processes=scan_processes())
     del people

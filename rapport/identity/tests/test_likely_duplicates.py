@@ -60,3 +60,15 @@ def test_an_account_is_checked_by_name_domain_and_the_phone_in_its_country(perso
         domains=[],
     )
     assert matches and matches[0].record_id == acme.pk
+
+
+def test_many_namesakes_under_a_nickname_do_not_hide_the_name_as_written(personas):
+    # The name lookup reads at most 50 records: the Ians (a form of John) came first and
+    # filled it, so the one John Smith was never scored.
+    from rapport.identity import check
+
+    for i in range(55):
+        make_contact(given_name="Ian", family_name="Smith", emails=[f"ian{i}@x.example.com"])
+    john = make_contact(given_name="John", family_name="Smith", emails=[])
+    probe = check.person_of({"given_name": "John", "family_name": "Smith"})
+    assert john.pk in check.contact_ids_like(probe)
