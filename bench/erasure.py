@@ -160,13 +160,18 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--others", type=int, default=200)
     parser.add_argument("--db", choices=("sqlite", "pg"), default="sqlite")
+    parser.add_argument("--pg-db", default="rapport_p1_bench_erasure", help="PostgreSQL database (dropped and made again)")
+    parser.add_argument("--work", default=None, help="parent of the data directory (default: a new temporary one)")
     parser.add_argument("--step", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        print(json.dumps(step(args.entries, args.others)))
+        result = step(args.entries, args.others)
+        result["load"] = [round(x, 2) for x in os.getloadavg()]
+        result["cpu_s"] = round(time.process_time(), 1)
+        print(json.dumps(result))
         return
-    work = Path(tempfile.mkdtemp(prefix="bench-erasure-"))
-    env = fresh_env(work, "rapport_p1_bench_erasure", args.db)
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench-erasure-"))
+    env = fresh_env(work, args.pg_db, args.db)
     result = run_step(str(ROOT / "bench" / "erasure.py"), env, "--step", "--entries",
                       str(args.entries), "--others", str(args.others))  # fmt: skip
     print(json.dumps(result, indent=2))
@@ -174,7 +179,8 @@ def main() -> None:
     print(
         f"{args.db}: export of {result['export_entries']:,} entries in {result['export_s']} s, "
         f"erasure of {result['entries_on_person']:,} entries in {result['erase_s']} s "
-        f"(target 60 s): {'met' if ok else 'NOT met'}"
+        f"(target 60 s): {'met' if ok else 'NOT met'}; load average {result['load']}, "
+        f"CPU time of the step {result['cpu_s']} s"
     )
 
 

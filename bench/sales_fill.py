@@ -32,8 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-WORK = Path("/tmp/bench-s2")
-PG_DB = "rapport_bench_s2"
+# Overridable so that two people measuring at once keep their own copies.
+WORK = Path(os.environ.get("BENCH_S2_WORK", "/tmp/bench-s2"))
+PG_DB = os.environ.get("BENCH_S2_PG_DB", "rapport_bench_s2")
 SIZES = {"contacts": 1_000_000, "accounts": 50_000, "deals": 1_000_000, "open": 50_000, "tasks": 500_000, "reps": 50}  # fmt: skip
 BATCH = 10_000
 

@@ -27,6 +27,7 @@ import argparse
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,12 +70,12 @@ def demo_step() -> None:
     print(json.dumps([float(v) for _, v in rows[1:]]))
 
 
-def demo_series(seed: int) -> list[float]:
+def demo_series(seed: int, work: Path = WORK) -> list[float]:
     import subprocess
 
     from bench.common import fresh_env
 
-    env = fresh_env(WORK, "rapport_bench_forecast", "sqlite", tag=str(seed))
+    env = fresh_env(work, "rapport_bench_forecast", "sqlite", tag=str(seed))
     subprocess.run(  # noqa: S603
         [sys.executable, str(ROOT / "manage.py"), "demo", "--seed", str(seed), "--no-progress",
         ],
@@ -104,6 +105,7 @@ def main() -> None:
     parser.add_argument("--horizon", type=int, default=3)
     parser.add_argument("--seeds", default="42", help="demo seeds, comma-separated")
     parser.add_argument("--no-demo", action="store_true")
+    parser.add_argument("--work", default=str(WORK), help="where the demo's data directories go")
     parser.add_argument("--demo-step", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import os
@@ -121,10 +123,11 @@ def main() -> None:
         print(_line(results[-1]), flush=True)
     if not args.no_demo:
         for seed in [int(s) for s in args.seeds.split(",") if s]:
-            series = demo_series(seed)
+            series = demo_series(seed, Path(args.work))
             results.append(score(f"demo seed {seed}", series, args.demo_origins, args.horizon))
             print(_line(results[-1]), flush=True)
             print("  monthly bookings:", ", ".join(f"{v:,.0f}" for v in series), flush=True)
+    print(f"load average (1, 5, 15 min) {os.getloadavg()}; CPU time {time.process_time():.1f} s", flush=True)
     print(json.dumps([r for r in results if not any(math.isnan(r[m]["wape"]) for m in _methods())]))
 
 

@@ -2,7 +2,11 @@
 
     .venv/bin/python bench/sales_history.py                                # 100,000 deals, PostgreSQL
     .venv/bin/python bench/sales_history.py --deals 1000000 --open 50000   # the size
-    .venv/bin/python bench/sales_history.py --db sqlite --deals 100000
+    .venv/bin/python bench/sales_history.py --reuse --db sqlite            # bench/sales_fill.py's 1M database
+
+With --reuse nothing is filled: the figures are taken on the database of bench/sales_fill.py
+(1,000,000 deals, 50,000 open, SQLite or PostgreSQL; its stage history has no expected-close
+column, so the deal's current date stands in), without quotas or adjustments.
 
 A fresh database (bench/common.py) is filled in SQL (INSERT ... SELECT over
 generate_series on PostgreSQL, a recursive CTE on SQLite): --reps reps in four teams,
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -191,12 +196,15 @@ def measure(runs: int, days_back: int) -> dict:
     t, (_, cal) = _best(lambda: probabilities.learned_probabilities(actor=boss, pipeline=default_pipeline()), 1)
     out["learned_probabilities_s"] = t
     out["brier"] = {"learned": cal.brier_learned, "configured": cal.brier_configured}
+    out["load"] = [round(x, 2) for x in os.getloadavg()]
+    out["cpu_s"] = round(time.process_time(), 1)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", choices=["pg"], default="pg")
+    parser.add_argument("--db", choices=["pg", "sqlite"], default="pg", help="sqlite only with --reuse")
+    parser.add_argument("--reuse", action="store_true", help="measure on bench/sales_fill.py's filled database")
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=5_000)
     parser.add_argument("--reps", type=int, default=40)
@@ -205,8 +213,6 @@ def main() -> None:
     parser.add_argument("--step", choices=["fill", "measure"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step:
-        import os
-
         import django
 
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "rapport.settings")
@@ -216,9 +222,18 @@ def main() -> None:
         return
     from bench.common import fresh_env, run_step
 
-    env = fresh_env(WORK, "rapport_bench_sales_history", args.db)
-    filled = run_step(__file__, env, "--step", "fill", "--deals", str(args.deals), "--open", str(args.open),
-                      "--reps", str(args.reps))  # fmt: skip
+    if args.reuse:
+        from bench.sales_fill import WORK as FILLED
+        from bench.sales_fill import ensure
+
+        env = ensure(args.db)
+        filled: dict = {"reused": str(FILLED / args.db)}
+    elif args.db != "pg":
+        parser.error("the SQL fill is written for PostgreSQL: use --reuse for SQLite")
+    else:
+        env = fresh_env(WORK, "rapport_bench_sales_history", args.db)
+        filled = run_step(__file__, env, "--step", "fill", "--deals", str(args.deals), "--open", str(args.open),
+                          "--reps", str(args.reps))  # fmt: skip
     print("filled:", json.dumps(filled), flush=True)
     measured = run_step(__file__, env, "--step", "measure", "--runs", str(args.runs), "--days-back",
                         str(args.days_back))  # fmt: skip
