@@ -33,6 +33,9 @@ def _demo(**options) -> str:
     options.setdefault("accounts", 6)
     options.setdefault("contacts", 80)
     options.setdefault("seed", 7)
+    # The customer master and its own year; the domain apps' parts have tests of their own
+    # (and the full demo is loaded below, once, for the timeline they fill together).
+    options.setdefault("parts", "none")
     call_command("demo", no_progress=True, stdout=out, stderr=StringIO(), **options)
     return out.getvalue()
 
@@ -167,7 +170,7 @@ def test_most_contacts_and_accounts_have_a_year_of_timeline():
 
     from rapport.timeline.models import Entry, EntryLink
 
-    _demo(accounts=20, contacts=400)
+    _demo(accounts=20, contacts=400, parts="all")
 
     contacts = Contact.objects.count()
     on_timeline = (
@@ -281,3 +284,16 @@ def test_history_can_be_left_out():
     _demo(contacts=50, history_contacts=0)
     assert not Entry.objects.exists()
     assert Contact.objects.count() == 50
+
+
+def test_parts_names_the_domain_apps_loaded_and_refuses_an_unknown_one():
+    from django.core.management.base import CommandError
+
+    from rapport.sales.models import Deal
+    from rapport.service.models import Case
+
+    output = _demo(contacts=40, parts="service")
+    assert Case.objects.exists() and not Deal.objects.exists()
+    assert output.count("\n") >= 3
+    with pytest.raises(CommandError, match="unknown part bogus"):
+        _demo(contacts=5, parts="service,bogus")

@@ -40,6 +40,14 @@ class Command(BaseCommand):
             default=HISTORY_CONTACTS,
             help=f"New contacts that get a year of history (default {HISTORY_CONTACTS:,}; 0 for none).",
         )
+        parser.add_argument(
+            "--parts",
+            default="all",
+            help="The domain apps' parts to add after the customer master and its history: "
+            "'all' (default), 'none', or names separated by commas ("
+            + ", ".join(p.name for p in demo.parts())
+            + ").",
+        )
 
     def handle(self, *args, **options):
         if options["accounts"] < 0 or options["contacts"] < 0:
@@ -48,6 +56,7 @@ class Command(BaseCommand):
             raise CommandError("--history-contacts must be 0 or more.")
         if options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1.")
+        parts = _parts(options["parts"])
         result = demo_load(
             accounts=options["accounts"],
             contacts=options["contacts"],
@@ -78,7 +87,7 @@ class Command(BaseCommand):
             )
         # Each domain app's share of the company's life, on the contacts just added.
         if options["history_contacts"]:
-            for part in demo.parts():
+            for part in parts:
                 self.stdout.write(part.load(seed=options["seed"]))
         if result.users_created:
             self.stdout.write(
@@ -89,3 +98,21 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Demo users already there (password unchanged): {', '.join(result.users_existing)}"
             )
+
+
+def _parts(value: str) -> list[demo.Part]:
+    """The registered parts ``--parts`` names, in their load order."""
+    known = demo.parts()
+    text = (value or "").strip().lower()
+    if text == "all":
+        return known
+    if text == "none":
+        return []
+    wanted = {w.strip() for w in text.split(",") if w.strip()}
+    unknown = sorted(wanted - {p.name for p in known})
+    if unknown or not wanted:
+        raise CommandError(
+            f"--parts: unknown part {', '.join(unknown) or repr(value)}; "
+            f"give all, none, or some of {', '.join(p.name for p in known)}."
+        )
+    return [p for p in known if p.name in wanted]
