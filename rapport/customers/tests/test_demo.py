@@ -297,3 +297,33 @@ def test_parts_names_the_domain_apps_loaded_and_refuses_an_unknown_one():
     assert output.count("\n") >= 3
     with pytest.raises(CommandError, match="unknown part bogus"):
         _demo(contacts=5, parts="service,bogus")
+
+
+def test_the_duplicate_queue_after_a_scan_of_the_demo_holds_its_twins_and_no_two_people(
+    django_capture_on_commit_callbacks,
+):
+    # Issue 11, item 16: the queue opened with "100 %" pairs of two different people.
+    from conftest import actor
+    from rapport.identity import check, scans
+    from rapport.identity.models import Candidate, Scan
+
+    _demo(accounts=20, contacts=400)
+    twins = {
+        (min(a, b), max(a, b))
+        for a, b in AuditEntry.objects.get(entity_kind="system").changes["known_duplicates"][1]
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        scan = scans.scan_start(
+            actor=actor(User.objects.get(username="admin")), kind="contact", mode="full"
+        )
+    scan.refresh_from_db()
+    assert scan.state == Scan.State.DONE, scan.error
+    lower = check.match_settings().lower
+    queued = {
+        (min(a, b), max(a, b))
+        for a, b in Candidate.objects.filter(
+            kind="contact", status=Candidate.Status.OPEN, probability__gte=lower
+        ).values_list("left_id", "right_id")
+    }
+    assert len(twins) == 2
+    assert queued == twins
