@@ -1,6 +1,7 @@
 from django.urls import path
 
 from rapport.service import views
+from rapport.service.reports import views as reports
 from rapport.service.sla import web as goals
 
 app_name = "service"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("cases/<int:pk>/escalate/", goals.case_escalate, name="case-escalate"),
     path("cases/escalations/<int:pk>/answer/", goals.escalation_answer, name="escalation-answer"),
     path("cases/notifications/read/", goals.notifications_read, name="notifications-read"),
+    path("cases/reports/", reports.reports, name="reports"),
     path("contacts/<int:pk>/cases/", views.contact_cases, name="contact-cases"),
     path("accounts/<int:pk>/cases/", views.account_cases, name="account-cases"),
     path("forms/cases/<str:token>/", views.web_form, name="web-form"),

@@ -257,6 +257,15 @@ CASES = [
         needs=CHANGE,
     ),
     Case("post", url="service:notifications-read", success=302, needs=((K, V),)),
+    # The service reports: over the cases one may see; the CSV needs the export right
+    Case("get", url="service:reports", needs=((K, V),)),
+    Case("get", url="service:reports", query="?by=agent&period=12m", needs=((K, V),)),
+    Case(
+        "get",
+        url="service:reports",
+        query="?format=csv&figure=csat",
+        needs=((K, V), (K, "export")),
+    ),
     Case("get", url="service:contact-cases", args=("contact",), parent=C, needs=((K, V),)),
     Case("get", url="service:account-cases", args=("account",), parent=A, needs=((K, V),)),
 ]
