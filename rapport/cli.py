@@ -226,6 +226,7 @@ def _start_watchdog() -> None:
     from rapport.ingest.mail.mailboxes import mailboxes_enqueue_due
     from rapport.marketing.services import campaigns_enqueue_due
     from rapport.sales.forecasting.services import snapshots_enqueue_due
+    from rapport.service.digest import digests_queue_due
 
     log = logging.getLogger("rapport.worker")
     every = max(5, min(60, settings.IMPORT_STALE_SECONDS // 2))
@@ -252,6 +253,11 @@ def _start_watchdog() -> None:
                     log.info("campaign %s: its time has come; send queued", pk)
             except Exception:  # noqa: BLE001 - as above
                 log.exception("could not queue the campaigns that are due")
+            try:
+                for pk in digests_queue_due():
+                    log.info("user %s: service digest queued", pk)
+            except Exception:  # noqa: BLE001 - as above
+                log.exception("could not queue the service digests that are due")
             finally:
                 connection.close()
             time.sleep(every)
