@@ -98,6 +98,12 @@ def scan(processes: int) -> dict[str, Any]:
         captured["end"] = time.perf_counter()
         captured["records"] = len(people)
         captured["pairs"] = result.pairs
+        print(
+            "  blocking, comparing, fitting (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in result.timings.items())
+            + f"; {len(result.pairs):,} pairs",
+            flush=True,
+        )
         return result
 
     matching.scan_contacts = scan_contacts  # type: ignore[assignment]
@@ -111,9 +117,18 @@ def scan(processes: int) -> dict[str, Any]:
     sampler.start()
     cpu0 = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
-    done = scanjob.run(
-        scan.pk, progress=lambda s: phases.append((s.phase, time.perf_counter() - started))
-    )
+
+    def progress(s: Any) -> None:
+        # Printed as it happens: at a million contacts on a shared machine a run can be
+        # stopped before it ends, and the phases it reached still tell.
+        phases.append((s.phase, time.perf_counter() - started))
+        print(
+            f"  [{phases[-1][1]:7.1f} s] {s.phase} (peak PSS so far {sampler.peak:.0f} MB, "
+            f"load {_load()})",
+            flush=True,
+        )
+
+    done = scanjob.run(scan.pk, progress=progress)
     seconds = time.perf_counter() - started
     sampler.stopped.set()
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -207,14 +222,14 @@ def check(probes: int, seed: int) -> dict[str, Any]:
     with CaptureQueriesContext(connection) as queries:
         checking.duplicates_check(actor=None, kind="contact", data=payloads[0][0])
     timings, cpu, first, expected = [], [], 0, 0
-    for data, pk in payloads:
+    for data, stored_pk in payloads:
         t, c = time.perf_counter(), time.process_time()
         matches = checking.duplicates_check(actor=None, kind="contact", data=data)
         timings.append((time.perf_counter() - t) * 1000)
         cpu.append((time.process_time() - c) * 1000)
-        if pk is not None:
+        if stored_pk is not None:
             expected += 1
-            first += bool(matches) and matches[0].record_id == pk
+            first += bool(matches) and matches[0].record_id == stored_pk
     pct = statistics.quantiles(sorted(timings), n=100)
     on_cpu = statistics.quantiles(sorted(cpu), n=100)
     return {

@@ -153,13 +153,28 @@ def _given_level(x: str, y: str) -> Level:
         return Level.WEAK
     if _two_slips(x, y):
         return Level.WEAK  # a slip on each side ('Widliam', 'Willim'), or 'Jno' for 'Jon'
-    if _slip_of_no_name(x, y) or _slip_of_no_name(y, x):
+    # A slip is one edit: only names within a letter of each other's length can be one
+    # apart (most pairs a scan compares are not: checked first, as they cost nothing).
+    if abs(len(x) - len(y)) <= 1 and (_slip_of_no_name(x, y) or _slip_of_no_name(y, x)):
         return Level.WEAK
-    if any(_one_slip(x, f) for f in name_forms(y) - {y}) or any(
-        _one_slip(y, f) for f in name_forms(x) - {x}
-    ):
+    if _slip_of_a_form(x, y) or _slip_of_a_form(y, x):
         return Level.WEAK  # a slip in the name a nickname stands for ('Widliam', 'Bill')
     return Level.DIFFERENT
+
+
+@lru_cache(maxsize=1 << 14)
+def _other_forms(name: str) -> tuple[str, ...]:
+    """The names ``name`` stands for or is short for, itself left out, of four letters or
+    more (a shorter one is never one slip from anything, see ``_one_slip``)."""
+    return tuple(sorted(f for f in name_forms(name) - {name} if len(f) >= 4))
+
+
+def _slip_of_a_form(x: str, y: str) -> bool:
+    """Whether ``x`` is one slip from a name ``y`` stands for (``_one_slip``)."""
+    n = len(x)
+    if n < 4:
+        return False
+    return any(abs(len(f) - n) <= 1 and _one_slip(x, f) for f in _other_forms(y))
 
 
 def _known_given_name(name: str) -> bool:
@@ -533,10 +548,19 @@ def _values_of(identifiers: Iterable[str], field: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 15)
+def _cached_values_of(identifiers: tuple[str, ...], field: str) -> tuple[str, ...]:
+    # A scan compares each record with the dozen others of its blocks, one after the other.
+    return tuple(_values_of(identifiers, field))
+
+
 def identifying_level(field: str, a: Iterable[str], b: Iterable[str]) -> int:
     """The level of one identifying field (``identifying_field``) between two records'
     identifying values ("field=value" or "key=value" each)."""
-    x, y = _values_of(a, field), _values_of(b, field)
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        x, y = _cached_values_of(a, field), _cached_values_of(b, field)
+    else:
+        x, y = tuple(_values_of(a, field)), tuple(_values_of(b, field))
     if not x or not y:
         return int(Level.MISSING)
     if field.startswith(DATE_PREFIX):
@@ -628,8 +652,9 @@ def _local_parts_are_names(a: Any, b: Any, given: str, family: str) -> bool:
 def _names_rank(given: int, family: int) -> tuple[float, float]:
     """How well two name levels agree together, the weaker first: a name one side lacks
     counts between a difference and a weak agreement."""
-    x, y = (lv if lv != Level.MISSING else 0.5 for lv in (given, family))
-    return min(x, y), max(x, y)
+    x = 0.5 if given == Level.MISSING else given
+    y = 0.5 if family == Level.MISSING else family
+    return (x, y) if x <= y else (y, x)
 
 
 def _family_likeness(name: str, frequencies: Any) -> float:
