@@ -97,7 +97,13 @@ def digest_items(user: User) -> list[Item]:
     items: dict[int | None, Item] = {}
     for n in unread.order_by("-created_at", "-id").values("case_id", "text", "created_at")[:500]:
         item = items.setdefault(n["case_id"], Item(n["case_id"]))
-        item.reasons.append(n["text"])
+        text = str(n["text"])
+        if n["case_id"] is not None:
+            # The notices start with the case's reference, which the digest shows above.
+            reference = reference_of(n["case_id"])
+            if text.startswith(reference):
+                text = text[len(reference) :].lstrip(": ") or text
+        item.reasons.append(text)
         item.latest = max(filter(None, [item.latest, n["created_at"]]))
     for e in asked.order_by("-created_at", "-id").values("case_id", "question", "created_at")[:500]:
         item = items.setdefault(e["case_id"], Item(e["case_id"]))

@@ -54,7 +54,7 @@ def test_one_digest_lists_the_cases_with_links(waiting, django_capture_on_commit
     assert sent.subject == "1 case waiting on you"
     assert f"{reference_of(case.pk)} Lamp flickers" in sent.body
     assert f"http://localhost:8000/cases/{case.pk}/" in sent.body
-    assert "resolution breached" in sent.body
+    assert "  - resolution breached\n" in sent.body  # the reference is not said twice
     row = OutboundMessage.objects.get(related_kind=digest.RELATED_KIND)
     assert (row.related_id, row.status, row.contact_id) == (sam.pk, "sent", None)
 
