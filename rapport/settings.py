@@ -252,6 +252,9 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Service: the hours between two digest e-mails to a colleague a case waits on.
+RAPPORT_SERVICE_DIGEST_HOURS = env_int("RAPPORT_SERVICE_DIGEST_HOURS", 24)
+
 # Channels: the largest inputs accepted, in bytes (and seconds for reading a card photo).
 MAIL_MAX_MESSAGE_BYTES = env_int("MAIL_MAX_MESSAGE_BYTES", 50 * 1024 * 1024)
 MAIL_MAX_ATTACHMENT_BYTES = env_int("MAIL_MAX_ATTACHMENT_BYTES", 25 * 1024 * 1024)

@@ -18,12 +18,16 @@ from typing import Any, Literal
 
 Number = int | float | Decimal | None
 Kind = Literal["bar", "line", "doughnut"]
+# A series' meaning, drawn in its colour on every chart: "good" (met, won) green, "bad"
+# (breached, lost) red, "warn" amber; None takes the next colour of the palette.
+Tone = Literal["good", "bad", "warn"] | None
 
 
 @dataclass(frozen=True)
 class Series:
     name: str
     values: Sequence[Number]
+    tone: Tone = None
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,11 @@ class Chart:
             "title": self.title,
             "labels": [str(label) for label in self.labels],
             "series": [
-                {"name": s.name, "values": [None if v is None else float(v) for v in s.values]}
+                {
+                    "name": s.name,
+                    "values": [None if v is None else float(v) for v in s.values],
+                    "tone": s.tone,
+                }
                 for s in self.series
             ],
             "unit": self.unit,

@@ -49,3 +49,13 @@ def test_an_empty_chart_says_so_and_draws_nothing():
     html = Template("{% load charts %}{% chart c %}").render(Context({"c": chart}))
     assert "Nothing to show yet." in html
     assert "<canvas" not in html
+
+
+def test_a_series_with_a_tone_carries_it_to_the_drawing_and_others_take_the_palette():
+    chart = Chart(
+        key="goals",
+        title="Goals",
+        labels=["Desk"],
+        series=[Series("Met", [3], tone="good"), Series("Breached", [1], tone="bad"), Series("n", [2])],
+    )
+    assert [s["tone"] for s in chart.spec()["series"]] == ["good", "bad", None]

@@ -178,8 +178,8 @@ class Report:
             title="Sales cycle of the deals closed",
             labels=[label for _, _, label in CYCLE_BUCKETS],
             series=[
-                Series("Won", counts[Deal.Status.WON]),
-                Series("Lost", counts[Deal.Status.LOST]),
+                Series("Won", counts[Deal.Status.WON], tone="good"),
+                Series("Lost", counts[Deal.Status.LOST], tone="bad"),
             ],
             unit="deals",
             stacked=True,

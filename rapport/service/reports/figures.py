@@ -340,8 +340,8 @@ class Report:
             title=f"Service goals by {self.by_label.lower()}",
             labels=[f"{label} ({share(g) if share(g) is not None else '–'} % met)" for label, g in groups],
             series=[
-                Series("Met", [g["met"] for _, g in groups]),
-                Series("Breached", [g["breached"] for _, g in groups]),
+                Series("Met", [g["met"] for _, g in groups], tone="good"),
+                Series("Breached", [g["breached"] for _, g in groups], tone="bad"),
             ],
             unit="targets",
             stacked=True,

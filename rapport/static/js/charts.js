@@ -3,6 +3,7 @@
 // holds the same figures, so a page without JavaScript loses nothing but the drawing.
 (function () {
   "use strict";
+  var TONES = { good: "#16a34a", bad: "#dc2626", warn: "#f59e0b" };
   var PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#9ca3af"];
 
   function format(value, unit) {
@@ -20,7 +21,7 @@
     var spec = JSON.parse(data.textContent);
     var round = spec.kind === "doughnut";
     var datasets = spec.series.map(function (s, i) {
-      var colour = PALETTE[i % PALETTE.length];
+      var colour = TONES[s.tone] || PALETTE[i % PALETTE.length];
       return {
         label: s.name,
         data: s.values,
