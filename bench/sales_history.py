@@ -58,7 +58,7 @@ FROM generate_series(1, %(deals)s) g
 JOIN bench_reps r ON r.n = g %% %(reps)s
 CROSS JOIN LATERAL (SELECT
     CASE WHEN g <= %(open)s THEN %(now)s::timestamptz - ((g %% 90) + 1) * interval '1 day'
-         ELSE %(now)s::timestamptz - interval '125 days' - ((g * 7919) %% 605) * interval '1 day'
+         ELSE %(now)s::timestamptz - interval '125 days' - ((g::bigint * 7919) %% 605) * interval '1 day'
               - (g %% 600) * interval '1 minute' END AS created,
     (5 + (g * 13) %% 116) * interval '1 day' AS cycle) c
 """
@@ -205,6 +205,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["pg", "sqlite"], default="pg", help="sqlite only with --reuse")
     parser.add_argument("--reuse", action="store_true", help="measure on bench/sales_fill.py's filled database")
+    parser.add_argument("--work", default=str(WORK), help="data directory's parent (media)")
+    parser.add_argument("--pg-db", default="rapport_bench_sales_history", help="dropped and made again")
     parser.add_argument("--deals", type=int, default=100_000)
     parser.add_argument("--open", type=int, default=5_000)
     parser.add_argument("--reps", type=int, default=40)
@@ -231,7 +233,7 @@ def main() -> None:
     elif args.db != "pg":
         parser.error("the SQL fill is written for PostgreSQL: use --reuse for SQLite")
     else:
-        env = fresh_env(WORK, "rapport_bench_sales_history", args.db)
+        env = fresh_env(Path(args.work), args.pg_db, args.db)
         filled = run_step(__file__, env, "--step", "fill", "--deals", str(args.deals), "--open", str(args.open),
                           "--reps", str(args.reps))  # fmt: skip
     print("filled:", json.dumps(filled), flush=True)
