@@ -37,6 +37,8 @@ from rapport.service.models import (
 from rapport.service.sla import calendars
 from rapport.service.sla import targets as sla
 from rapport.service.sla.notices import notices_run
+from rapport.timeline import events as timeline_events
+from rapport.timeline.models import Department, Direction
 from rapport.users.models import Team, User
 
 DAYS = 365
@@ -67,6 +69,14 @@ REPLIES = (
     "Sorry for the trouble. We have corrected it; could you check on your side?",
     "We have sent you the document by separate mail. Anything else we can do?",
     "A technician is on it; we will update you as soon as we know more.",
+)
+# What a customer writes back after the first answer: the case was not resolved at the
+# first contact (the service reports count these), and the next response is due.
+FOLLOW_UPS = (
+    "Thanks, but it still does not work on our side. Could you have another look?",
+    "I tried that and get the same error. Screenshot attached in my previous mail.",
+    "Could you confirm when the credit note will be sent?",
+    "We checked with our IT team; they need the details you mentioned.",
 )
 NOTES = (
     "Customer sounded upset on the phone; account owner informed.",
@@ -107,6 +117,35 @@ def _say(case: Case, *, actor: Actor, direction: str, body: str, at: dt.datetime
         subject=subject,
         body=body,
         entry=entry,
+    )
+
+
+def _customer_writes(case: Case, *, body: str, at: dt.datetime) -> None:
+    """The customer's answer by e-mail: on their timeline, then on the case, as the mail path
+    puts it there (the next-response goal starts)."""
+    subject = services.reply_subject(case)
+    entry = timeline_events.record(
+        kind="email",
+        summary=subject,
+        direction=Direction.INBOUND,
+        department=Department.SERVICE,
+        body=body,
+        occurred_at=at,
+        contacts=[case.contact_id],
+        accounts=[case.account_id] if case.account_id else [],
+        data={"case": case.pk, "reference": case.reference},
+    )
+    services.message_add_inbound(
+        case=case,
+        message={
+            "at": at,
+            "subject": subject,
+            "body": body,
+            "entry": entry,
+            "channel": CaseMessage.Channel.EMAIL,
+            "message_id": f"<demo-{case.pk}-{at:%Y%m%d%H%M}@customer.example>",
+        },
+        checked=True,
     )
 
 
@@ -205,6 +244,23 @@ def service_demo_load(*, seed: int = 1) -> str:
                 case.first_response_at = at
                 sla.targets_responded(case=case, at=at)
                 case = services.case_status_change(actor=actor, case=case, status="open", at=at)
+            if case.first_response_at is not None and rng.random() < 0.3:
+                # Not resolved at the first contact: the customer writes back (some after
+                # the case waited on them), and the agent answers again.
+                if rng.random() < 0.5:
+                    case = services.case_status_change(
+                        actor=actor, case=case, status="waiting_customer", at=at
+                    )
+                at = min(now, at + dt.timedelta(hours=rng.uniform(2, 48)))
+                _customer_writes(case, body=rng.choice(FOLLOW_UPS), at=at)
+                if case.status == "waiting_customer":
+                    case = services.case_status_change(actor=actor, case=case, status="open", at=at)
+                if age_days > 3:
+                    at = min(now, at + dt.timedelta(hours=rng.uniform(0.2, 20)))
+                    notices_run(now=at, case_ids=[case.pk])
+                    _say(case, actor=actor, direction="out", body=rng.choice(REPLIES), at=at)
+                    Case.objects.filter(pk=case.pk).update(last_message_at=at)
+                    sla.targets_responded(case=case, at=at)
             if rng.random() < 0.35:
                 at = min(now, at + dt.timedelta(hours=rng.uniform(0.1, 8)))
                 _say(case, actor=actor, direction="internal", body=rng.choice(NOTES), at=at)
