@@ -9,9 +9,11 @@ and open statuses, written in bulk (not measured), and one case with ``--message
 messages. Then, through Django's test client as the agent (the whole request: session,
 permissions, the queries, the template): the queue (``service:home``, the team's open
 cases by priority then age, first page of 50) and the same sorted oldest first and
-filtered to urgent, and the case page of the long case. Each page is requested
-``--repeat`` times after two warm-up requests; printed: p50 and p95 in milliseconds and
-the queries per page.
+filtered to urgent, and the case page of the long case (its latest
+``selectors.THREAD_LATEST`` messages, the earlier ones behind "Show earlier history"), and
+the same page with its whole history (``?all=1``, what the page rendered before). Each page
+is requested ``--repeat`` times after two warm-up requests; printed: p50 and p95 in
+milliseconds, the queries per page, and the load average after each.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def _timed(client, url: str, repeat: int) -> dict:
         "p50_ms": round(statistics.median(times) * 1000, 1),
         "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)] * 1000, 1),
         "queries": queries,
+        "load_average": [round(x, 1) for x in os.getloadavg()],
     }
 
 
@@ -132,6 +135,7 @@ def step(cases: int, contacts: int, messages: int, repeat: int, seed: int) -> di
         "queue": _timed(client, "/cases/", repeat),
         "queue_oldest_urgent": _timed(client, "/cases/?sort=oldest&priority=1", repeat),
         "case_page": _timed(client, f"/cases/{long_case.pk}/", repeat),
+        "case_page_whole_history": _timed(client, f"/cases/{long_case.pk}/?all=1", repeat),
         "case_messages": messages,
     }
 

@@ -19,7 +19,9 @@ class ServiceConfig(AppConfig):
         merge.register_all()
         register_open_items(open_items.open_cases)
         # Mail to a service address opens or threads a case, after mail stored it.
-        learners.register(now=mail.from_mail, later=tasks.queue_cases_from_entries)
+        learners.register(
+            now=mail.from_mail, later=tasks.queue_cases_from_entries, many=mail.from_mail_many
+        )
         privacy.register(
             "service",
             export=service_privacy.service_export,

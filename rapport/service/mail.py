@@ -55,6 +55,54 @@ class Incoming:
 
 
 @dataclass
+class _Batch:
+    """What the messages of one delivery share, looked up once for all of them: the service
+    mailbox their addresses and mailbox lead to, the Message-IDs already on a case, which
+    senders are staff, and the case kinds by key. A message handled adds its id."""
+
+    boxes: dict[tuple[tuple[str, ...], int | None], ServiceMailbox | None] = field(
+        default_factory=dict
+    )
+    on_cases: set[str] = field(default_factory=set)
+    staff: set[str] = field(default_factory=set)
+    kinds: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, incomings: list[Incoming]) -> _Batch:
+        ids = [i.message_id for i in incomings if i.message_id]
+        senders = list(dict.fromkeys(i.from_address.lower() for i in incomings if i.from_address))
+        staff_query = Q()
+        for sender in senders:
+            staff_query |= Q(email__iexact=sender)
+        return cls(
+            on_cases=set(
+                CaseMessage.objects.filter(message_id__in=ids).values_list("message_id", flat=True)
+            )
+            if ids
+            else set(),
+            staff={
+                e.lower() for e in User.objects.filter(staff_query).values_list("email", flat=True)
+            }
+            if senders
+            else set(),
+        )
+
+    def box(self, incoming: Incoming) -> ServiceMailbox | None:
+        key = (tuple(a for a in [*incoming.to, *incoming.cc] if a), incoming.mailbox_id)
+        if key not in self.boxes:
+            self.boxes[key] = service_mailbox_for(incoming)
+        return self.boxes[key]
+
+    def kind(self, key: str) -> Any:
+        from rapport.service.models import CaseKind
+
+        if key not in self.kinds:
+            # Unknown or inactive: the key itself, and case_create says what is wrong.
+            self.kinds[key] = CaseKind.objects.filter(key=key, active=True).first() or key
+        return self.kinds[key]
+
+
+@dataclass
 class Outcome:
     status: str  # "opened", "threaded", "duplicate", "skipped"
     case: Case | None = None
@@ -143,19 +191,30 @@ def _sender_contact(incoming: Incoming, box: ServiceMailbox, bringer: Any) -> in
     return contact.pk
 
 
-def case_from_mail(*, incoming: Incoming, bringer: Any = None) -> Outcome:
-    """Open or thread a case for one received message (see the module's rules)."""
+def case_from_mail(
+    *, incoming: Incoming, bringer: Any = None, batch: _Batch | None = None
+) -> Outcome:
+    """Open or thread a case for one received message (see the module's rules). ``batch``:
+    what the messages of its delivery share, looked up once (``from_mail_many``)."""
     from rapport.service import services
 
-    box = service_mailbox_for(incoming)
+    box = batch.box(incoming) if batch is not None else service_mailbox_for(incoming)
     if box is None:
         return Outcome("skipped", reason="not to a service mailbox")
     sender = incoming.from_address
     if not sender or sender == box.address:
         return Outcome("skipped", reason="from the service address itself")
-    if incoming.message_id and CaseMessage.objects.filter(message_id=incoming.message_id).exists():
+    if batch is not None:
+        on_case = incoming.message_id in batch.on_cases
+        staff = sender.lower() in batch.staff
+    else:
+        on_case = bool(incoming.message_id) and (
+            CaseMessage.objects.filter(message_id=incoming.message_id).exists()
+        )
+        staff = User.objects.filter(email__iexact=sender).exists()
+    if on_case:
         return Outcome("duplicate")
-    if User.objects.filter(email__iexact=sender).exists():
+    if staff:
         return Outcome("skipped", reason="from staff")
     actor = Actor(
         user=None,
@@ -200,7 +259,9 @@ def case_from_mail(*, incoming: Incoming, bringer: Any = None) -> Outcome:
                 "contact": contact_id,
                 "subject": (incoming.subject or "(no subject)")[:300],
                 "description": description[:100_000],
-                "kind": box.kind if box.kind else "inquiry",
+                "kind": box.kind
+                if box.kind
+                else (batch.kind("inquiry") if batch is not None else "inquiry"),
                 "priority": box.priority,
                 "channel": Case.Channel.EMAIL,
                 "team": box.team,
@@ -222,6 +283,29 @@ def from_mail(*, message: Any, result: Any, actor: Actor) -> None:
             case_from_mail(incoming=_incoming_of(message, result, actor), bringer=actor.user)
     except Exception:
         logger.exception("Could not make a case of message %s", message.message_id)
+
+
+def from_mail_many(*, pairs: list[tuple[Any, Any]], actor: Actor) -> None:
+    """The messages of one delivery (an IMAP poll's fetch), in order: what they share read
+    once, then each as ``from_mail`` handles it, a failure rolled back on its own."""
+    from rapport.service.sla import targets
+
+    incomings = [_incoming_of(message, result, actor) for message, result in pairs]
+    batch = _Batch.of(incomings)
+    with targets.read_once():
+        for incoming in incomings:
+            _case_of_one(incoming, actor, batch)
+
+
+def _case_of_one(incoming: Incoming, actor: Actor, batch: _Batch) -> None:
+    try:
+        with transaction.atomic():
+            outcome = case_from_mail(incoming=incoming, bringer=actor.user, batch=batch)
+    except Exception:
+        logger.exception("Could not make a case of message %s", incoming.message_id)
+    else:
+        if incoming.message_id and outcome.status in ("opened", "threaded"):
+            batch.on_cases.add(incoming.message_id)
 
 
 def from_entries(*, entry_ids: list[int], bringer_id: int | None = None) -> int:

@@ -207,24 +207,64 @@ class ThreadItem:
 class CaseDetail:
     case: Case
     thread: list[ThreadItem] = field(default_factory=list)
+    # The history before ``thread`` is not in it: the message to ask for it before (its id).
+    earlier_before: int | None = None
 
 
-def case_detail(*, actor: Any, pk: int) -> CaseDetail:
-    """A case with its messages, notes and status changes in the order they happened (three
-    queries beyond the case, whatever their number)."""
+# The latest messages a case page shows; earlier ones on asking ("Show earlier history"),
+# as many at a time: a long case's page renders the part an agent reads.
+THREAD_LATEST = 30
+
+
+def case_detail(*, actor: Any, pk: int, latest: int | None = THREAD_LATEST) -> CaseDetail:
+    """A case with its latest ``latest`` messages (all with None), and the notes and status
+    changes among them, in the order they happened (two queries beyond the case, whatever
+    their number)."""
     case = case_get(actor=actor, pk=pk)
-    messages = list(
-        CaseMessage.objects.filter(case=case)
-        .select_related("author_user", "author_contact")
-        .order_by("occurred_at", "id")
-    )
-    changes = list(
-        CaseStatusChange.objects.filter(case=case).select_related("by").order_by("at", "id")
-    )
-    thread = [ThreadItem(at=m.occurred_at, message=m) for m in messages]
+    return _thread(case, before=None, limit=latest)
+
+
+def case_history_before(
+    *, actor: Any, pk: int, before: int, limit: int = THREAD_LATEST
+) -> CaseDetail:
+    """The part of a case's history before its message ``before``: the ``limit`` messages
+    before it and the status changes among them (nothing when it is not the case's)."""
+    case = case_get(actor=actor, pk=pk)
+    boundary = CaseMessage.objects.filter(case=case, pk=before).first()
+    if boundary is None:
+        return CaseDetail(case=case)
+    return _thread(case, before=boundary, limit=limit)
+
+
+def _thread(case: Case, *, before: CaseMessage | None, limit: int | None) -> CaseDetail:
+    messages = CaseMessage.objects.filter(case=case).select_related("author_user", "author_contact")
+    if before is not None:
+        messages = messages.filter(
+            Q(occurred_at__lt=before.occurred_at)
+            | Q(occurred_at=before.occurred_at, id__lt=before.pk)
+        )
+    if limit is None:
+        rows = list(messages.order_by("occurred_at", "id"))
+        more = False
+    else:
+        rows = list(messages.order_by("-occurred_at", "-id")[: limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit][::-1]
+    # A window of the history runs from its first message (when there are earlier ones) up
+    # to the message it is before: each status change falls in exactly one window.
+    lower = rows[0].occurred_at if more and rows else None
+    upper = before.occurred_at if before is not None else None
+    changes = [
+        c
+        for c in CaseStatusChange.objects.filter(case=case)
+        .select_related("by")
+        .order_by("at", "id")
+        if (lower is None or c.at >= lower) and (upper is None or c.at < upper)
+    ]
+    thread = [ThreadItem(at=m.occurred_at, message=m) for m in rows]
     thread += [ThreadItem(at=c.at, change=c) for c in changes]
     thread.sort(key=lambda t: t.at)
-    return CaseDetail(case=case, thread=thread)
+    return CaseDetail(case=case, thread=thread, earlier_before=rows[0].pk if more else None)
 
 
 def messages_of(*, actor: Any, case: Case) -> QuerySet[CaseMessage]:

@@ -294,6 +294,13 @@ def case_create(
         if "owner" not in cleaned:
             cleaned["owner"] = actor.user if getattr(actor.user, "pk", None) else None
         case = Case(contact=contact, status=Case.Status.NEW, status_changed_at=now, **cleaned)
+        # On a case already, the message is not stored again (one Message-ID, one message).
+        first = inbound_message is not None and not _delivered_before(inbound_message)
+        if first:
+            # The first message is the case's last one, and counts as a change as it would
+            # on an open case (message_add_inbound's update, folded into the insert).
+            case.last_message_at = now
+            case.version += 1
         case.tier = _tier(case.account_id)
         case.created_by = actor.user if getattr(actor.user, "pk", None) else None
         case.save()
@@ -306,8 +313,9 @@ def case_create(
         entry = (inbound_message or {}).get("entry")
         if entry is None:
             entry = service_events.case_opened(actor=actor, case=case, occurred_at=now)
-        if inbound_message is not None:
-            message_add_inbound(case=case, message={**inbound_message, "entry": entry, "at": now})
+        if first:
+            # Nothing of the targets' to do: the first response is the one awaited.
+            _inbound_insert(case, {**(inbound_message or {}), "entry": entry, "at": now})
         _audit(actor, case, AuditEntry.Action.CREATE, diff({}, snapshot(case, AUDITED)))
     return case
 
@@ -684,12 +692,29 @@ def message_add_inbound(
     """A message from the customer onto a case (the mail and web-form paths; they checked
     the case is the sender's). One Message-ID is one message: a second delivery adds
     nothing (None; ``checked``: the caller looked already, in this transaction)."""
-    message_id = str(message.get("message_id") or "")[:250]
-    checked = checked or bool(message.get("checked"))
-    if message_id and not checked and CaseMessage.objects.filter(message_id=message_id).exists():
+    if not checked and _delivered_before(message):
         return None
+    row = _inbound_insert(case, message)
+    Case.objects.filter(pk=case.pk).update(
+        last_message_at=row.occurred_at, version=F("version") + 1, updated_at=timezone.now()
+    )
+    sla.targets_customer_wrote(case=case, at=row.occurred_at)
+    return row
+
+
+def _delivered_before(message: dict[str, Any]) -> bool:
+    """Whether the message's Message-ID is on a case already (unless ``checked``: the
+    caller looked, in this transaction)."""
+    message_id = str(message.get("message_id") or "")[:250]
+    if not message_id or message.get("checked"):
+        return False
+    return CaseMessage.objects.filter(message_id=message_id).exists()
+
+
+def _inbound_insert(case: Case, message: dict[str, Any]) -> CaseMessage:
+    message_id = str(message.get("message_id") or "")[:250]
     at = message.get("at") or timezone.now()
-    row = CaseMessage.objects.create(
+    return CaseMessage.objects.create(
         case=case,
         direction=CaseMessage.Direction.INBOUND,
         channel=message.get("channel") or CaseMessage.Channel.EMAIL,
@@ -703,11 +728,6 @@ def message_add_inbound(
         to_address=str(message.get("from_address") or "")[:254],
         entry=message.get("entry"),
     )
-    Case.objects.filter(pk=case.pk).update(
-        last_message_at=at, version=F("version") + 1, updated_at=timezone.now()
-    )
-    sla.targets_customer_wrote(case=case, at=at)
-    return row
 
 
 # --- kinds (service setup) --------------------------------------------------------------------

@@ -11,6 +11,7 @@ urlpatterns = [
     path("cases/new/", views.case_create, name="case-create"),
     path("cases/<int:pk>/", views.case_detail, name="case-detail"),
     path("cases/<int:pk>/edit/", views.case_edit, name="case-edit"),
+    path("cases/<int:pk>/history/", views.case_history, name="case-history"),
     path("cases/<int:pk>/status/", views.case_status, name="case-status"),
     path("cases/<int:pk>/reply/", views.case_reply, name="case-reply"),
     path("cases/<int:pk>/notes/", views.case_note, name="case-note"),

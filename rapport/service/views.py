@@ -23,6 +23,7 @@ from rapport.core.web import actor_of, user_of, web_view
 from rapport.customers.models import Account, Contact
 from rapport.service import selectors, services, webforms
 from rapport.service.models import Case, WebForm
+from rapport.service.selectors import THREAD_LATEST as THREAD
 from rapport.service.sla import web as goals
 from rapport.users import permissions
 from rapport.users.models import RecordKind, Team, User
@@ -115,12 +116,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def _case_context(request: HttpRequest, pk: int, **extra: Any) -> dict[str, Any]:
     user = user_of(request)
-    detail = selectors.case_detail(actor=user, pk=pk)
+    # ?all=1: the whole history (the "Show earlier" link without JavaScript).
+    everything = request.GET.get("all") == "1"
+    detail = selectors.case_detail(actor=user, pk=pk, latest=None if everything else THREAD)
     case = detail.case
     can_change = permissions.can(user, "change", KIND)
     return {
         "case": case,
         "thread": detail.thread,
+        "earlier_before": detail.earlier_before,
         "followups": services.open_followups(case) if can_change else [],
         "can_change": can_change,
         "can_delete": permissions.can(user, "delete", KIND),
@@ -141,6 +145,23 @@ def _case_context(request: HttpRequest, pk: int, **extra: Any) -> dict[str, Any]
 @web_view
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_page(request, "service/case_detail.html", _case_context(request, pk))
+
+
+@require_GET
+@web_view
+def case_history(request: HttpRequest, pk: int) -> HttpResponse:
+    """The history before a message of the case (``?before=<message id>``), as the items
+    of its list: what "Show earlier history" puts in place of itself."""
+    before = request.GET.get("before", "")
+    if not before.isdigit():
+        raise Http404("No such message.")
+    detail = selectors.case_history_before(actor=user_of(request), pk=pk, before=int(before))
+    context = {
+        "case": detail.case,
+        "thread": detail.thread,
+        "earlier_before": detail.earlier_before,
+    }
+    return render_page(request, "service/_thread.html", context)
 
 
 def _action_failed(request: HttpRequest, pk: int, exc: ValidationFailed, form: str) -> HttpResponse:

@@ -8,7 +8,10 @@ Mail stores messages; it does not know what is learned from them. The proposals 
 
 ``now`` runs for each message as it is stored (IMAP polls, the webhook, a file read with
 ``learn="inline"``); ``later`` gets the entries of a file's batch to learn from in the
-background. With nothing registered, mail is stored and nothing is learned.
+background. A learner that can take the messages of one delivery together (an IMAP poll's
+fetch, ``mail.receive_many``) also registers ``many``, which gets them all at once, in
+order, so that it can look up what they share once; without it, ``now`` is called for each.
+With nothing registered, mail is stored and nothing is learned.
 """
 
 from __future__ import annotations
@@ -27,13 +30,20 @@ if TYPE_CHECKING:
 class Learner:
     now: Callable[..., None]  # (*, message: Message, result: StoreResult, actor: Actor)
     later: Callable[..., None]  # (*, entry_ids: list[int], actor: Actor)
+    # (*, pairs: list[tuple[Message, StoreResult]], actor: Actor); None: ``now`` for each
+    many: Callable[..., None] | None = None
 
 
 _LEARNERS: list[Learner] = []
 
 
-def register(*, now: Callable[..., None], later: Callable[..., None]) -> None:
-    learner = Learner(now=now, later=later)
+def register(
+    *,
+    now: Callable[..., None],
+    later: Callable[..., None],
+    many: Callable[..., None] | None = None,
+) -> None:
+    learner = Learner(now=now, later=later, many=many)
     if learner not in _LEARNERS:  # ready() may run more than once in tests
         _LEARNERS.append(learner)
 
@@ -41,6 +51,19 @@ def register(*, now: Callable[..., None], later: Callable[..., None]) -> None:
 def learn_now(*, message: Message, result: StoreResult, actor: Actor) -> None:
     for learner in _LEARNERS:
         learner.now(message=message, result=result, actor=actor)
+
+
+def learn_now_many(*, pairs: list[tuple[Message, StoreResult]], actor: Actor) -> None:
+    """``learn_now`` for the messages of one delivery, in their order: each learner in turn
+    takes all of them (its ``many``, or its ``now`` message by message)."""
+    if not pairs:
+        return
+    for learner in _LEARNERS:
+        if learner.many is not None:
+            learner.many(pairs=pairs, actor=actor)
+        else:
+            for message, result in pairs:
+                learner.now(message=message, result=result, actor=actor)
 
 
 def learn_later(*, entry_ids: list[int], actor: Actor) -> None:

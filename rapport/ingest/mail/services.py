@@ -549,6 +549,47 @@ def receive(raw: bytes, *, actor: Actor) -> tuple[Message, StoreResult]:
     return message, result
 
 
+def receive_many(
+    raws: list[bytes], *, actor: Actor
+) -> list[tuple[Message, StoreResult] | MailProblem]:
+    """``receive`` for the messages of one delivery (an IMAP poll's fetch): each read, then
+    stored together (``store_many``: the addresses of all looked up at once) and learned
+    from together (``learners.learn_now_many``), in the caller's transaction. What comes
+    back is, in the order of ``raws``, each message with its result, or the MailProblem of
+    one that could not be read. The rules are ``receive``'s: a message from a sender who
+    wrote earlier in the same delivery is stored after what was learned from the earlier
+    one (a stranger's first message may have made them a contact), so such a delivery is
+    stored in runs. Any other exception propagates: the caller rolls the delivery back and
+    receives its messages one by one."""
+    out: list[tuple[Message, StoreResult] | MailProblem | None] = [None] * len(raws)
+    run: list[tuple[int, Message]] = []
+    senders: set[str] = set()
+
+    def flush() -> None:
+        results = store_many([m for _, m in run], actor=actor)
+        pairs = [(m, r) for (_, m), r in zip(run, results, strict=True)]
+        learners.learn_now_many(pairs=pairs, actor=actor)
+        for (i, _), pair in zip(run, pairs, strict=True):
+            out[i] = pair
+        run.clear()
+        senders.clear()
+
+    for i, raw in enumerate(raws):
+        try:
+            message = parse(raw)
+        except MailProblem as exc:
+            out[i] = exc
+            continue
+        if message.from_[1] in senders:
+            flush()
+        senders.add(message.from_[1])
+        run.append((i, message))
+    if run:
+        flush()
+    assert all(o is not None for o in out)
+    return cast(list[tuple[Message, StoreResult] | MailProblem], out)
+
+
 # --- Files ---------------------------------------------------------------------------------
 
 

@@ -14,7 +14,9 @@ The functions here never check permissions: the case service that calls them did
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection, transaction
@@ -39,9 +41,44 @@ RESPONSES = (K.FIRST_RESPONSE, K.NEXT_RESPONSE, K.UPDATE)
 STORED = ["used_seconds", "counted_at", "state", "due_at", "warn_at", "met_at", "breached"]
 BULK_CHUNK = 5_000
 
+# Policies and calendars read once within ``read_once`` (the cases of one delivery of mail).
+_MEMO: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("sla_memo", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block, each policy and calendar lookup is made once: for the cases one
+    delivery of mail opens or threads onto, in one transaction, where the service setup
+    they read cannot change under them."""
+    token = _MEMO.set({})
+    try:
+        yield
+    finally:
+        _MEMO.reset(token)
+
+
+def _calendar(team_id: int | None) -> ServiceCalendar | None:
+    memo = _MEMO.get()
+    if memo is None:
+        return calendar_for_team(team_id)
+    key = ("calendar", team_id)
+    if key not in memo:
+        memo[key] = calendar_for_team(team_id)
+    return memo[key]  # type: ignore[no-any-return]
+
 
 def policy_for(case: Case) -> ServicePolicy | None:
     """The most specific active policy matching the case's kind, priority, channel and tier."""
+    memo = _MEMO.get()
+    if memo is None:
+        return _policy_for(case)
+    key = ("policy", case.kind_id, case.priority, case.channel, case.tier)
+    if key not in memo:
+        memo[key] = _policy_for(case)
+    return memo[key]  # type: ignore[no-any-return]
+
+
+def _policy_for(case: Case) -> ServicePolicy | None:
     candidates = ServicePolicy.objects.filter(
         Q(kind__isnull=True) | Q(kind_id=case.kind_id),
         Q(priority__isnull=True) | Q(priority=case.priority),
@@ -185,13 +222,25 @@ def _save(rows: list[CaseTarget]) -> None:
 def targets_start(*, case: Case, at: dt.datetime) -> None:
     """A new case: its first response and resolution goals, from the moment it opened."""
     policy = policy_for(case)
-    calendar = calendar_for_team(case.team_id)
+    calendar = _calendar(case.team_id)
     if policy is None or calendar is None:
         return
     kinds = [K.RESOLUTION] + ([] if case.first_response_at else [K.FIRST_RESPONSE])
     rows = [t for k in kinds if (t := _new(case, k, 1, policy, calendar, at)) is not None]
     CaseTarget.objects.bulk_create(rows)
-    summarise([case.pk])
+    _summarise_new(case, rows)
+
+
+def _summarise_new(case: Case, rows: list[CaseTarget]) -> None:
+    """``summarise`` for a case whose only targets are ``rows``, just made (not read back)."""
+    now = timezone.now()
+    dues = [t.due_at for t in rows if t.state == S.RUNNING and t.due_at is not None]
+    state = ""
+    if any(t.due_at is not None and t.due_at <= now for t in rows):
+        state = "breached"
+    elif any(t.warn_at is not None and t.warn_at <= now for t in rows):
+        state = "at_risk"
+    Case.objects.filter(pk=case.pk).update(next_due_at=min(dues, default=None), sla_state=state)
 
 
 def targets_status_changed(*, case: Case, old: str, new: str, at: dt.datetime) -> None:
@@ -230,7 +279,7 @@ def targets_responded(*, case: Case, at: dt.datetime) -> None:
     _save(rows)
     if case.status in Case.OPEN_STATUSES:
         policy = policy_for(case)
-        calendar = calendar_for_team(case.team_id)
+        calendar = _calendar(case.team_id)
         if policy is not None and calendar is not None and policy.update_minutes:
             update = _new(case, K.UPDATE, _cycle(case, K.UPDATE), policy, calendar, at)
             if update is not None:
@@ -250,7 +299,7 @@ def targets_customer_wrote(*, case: Case, at: dt.datetime) -> None:
     if not answered or case.status not in Case.OPEN_STATUSES:
         return
     policy = policy_for(case)
-    calendar = calendar_for_team(case.team_id)
+    calendar = _calendar(case.team_id)
     if policy is None or calendar is None:
         return
     t = _new(case, K.NEXT_RESPONSE, _cycle(case, K.NEXT_RESPONSE), policy, calendar, at)
@@ -263,7 +312,7 @@ def targets_reset(*, case: Case, at: dt.datetime) -> None:
     """The team (so the calendar) or the policy changed: count up to now as before, then
     go on with the new calendar and the new policy's targets (time used stays)."""
     policy = policy_for(case)
-    calendar = calendar_for_team(case.team_id)
+    calendar = _calendar(case.team_id)
     rows = _targets(case)
     for t in rows:
         clock, p = _advance(t, at, paused=t.state != S.RUNNING)
