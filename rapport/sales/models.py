@@ -142,6 +142,8 @@ class Deal(VersionedModel):
             models.Index(fields=["stage", "status"], name="deal_stage_idx"),
             # Historical forecasts: the deals still open on a past date (closed after it).
             models.Index(fields=["closed_at"], name="deal_closed_idx"),
+            # The forecast's won half: won deals closed in the period, not the lost ones too.
+            models.Index(fields=["status", "closed_at"], name="deal_status_closed_idx"),
         ]
 
     def __str__(self) -> str:
