@@ -221,6 +221,12 @@ def _full_contact_scan(scan: Scan, conf: MatchSettings) -> Kept:
     from rapport.identity import scan as matching
 
     _progress(scan, "reading")
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        # Read through the page cache, not the memory map: at a million contacts the mapped
+        # pages were 0.9 GB of the process's memory while reading (1.74 GB in all, 0.86 GB
+        # without). The connection is closed after reading; the next one maps again.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA mmap_size=0")
     ids = array("q")
     people = []
     for pk, person in load.people():
