@@ -122,7 +122,9 @@ def running(data_dir):
         proc = _start_up(data_dir, *args, port_env=port_env)
         started.append(proc)
         try:
-            _wait_for(lambda: _serves(port) or proc.poll() is not None, 180, "the server")
+            # A fresh data directory loads the whole demo first (every app's part): minutes on
+            # two shared cores, longer on PostgreSQL. The test is about serving and stopping.
+            _wait_for(lambda: _serves(port) or proc.poll() is not None, 600, "the server")
         finally:
             if proc.poll() is not None:
                 raise AssertionError(proc.stdout.read().decode(errors="replace"))
