@@ -166,13 +166,18 @@ def summarise(case_ids: Iterable[int], *, now: dt.datetime | None = None) -> Non
     ):
         by_case[t.case_id].append(t)
     for case_id, rows in by_case.items():
-        dues = [t.due_at for t in rows if t.state == S.RUNNING and t.due_at is not None]
-        state = ""
-        if any(t.due_at is not None and t.due_at <= now for t in rows):
-            state = "breached"
-        elif any(t.warn_at is not None and t.warn_at <= now for t in rows):
-            state = "at_risk"
-        Case.objects.filter(pk=case_id).update(next_due_at=min(dues, default=None), sla_state=state)
+        _write_summary(case_id, rows, now)
+
+
+def _write_summary(case_id: int, rows: list[CaseTarget], now: dt.datetime) -> None:
+    """The queue's summary of a case from its live targets ``rows``."""
+    dues = [t.due_at for t in rows if t.state == S.RUNNING and t.due_at is not None]
+    state = ""
+    if any(t.due_at is not None and t.due_at <= now for t in rows):
+        state = "breached"
+    elif any(t.warn_at is not None and t.warn_at <= now for t in rows):
+        state = "at_risk"
+    Case.objects.filter(pk=case_id).update(next_due_at=min(dues, default=None), sla_state=state)
 
 
 def _targets(case: Case, *states: str) -> list[CaseTarget]:
@@ -233,14 +238,7 @@ def targets_start(*, case: Case, at: dt.datetime) -> None:
 
 def _summarise_new(case: Case, rows: list[CaseTarget]) -> None:
     """``summarise`` for a case whose only targets are ``rows``, just made (not read back)."""
-    now = timezone.now()
-    dues = [t.due_at for t in rows if t.state == S.RUNNING and t.due_at is not None]
-    state = ""
-    if any(t.due_at is not None and t.due_at <= now for t in rows):
-        state = "breached"
-    elif any(t.warn_at is not None and t.warn_at <= now for t in rows):
-        state = "at_risk"
-    Case.objects.filter(pk=case.pk).update(next_due_at=min(dues, default=None), sla_state=state)
+    _write_summary(case.pk, rows, timezone.now())
 
 
 def targets_status_changed(*, case: Case, old: str, new: str, at: dt.datetime) -> None:
